@@ -1,0 +1,156 @@
+//! Error codes shared by every subgraph and the rule for what reaches a client.
+//!
+//! Business outcomes (out of stock, a taken slug) are `userErrors` in mutation payloads and
+//! are typed per context. Everything else is a GraphQL error whose `extensions.code` is one of
+//! [`ErrorCode`]. Internal failures are logged in full and sent to the client only as
+//! `INTERNAL`, with no detail.
+
+use async_graphql::ErrorExtensions;
+
+/// The stable `extensions.code` values of top-level GraphQL errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No valid credentials were presented.
+    Unauthenticated,
+    /// Credentials are valid but do not allow this.
+    Forbidden,
+    /// An argument is malformed or out of range.
+    BadUserInput,
+    /// The addressed object does not exist.
+    NotFound,
+    /// A dependency (database, cache) is unavailable; retrying later may succeed.
+    ServiceUnavailable,
+    /// A bug or an unexpected failure; details are in the server log only.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as sent in `extensions.code`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// Whether the error's own message may be shown to a client.
+    pub const fn is_client_safe(self) -> bool {
+        !matches!(self, Self::Internal | Self::ServiceUnavailable)
+    }
+}
+
+/// A context's error enum: each variant maps to one [`ErrorCode`].
+pub trait ServiceError: std::error::Error {
+    /// The code this error is reported with.
+    fn code(&self) -> ErrorCode;
+}
+
+/// A GraphQL error with `extensions.code` and a message meant for the client.
+pub fn client_error(code: ErrorCode, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()))
+}
+
+/// Converts a context's error into a GraphQL error, masking what must not leak.
+pub fn to_graphql<E: ServiceError>(error: &E) -> async_graphql::Error {
+    let code = error.code();
+    if code.is_client_safe() {
+        client_error(code, error.to_string())
+    } else {
+        tracing::error!(error = %error, source = ?std::error::Error::source(error), code = code.as_str(), "request failed");
+        let message = match code {
+            ErrorCode::ServiceUnavailable => "a dependency is unavailable, try again later",
+            _ => "internal error",
+        };
+        client_error(code, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Sample {
+        #[error("connection refused to 10.0.0.7:5432")]
+        Database,
+        #[error("no product with id 42")]
+        Missing,
+    }
+
+    impl ServiceError for Sample {
+        fn code(&self) -> ErrorCode {
+            match self {
+                Self::Database => ErrorCode::Internal,
+                Self::Missing => ErrorCode::NotFound,
+            }
+        }
+    }
+
+    fn code_of(error: &async_graphql::Error) -> Option<String> {
+        let value = error.extensions.as_ref()?.get("code")?;
+        match value {
+            async_graphql::Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn internal_details_are_masked() {
+        let error = to_graphql(&Sample::Database);
+        assert_eq!(error.message, "internal error");
+        assert_eq!(code_of(&error).as_deref(), Some("INTERNAL"));
+    }
+
+    #[test]
+    fn client_errors_keep_their_message() {
+        let error = to_graphql(&Sample::Missing);
+        assert_eq!(error.message, "no product with id 42");
+        assert_eq!(code_of(&error).as_deref(), Some("NOT_FOUND"));
+    }
+}
+
+/// A schema extension that guarantees every error leaving a subgraph has a code and that no
+/// resolver error without one leaks its message.
+///
+/// Resolver errors built with [`client_error`] or [`to_graphql`] pass unchanged. A resolver
+/// error without a code is a bug (a raw `?` on some library error): it is logged and sent as
+/// `INTERNAL`. Errors outside resolvers (parse, validation, limits) are the client's and keep
+/// their message with `GRAPHQL_VALIDATION_FAILED`.
+pub struct ErrorMasking;
+
+impl async_graphql::extensions::ExtensionFactory for ErrorMasking {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(ErrorMaskingExtension)
+    }
+}
+
+struct ErrorMaskingExtension;
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for ErrorMaskingExtension {
+    async fn request(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        next: async_graphql::extensions::NextRequest<'_>,
+    ) -> async_graphql::Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+            if has_code {
+                continue;
+            }
+            if error.path.is_empty() {
+                error.extensions.get_or_insert_with(Default::default).set("code", "GRAPHQL_VALIDATION_FAILED");
+            } else {
+                tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error masked");
+                error.message = "internal error".to_owned();
+                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
+            }
+        }
+        response
+    }
+}

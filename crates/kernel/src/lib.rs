@@ -1,0 +1,20 @@
+//! The small shared platform every subgraph stands on.
+//!
+//! Each module is one concern: [`config`] (file + environment), [`telemetry`] (JSON logs),
+//! [`error`] (stable codes that become `extensions.code`), [`money`] (integer minor units),
+//! [`relay`] (cursor pagination), [`health`] and [`metrics`] (operational endpoints), and
+//! [`server`] (the axum bootstrap shared by every subgraph).
+
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod money;
+pub mod relay;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{ErrorCode, ServiceError};
+pub use money::{CurrencyCode, Money};

@@ -1,0 +1,96 @@
+//! The HTTP bootstrap every subgraph shares: GraphQL at `/graphql`, health, metrics,
+//! request timeouts, RED metrics and graceful shutdown.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use async_graphql::Executor;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    middleware,
+    routing::get,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+
+use crate::health::{self, Readiness};
+
+/// The headers of the HTTP request that carried a GraphQL operation, available to resolvers
+/// as request data (e.g. `Authorization`).
+#[derive(Debug, Clone)]
+pub struct RequestHeaders(pub HeaderMap);
+
+/// How long one HTTP request may take before it is answered with 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn graphql_handler<E: Executor>(
+    State(executor): State<E>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    executor.execute(request.into_inner().data(RequestHeaders(headers))).await.into()
+}
+
+/// The complete router of a subgraph named `service`.
+pub fn app<E: Executor>(service: &'static str, executor: E, readiness: Arc<dyn Readiness>) -> Router {
+    // Install the recorder before the first request records into it.
+    let _ = crate::metrics::handle();
+    let graphql = Router::new()
+        .route("/graphql", get(graphql_handler::<E>).post(graphql_handler::<E>))
+        .with_state(executor);
+    let health = Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .with_state(readiness);
+    graphql
+        .merge(health)
+        .route("/metrics", get(crate::metrics::render))
+        .layer(middleware::from_fn_with_state(service, crate::metrics::record_http))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Binds `address` (use port 0 for any free port).
+pub async fn bind(address: &str) -> std::io::Result<TcpListener> {
+    TcpListener::bind(address).await
+}
+
+/// Serves `app` on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) -> std::io::Result<()> {
+    let address: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(?address, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+/// Resolves when the process receives Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

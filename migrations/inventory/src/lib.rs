@@ -1,0 +1,16 @@
+//! Migrations of the inventory database. They run unchanged on PostgreSQL and SQLite: string
+//! columns instead of native enums, integer quantities, CHECK constraints for invariants.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_inventory;
+
+/// Every inventory migration, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_inventory::Migration)]
+    }
+}

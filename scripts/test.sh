@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The one test command (README and CI): brings up what the tests talk to, checks the
+# committed schema, then runs every test of the workspace.
+#
+# Needs PostgreSQL, Redis and RabbitMQ on their local ports (started if down), Python 3 for
+# the MongoDB-protocol test server (SecantusDB, installed into .venv), and Node.js for the
+# schema check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shop-target}"
+export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+scripts/services.sh
+
+# Databases left behind by earlier runs (tests create one per test).
+psql "$TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'shoptest\_%'" |
+  while read -r name; do psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null; done
+
+# The MongoDB-protocol server (there is no mongod here): SecantusDB on a free port.
+if [ ! -x .venv/bin/secantusd-py ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check secantusdb==0.7.0b3
+fi
+mongo_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mongo_dir=$(mktemp -d)
+.venv/bin/secantusd-py --host 127.0.0.1 --port "$mongo_port" --storage-path "$mongo_dir" --log-level WARNING &
+mongo_pid=$!
+cleanup() { kill "$mongo_pid" 2>/dev/null || true; wait "$mongo_pid" 2>/dev/null || true; rm -rf "$mongo_dir"; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$mongo_port") 2>/dev/null && break
+  sleep 0.1
+done
+export TEST_MONGODB_URL="mongodb://127.0.0.1:$mongo_port"
+
+# The committed SDL and supergraph must match the code and compose without breaking changes.
+scripts/schema.sh check
+
+# Builds every binary too: the end-to-end tests start the real router binary.
+cargo build --locked --workspace --bins
+cargo nextest run --locked --workspace --no-fail-fast "$@"

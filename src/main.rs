@@ -1,0 +1,122 @@
+//! The all-in-one launcher.
+//!
+//! - `shop` (what `cargo run` runs): every subgraph on its port and the router on :4000 in
+//!   one process, on embedded stores (SQLite files under `data/`, in-process cache) unless
+//!   the environment points the services at real servers; seeds the demo catalog first.
+//! - `shop seed`: seeds the configured stores and exits (for real servers).
+//! - `shop export-schema DIR`: writes each subgraph's SDL to `DIR/<name>.graphql`.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use shop_catalog::CatalogConfig;
+use shop_inventory::InventoryConfig;
+use shop_kernel::server;
+use tokio_util::sync::CancellationToken;
+
+const USAGE: &str = "usage: shop [run | seed | export-schema DIR]";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map_or("run", String::as_str);
+    if command == "run" {
+        default_router_config();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match (command, args.get(1)) {
+        ("run", None) => runtime.block_on(run()),
+        ("seed", None) => {
+            shop_kernel::telemetry::init();
+            runtime.block_on(async {
+                let (catalog, inventory) = configs()?;
+                seed(&shop_catalog::build(&catalog).await?, &shop_inventory::build(&inventory).await?).await
+            })
+        }
+        ("export-schema", Some(dir)) => runtime.block_on(export_schema(PathBuf::from(dir))),
+        _ => anyhow::bail!(USAGE),
+    }
+}
+
+/// Points the router at `router/router.yaml` unless told otherwise.
+#[allow(unsafe_code)]
+fn default_router_config() {
+    if std::env::var_os("ROUTER_CONFIG_FILE_PATH").is_none() {
+        // SAFETY: called first thing in `main`, before any other thread exists, so no
+        // thread can be reading the environment concurrently.
+        unsafe { std::env::set_var("ROUTER_CONFIG_FILE_PATH", "router/router.yaml") };
+    }
+}
+
+fn configs() -> anyhow::Result<(CatalogConfig, InventoryConfig)> {
+    Ok((shop_kernel::config::load(shop_catalog::SERVICE)?, shop_kernel::config::load(shop_inventory::SERVICE)?))
+}
+
+fn seed_file() -> PathBuf {
+    std::env::var_os("SHOP_SEED_FILE").map_or_else(|| PathBuf::from("seed/catalog.json"), PathBuf::from)
+}
+
+async fn seed(catalog: &shop_catalog::CatalogService, inventory: &shop_inventory::InventoryService) -> anyhow::Result<()> {
+    let path = seed_file();
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let catalog_seed: shop_catalog::seed::SeedCatalog = serde_json::from_str(&text).context("parsing the catalog seed")?;
+    let stock_seed: shop_inventory::seed::SeedStock = serde_json::from_str(&text).context("parsing the stock seed")?;
+    let products = shop_catalog::seed::apply(&catalog.catalog, &catalog_seed).await?;
+    let skus = shop_inventory::seed::apply(&inventory.store, &stock_seed).await?;
+    println!("seeded {products} products and the stock of {skus} SKUs from {}", path.display());
+    Ok(())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let (catalog_config, inventory_config) = configs()?;
+    // The router owns the process-wide log subscriber; start it first so it is in place
+    // before the services log.
+    let router = shop_router::run_in_thread()?;
+    let catalog = shop_catalog::build(&catalog_config).await.context("starting catalog")?;
+    let inventory = shop_inventory::build(&inventory_config).await.context("starting inventory")?;
+    if std::env::var("SHOP_SEED").map_or(true, |v| v != "false") {
+        seed(&catalog, &inventory).await?;
+    }
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let catalog_listener = server::bind(&catalog_config.listen).await.context("binding catalog")?;
+    let inventory_listener = server::bind(&inventory_config.listen).await.context("binding inventory")?;
+    tasks.spawn(server::serve(catalog_listener, catalog.app(), shutdown.clone()));
+    tasks.spawn(server::serve(inventory_listener, inventory.app(), shutdown.clone()));
+    let sweep = Duration::from_secs(inventory_config.sweep_interval_secs);
+    let store = Arc::clone(&inventory.store);
+    let sweeper_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        shop_inventory::sweeper::run(store, sweep, sweeper_shutdown).await;
+        Ok(())
+    });
+
+    println!("\n  GraphiQL: http://localhost:4000/graphql\n  catalog:  http://localhost:4002/graphql\n  inventory: http://localhost:4003/graphql\n  Ctrl-C stops everything.\n");
+    server::shutdown_signal().await;
+    shutdown.cancel();
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    // The router stops on the same signal; give it a moment to drain.
+    let joined = tokio::task::spawn_blocking(move || router.join());
+    match tokio::time::timeout(Duration::from_secs(10), joined).await {
+        Ok(Ok(Ok(Ok(())))) => Ok(()),
+        Ok(Ok(Ok(Err(error)))) => anyhow::bail!("router: {error}"),
+        Ok(Ok(Err(_))) => anyhow::bail!("router thread panicked"),
+        Ok(Err(error)) => Err(error.into()),
+        Err(_) => anyhow::bail!("router did not stop within 10s"),
+    }
+}
+
+async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&dir)?;
+    let in_memory = "sqlite::memory:".to_owned();
+    let catalog = shop_catalog::build(&CatalogConfig { database_url: in_memory.clone(), ..CatalogConfig::default() }).await?;
+    let inventory =
+        shop_inventory::build(&InventoryConfig { database_url: in_memory, max_connections: 1, ..InventoryConfig::default() }).await?;
+    for (name, sdl) in [("catalog", catalog.sdl()), ("inventory", inventory.sdl())] {
+        let path = dir.join(format!("{name}.graphql"));
+        std::fs::write(&path, sdl).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! Runs the catalog subgraph on its own.
+
+use shop_catalog::{CatalogConfig, SERVICE};
+use shop_kernel::server;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shop_kernel::telemetry::init();
+    let config: CatalogConfig = shop_kernel::config::load(SERVICE)?;
+    let service = shop_catalog::build(&config).await?;
+    let listener = server::bind(&config.listen).await?;
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        on_signal.cancel();
+    });
+    server::serve(listener, service.app(), shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The catalog's use cases: reads through a read-aside cache, writes that invalidate it.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use sha2::{Digest, Sha256};
+use shop_kernel::{cache::KvCache, relay::PageRequest};
+use uuid::Uuid;
+
+use crate::{
+    domain::{Category, Product, ProductFilter, ProductPage, ProductSort},
+    store::{CatalogStore, StoreError},
+};
+
+/// How long the generation counter lives without writes; far beyond any entry's ttl.
+const GENERATION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The catalog: store plus cache.
+pub struct Catalog {
+    store: Arc<dyn CatalogStore>,
+    cache: Arc<dyn KvCache>,
+    prefix: String,
+    ttl: Duration,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+#[derive(Clone, Copy)]
+enum CacheKind {
+    Product,
+    List,
+}
+
+impl CacheKind {
+    const fn label(self) -> &'static str {
+        match self {
+            Self::Product => "product",
+            Self::List => "list",
+        }
+    }
+}
+
+impl Catalog {
+    /// A catalog over `store`, caching in `cache` under `prefix` for `ttl`.
+    pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, prefix: &str, ttl: Duration) -> Self {
+        Self { store, cache, prefix: format!("{prefix}catalog:"), ttl, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+    }
+
+    /// The store behind the cache.
+    pub fn store(&self) -> &Arc<dyn CatalogStore> {
+        &self.store
+    }
+
+    /// The cache in front of the store.
+    pub fn cache(&self) -> &Arc<dyn KvCache> {
+        &self.cache
+    }
+
+    fn record(&self, kind: CacheKind, hits: u64, misses: u64) {
+        metrics::counter!("cache_requests_total", "service" => "catalog", "cache" => kind.label(), "result" => "hit").increment(hits);
+        metrics::counter!("cache_requests_total", "service" => "catalog", "cache" => kind.label(), "result" => "miss").increment(misses);
+        let hits = self.hits.fetch_add(hits, Ordering::Relaxed) + hits;
+        let misses = self.misses.fetch_add(misses, Ordering::Relaxed) + misses;
+        let total = hits + misses;
+        if total > 0 {
+            #[allow(clippy::cast_precision_loss)] // a ratio for a dashboard, not money
+            let ratio = hits as f64 / total as f64;
+            metrics::gauge!("cache_hit_ratio", "service" => "catalog").set(ratio);
+        }
+    }
+
+    fn product_key(&self, generation: &str, id: Uuid) -> String {
+        format!("{}product:{generation}:{id}", self.prefix)
+    }
+
+    fn generation_key(&self) -> String {
+        format!("{}generation", self.prefix)
+    }
+
+    /// The current cache generation: every write moves to a new one, so nothing cached before
+    /// a write is read after it. Keys embed the generation, which also closes the race where
+    /// a reader caches what it read just before a concurrent write. `None` when the cache is
+    /// unavailable (read the store).
+    async fn generation(&self) -> Option<String> {
+        match self.cache.get_many(&[self.generation_key()]).await {
+            Ok(values) => match values.into_iter().next().flatten() {
+                Some(generation) => Some(generation),
+                None => {
+                    // Missing (first start, or evicted): start a generation never used before;
+                    // "0" could bring back lists cached under an earlier "0".
+                    let fresh = chrono::Utc::now().timestamp_micros().saturating_mul(1_000).to_string();
+                    let entry = [(self.generation_key(), fresh.clone())];
+                    if let Err(error) = self.cache.set_many(&entry, GENERATION_TTL).await {
+                        tracing::warn!(%error, "cache write failed");
+                        return None;
+                    }
+                    Some(fresh)
+                }
+            },
+            Err(error) => {
+                tracing::warn!(%error, "cache read failed; reading the store");
+                None
+            }
+        }
+    }
+
+    /// Products by id through the cache, in the order of `ids`; unknown ids are `None`.
+    pub async fn products_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Option<Product>>, StoreError> {
+        let Some(generation) = self.generation().await else {
+            let loaded = self.store.products_by_ids(ids).await?;
+            return Ok(ids.iter().map(|id| loaded.iter().find(|p| p.id == *id).cloned()).collect());
+        };
+        let keys: Vec<String> = ids.iter().map(|id| self.product_key(&generation, *id)).collect();
+        let cached = self.cache.get_many(&keys).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "cache read failed; reading the store");
+            vec![None; keys.len()]
+        });
+        let mut found: Vec<Option<Product>> =
+            cached.iter().map(|v| v.as_deref().and_then(|json| serde_json::from_str(json).ok())).collect();
+        let missing: Vec<Uuid> = ids.iter().zip(&found).filter(|(_, p)| p.is_none()).map(|(id, _)| *id).collect();
+        let hits = u64::try_from(ids.len() - missing.len()).unwrap_or(0);
+        self.record(CacheKind::Product, hits, u64::try_from(missing.len()).unwrap_or(0));
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let loaded = self.store.products_by_ids(&missing).await?;
+        let entries: Vec<(String, String)> = loaded
+            .iter()
+            .filter_map(|p| Some((self.product_key(&generation, p.id), serde_json::to_string(p).ok()?)))
+            .collect();
+        if let Err(error) = self.cache.set_many(&entries, self.ttl).await {
+            tracing::warn!(%error, "cache write failed");
+        }
+        for (slot, id) in found.iter_mut().zip(ids) {
+            if slot.is_none() {
+                *slot = loaded.iter().find(|p| p.id == *id).cloned();
+            }
+        }
+        Ok(found)
+    }
+
+    /// A product by slug.
+    pub async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>, StoreError> {
+        self.store.product_by_slug(slug).await
+    }
+
+    /// Products holding `skus` (any order).
+    pub async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, StoreError> {
+        self.store.products_by_skus(skus).await
+    }
+
+    /// The category tree, flat.
+    pub async fn categories(&self) -> Result<Vec<Category>, StoreError> {
+        self.store.categories().await
+    }
+
+    /// A page of products with facets, cached per (filter, sort, page) until the next write.
+    pub async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<ProductPage, StoreError> {
+        let Some(generation) = self.generation().await else {
+            return self.store.list(filter, sort, page).await;
+        };
+        let fingerprint = serde_json::to_vec(&(filter, sort, page.offset, page.limit)).unwrap_or_default();
+        let digest = Sha256::digest(&fingerprint);
+        let key = format!("{}list:{generation}:{digest:x}", self.prefix);
+        if let Ok(values) = self.cache.get_many(std::slice::from_ref(&key)).await {
+            if let Some(page) = values.into_iter().next().flatten().and_then(|json| serde_json::from_str(&json).ok()) {
+                self.record(CacheKind::List, 1, 0);
+                return Ok(page);
+            }
+        }
+        self.record(CacheKind::List, 0, 1);
+        let result = self.store.list(filter, sort, page).await?;
+        if let Ok(json) = serde_json::to_string(&result) {
+            if let Err(error) = self.cache.set_many(&[(key, json)], self.ttl).await {
+                tracing::warn!(%error, "cache write failed");
+            }
+        }
+        Ok(result)
+    }
+
+    /// Moves the cache to a new generation: every cached product and list is left behind.
+    async fn invalidate(&self) {
+        if let Err(error) = self.cache.incr(&self.generation_key()).await {
+            tracing::error!(%error, "cache invalidation failed; stale reads until the ttl passes");
+        }
+    }
+
+    /// Stores a new product.
+    pub async fn create(&self, product: &Product) -> Result<(), StoreError> {
+        self.store.insert(product).await?;
+        self.invalidate().await;
+        Ok(())
+    }
+
+    /// Replaces a product that is still at `expected_version`.
+    pub async fn update(&self, product: &Product, expected_version: i64) -> Result<(), StoreError> {
+        let result = self.store.replace(product, expected_version).await;
+        // Invalidate even on failure: a concurrent writer may have changed it.
+        self.invalidate().await;
+        result
+    }
+
+    /// Seeds a product (insert or replace by id).
+    pub async fn upsert(&self, product: &Product) -> Result<(), StoreError> {
+        self.store.upsert(product).await?;
+        self.invalidate().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,36 @@
+//! Settings of the inventory service (see `shop_kernel::config` for how they are loaded).
+
+use serde::Deserialize;
+
+/// Inventory settings; the defaults are the embedded mode.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct InventoryConfig {
+    /// Address to serve on. Default `0.0.0.0:4003`.
+    pub listen: String,
+    /// `postgres://…` for production, `sqlite://…` for embedded.
+    /// Default `sqlite://data/inventory.db?mode=rwc`.
+    pub database_url: String,
+    /// Pool size. Default 16.
+    pub max_connections: u32,
+    /// How long a reservation holds stock before the sweeper releases it, in seconds.
+    /// Default 900 (15 minutes).
+    pub reservation_ttl_secs: u64,
+    /// How often the sweeper looks for expired reservations, in seconds. Default 30.
+    pub sweep_interval_secs: u64,
+    /// Whether admin operations are allowed (no identity service yet). Default false.
+    pub admin_enabled: bool,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:4003".into(),
+            database_url: "sqlite://data/inventory.db?mode=rwc".into(),
+            max_connections: 16,
+            reservation_ttl_secs: 900,
+            sweep_interval_secs: 30,
+            admin_enabled: false,
+        }
+    }
+}

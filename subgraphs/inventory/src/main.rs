@@ -1,0 +1,29 @@
+//! Runs the inventory subgraph on its own.
+
+use std::time::Duration;
+
+use shop_inventory::{InventoryConfig, SERVICE};
+use shop_kernel::server;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shop_kernel::telemetry::init();
+    let config: InventoryConfig = shop_kernel::config::load(SERVICE)?;
+    let service = shop_inventory::build(&config).await?;
+    let listener = server::bind(&config.listen).await?;
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        on_signal.cancel();
+    });
+    let sweeper = tokio::spawn(shop_inventory::sweeper::run(
+        service.store.clone(),
+        Duration::from_secs(config.sweep_interval_secs),
+        shutdown.clone(),
+    ));
+    server::serve(listener, service.app(), shutdown).await?;
+    sweeper.await?;
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! Inventory persistence: one sea-orm implementation that runs on PostgreSQL (production)
+//! and SQLite (embedded); the contract tests run against both.
+
+mod entity;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::{Expr, ExprTrait, OnConflict},
+};
+use shop_inventory_migration::{Migrator, MigratorTrait};
+use shop_kernel::db;
+use uuid::Uuid;
+
+use self::entity::{adjustment, reservation, reservation_line, stock};
+use crate::domain::{Adjustment, Line, Reservation, ReservationRequest, ReservationStatus, Shortage, StockLevel};
+
+/// A failure of the database itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("inventory database unavailable: {0}")]
+    Unavailable(#[from] DbErr),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Why stock could not be reserved.
+#[derive(Debug, thiserror::Error)]
+pub enum ReserveError {
+    /// Some lines lack stock; nothing was reserved.
+    #[error("insufficient stock")]
+    Insufficient(Vec<Shortage>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a reservation could not move to a final state.
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("no reservation for this order")]
+    NotFound,
+    /// It is already in another final state.
+    #[error("reservation is {} and cannot become {}", .from.as_str(), .to.as_str())]
+    Invalid { from: ReservationStatus, to: ReservationStatus },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an adjustment was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdjustError {
+    /// The SKU has no stock record and the delta is negative.
+    #[error("no stock recorded for this SKU")]
+    UnknownSku,
+    /// The result would be negative or below the reserved units.
+    #[error("only {available} units can be removed")]
+    WouldGoBelowReserved { available: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The inventory database.
+#[derive(Clone)]
+pub struct InventoryStore {
+    db: DatabaseConnection,
+}
+
+fn to_level(row: stock::Model) -> StockLevel {
+    StockLevel { sku: row.sku, on_hand: row.on_hand, reserved: row.reserved }
+}
+
+impl InventoryStore {
+    /// Opens the database at `url` and brings its schema up to date.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let db = db::connect(url, max_connections).await?;
+        Migrator::up(&db, None).await?;
+        Ok(Self { db })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.db.ping().await?)
+    }
+
+    /// Stock of each SKU that has a record (in any order).
+    pub async fn stock_levels(&self, skus: &[String]) -> Result<Vec<StockLevel>, StoreError> {
+        let rows = stock::Entity::find().filter(stock::Column::Sku.is_in(skus.to_vec())).all(&self.db).await?;
+        Ok(rows.into_iter().map(to_level).collect())
+    }
+
+    /// Sets the stock of a SKU if it has no record yet (seeding; idempotent).
+    pub async fn seed(&self, sku: &str, on_hand: i64) -> Result<(), StoreError> {
+        let row = stock::ActiveModel { sku: Set(sku.to_owned()), on_hand: Set(on_hand), reserved: Set(0), updated_at: Set(Utc::now()) };
+        stock::Entity::insert(row)
+            .on_conflict(OnConflict::column(stock::Column::Sku).do_nothing().to_owned())
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Applies an adjustment and records it in the audit trail, atomically.
+    pub async fn adjust(&self, adjustment: &Adjustment) -> Result<StockLevel, AdjustError> {
+        let now = Utc::now();
+        let tx = db::begin_write(&self.db).await.map_err(StoreError::from)?;
+        if adjustment.delta > 0 {
+            let row = stock::ActiveModel {
+                sku: Set(adjustment.sku.clone()),
+                on_hand: Set(adjustment.delta),
+                reserved: Set(0),
+                updated_at: Set(now),
+            };
+            stock::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(stock::Column::Sku)
+                        .value(stock::Column::OnHand, Expr::col((stock::Entity, stock::Column::OnHand)).add(adjustment.delta))
+                        .value(stock::Column::UpdatedAt, now)
+                        .to_owned(),
+                )
+                .exec_without_returning(&tx)
+                .await
+                .map_err(StoreError::from)?;
+        } else {
+            let updated = stock::Entity::update_many()
+                .col_expr(stock::Column::OnHand, Expr::col(stock::Column::OnHand).add(adjustment.delta))
+                .col_expr(stock::Column::UpdatedAt, Expr::value(now))
+                .filter(stock::Column::Sku.eq(adjustment.sku.clone()))
+                .filter(Expr::col(stock::Column::OnHand).add(adjustment.delta).gte(Expr::col(stock::Column::Reserved)))
+                .exec(&tx)
+                .await
+                .map_err(StoreError::from)?;
+            if updated.rows_affected == 0 {
+                let current = stock::Entity::find_by_id(adjustment.sku.clone()).one(&tx).await.map_err(StoreError::from)?;
+                return Err(match current {
+                    None => AdjustError::UnknownSku,
+                    Some(row) => AdjustError::WouldGoBelowReserved { available: row.on_hand - row.reserved },
+                });
+            }
+        }
+        let level = stock::Entity::find_by_id(adjustment.sku.clone())
+            .one(&tx)
+            .await
+            .map_err(StoreError::from)?
+            .map(to_level)
+            .ok_or_else(|| StoreError::Corrupt(format!("stock of {} vanished mid-transaction", adjustment.sku)))?;
+        let audit = adjustment::ActiveModel {
+            id: Set(Uuid::now_v7().to_string()),
+            sku: Set(adjustment.sku.clone()),
+            delta: Set(adjustment.delta),
+            reason: Set(adjustment.reason.clone()),
+            on_hand_after: Set(level.on_hand),
+            created_at: Set(now),
+        };
+        adjustment::Entity::insert(audit).exec_without_returning(&tx).await.map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(level)
+    }
+
+    /// Audit rows of a SKU, newest first.
+    pub async fn adjustments(&self, sku: &str, offset: u64, limit: u64) -> Result<Vec<adjustment::Model>, StoreError> {
+        Ok(adjustment::Entity::find()
+            .filter(adjustment::Column::Sku.eq(sku))
+            .order_by_desc(adjustment::Column::CreatedAt)
+            .order_by_desc(adjustment::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Holds stock for an order: every line or none. A second call for the same order
+    /// returns the existing reservation and holds nothing more.
+    pub async fn reserve(&self, request: &ReservationRequest, expires_at: DateTime<Utc>) -> Result<Reservation, ReserveError> {
+        if let Some(existing) = self.reservation(request.order_id()).await? {
+            return Ok(existing);
+        }
+        let now = Utc::now();
+        let tx = db::begin_write(&self.db).await.map_err(StoreError::from)?;
+        let mut shortages = Vec::new();
+        // Lines are sorted by SKU: every transaction locks rows in the same order.
+        for line in request.lines() {
+            let updated = stock::Entity::update_many()
+                .col_expr(stock::Column::Reserved, Expr::col(stock::Column::Reserved).add(line.quantity))
+                .col_expr(stock::Column::UpdatedAt, Expr::value(now))
+                .filter(stock::Column::Sku.eq(line.sku.clone()))
+                .filter(Expr::col(stock::Column::OnHand).sub(Expr::col(stock::Column::Reserved)).gte(line.quantity))
+                .exec(&tx)
+                .await
+                .map_err(StoreError::from)?;
+            if updated.rows_affected == 0 {
+                let available = stock::Entity::find_by_id(line.sku.clone())
+                    .one(&tx)
+                    .await
+                    .map_err(StoreError::from)?
+                    .map_or(0, |row| row.on_hand - row.reserved);
+                shortages.push(Shortage { sku: line.sku.clone(), requested: line.quantity, available });
+            }
+        }
+        if !shortages.is_empty() {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Err(ReserveError::Insufficient(shortages));
+        }
+        let id = Uuid::now_v7();
+        let header = reservation::ActiveModel {
+            id: Set(id.to_string()),
+            order_id: Set(request.order_id().to_owned()),
+            status: Set(ReservationStatus::Active.as_str().to_owned()),
+            expires_at: Set(expires_at),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        if let Err(error) = reservation::Entity::insert(header).exec_without_returning(&tx).await {
+            if db::is_unique_violation(&error) {
+                // A concurrent call for the same order won; give back what this one held.
+                tx.rollback().await.map_err(StoreError::from)?;
+                return self
+                    .reservation(request.order_id())
+                    .await?
+                    .ok_or_else(|| ReserveError::Store(StoreError::Corrupt("reservation vanished".into())));
+            }
+            return Err(StoreError::from(error).into());
+        }
+        let lines: Vec<reservation_line::ActiveModel> = request
+            .lines()
+            .iter()
+            .map(|l| reservation_line::ActiveModel {
+                reservation_id: Set(id.to_string()),
+                sku: Set(l.sku.clone()),
+                quantity: Set(l.quantity),
+            })
+            .collect();
+        reservation_line::Entity::insert_many(lines).exec_without_returning(&tx).await.map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Reservation {
+            id,
+            order_id: request.order_id().to_owned(),
+            status: ReservationStatus::Active,
+            lines: request.lines().to_vec(),
+            expires_at,
+        })
+    }
+
+    /// The reservation held for an order, if any.
+    pub async fn reservation(&self, order_id: &str) -> Result<Option<Reservation>, StoreError> {
+        let Some(header) = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).one(&self.db).await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.with_lines(&self.db, header).await?))
+    }
+
+    async fn with_lines(&self, conn: &impl ConnectionTrait, header: reservation::Model) -> Result<Reservation, StoreError> {
+        let lines = reservation_line::Entity::find()
+            .filter(reservation_line::Column::ReservationId.eq(header.id.clone()))
+            .order_by_asc(reservation_line::Column::Sku)
+            .all(conn)
+            .await?;
+        Ok(Reservation {
+            id: Uuid::parse_str(&header.id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            order_id: header.order_id,
+            status: ReservationStatus::parse(&header.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown reservation status {}", header.status)))?,
+            lines: lines.into_iter().map(|l| Line { sku: l.sku, quantity: l.quantity }).collect(),
+            expires_at: header.expires_at,
+        })
+    }
+
+    /// The order was paid: its units leave the stock. Idempotent.
+    pub async fn commit(&self, order_id: &str) -> Result<Reservation, TransitionError> {
+        self.finish(order_id, ReservationStatus::Committed).await
+    }
+
+    /// The order gives its units back. Idempotent.
+    pub async fn release(&self, order_id: &str) -> Result<Reservation, TransitionError> {
+        self.finish(order_id, ReservationStatus::Released).await
+    }
+
+    /// Moves an active reservation to a final state and applies it to stock, atomically.
+    /// The conditional status update makes concurrent callers (two sweepers, a sweeper and a
+    /// commit) safe: exactly one of them applies the change.
+    async fn finish(&self, order_id: &str, to: ReservationStatus) -> Result<Reservation, TransitionError> {
+        let now = Utc::now();
+        let tx = db::begin_write(&self.db).await.map_err(StoreError::from)?;
+        let header = reservation::Entity::find()
+            .filter(reservation::Column::OrderId.eq(order_id))
+            .one(&tx)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or(TransitionError::NotFound)?;
+        let moved = reservation::Entity::update_many()
+            .col_expr(reservation::Column::Status, Expr::value(to.as_str()))
+            .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
+            .filter(reservation::Column::Id.eq(header.id.clone()))
+            .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()))
+            .exec(&tx)
+            .await
+            .map_err(StoreError::from)?;
+        if moved.rows_affected == 0 {
+            let current = self.with_lines(&tx, header).await?;
+            tx.rollback().await.map_err(StoreError::from)?;
+            return if current.status == to { Ok(current) } else { Err(TransitionError::Invalid { from: current.status, to }) };
+        }
+        let mut reservation = self.with_lines(&tx, header).await?;
+        for line in &reservation.lines {
+            apply_final(&tx, line, to, now).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        reservation.status = to;
+        Ok(reservation)
+    }
+
+    /// Releases every active reservation past its expiry (at most `limit`); returns them.
+    pub async fn expire_due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Reservation>, StoreError> {
+        let due = reservation::Entity::find()
+            .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()))
+            .filter(reservation::Column::ExpiresAt.lt(now))
+            .order_by_asc(reservation::Column::ExpiresAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        let mut expired = Vec::with_capacity(due.len());
+        for header in due {
+            match self.finish(&header.order_id, ReservationStatus::Expired).await {
+                Ok(reservation) => expired.push(reservation),
+                // Committed or released meanwhile: nothing to expire.
+                Err(TransitionError::Invalid { .. } | TransitionError::NotFound) => {}
+                Err(TransitionError::Store(error)) => return Err(error),
+            }
+        }
+        Ok(expired)
+    }
+}
+
+async fn apply_final(
+    tx: &DatabaseTransaction,
+    line: &Line,
+    to: ReservationStatus,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut update = stock::Entity::update_many()
+        .col_expr(stock::Column::Reserved, Expr::col(stock::Column::Reserved).sub(line.quantity))
+        .col_expr(stock::Column::UpdatedAt, Expr::value(now))
+        .filter(stock::Column::Sku.eq(line.sku.clone()));
+    if to == ReservationStatus::Committed {
+        update = update.col_expr(stock::Column::OnHand, Expr::col(stock::Column::OnHand).sub(line.quantity));
+    }
+    update.exec(tx).await?;
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! Releases reservations nobody committed in time.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::InventoryStore;
+
+/// Expired reservations released per pass, so one pass never holds the database long.
+const BATCH: u64 = 100;
+
+/// Runs until `shutdown`: every `interval`, releases reservations past their expiry.
+/// Several replicas may sweep at once; the conditional status update lets one win each.
+pub async fn run(store: Arc<InventoryStore>, interval: Duration, shutdown: CancellationToken) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match store.expire_due(Utc::now(), BATCH).await {
+            Ok(expired) if !expired.is_empty() => {
+                metrics::counter!("inventory_reservations_expired_total").increment(expired.len() as u64);
+                tracing::info!(count = expired.len(), "released expired reservations");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "reservation sweep failed"),
+        }
+    }
+}
