@@ -1,6 +1,7 @@
 //! Rate limiting at the edge: a token bucket per caller, answered with HTTP 429, a GraphQL
 //! error body (`extensions.code = RATE_LIMITED`) and `Retry-After`.
 //!
+//! Only requests to the GraphQL endpoint count (not `/health`, `/readiness`, `/metrics`).
 //! The caller is the JWT `sub` when a bearer token is present, else the client IP (the
 //! first `X-Forwarded-For` hop when `trust_forwarded_for` is set, because behind a load
 //! balancer every peer address is the balancer's).
@@ -64,6 +65,8 @@ const PRUNE_EVERY: u64 = 10_000;
 /// The rate-limiting plugin.
 pub struct RateLimitPlugin {
     limiter: DefaultKeyedRateLimiter<String>,
+    /// Only GraphQL requests count; probes and metrics scrapes must never be refused.
+    graphql_path: String,
     trust_forwarded_for: bool,
     requests: AtomicU64,
 }
@@ -113,6 +116,7 @@ impl RouterPlugin for RateLimitPlugin {
         let quota = Quota::per_second(per_second).allow_burst(burst);
         Ok(Some(Self {
             limiter: RateLimiter::dashmap(quota),
+            graphql_path: payload.router_config().graphql_path().to_owned(),
             trust_forwarded_for: config.trust_forwarded_for,
             requests: AtomicU64::new(0),
         }))
@@ -120,6 +124,9 @@ impl RouterPlugin for RateLimitPlugin {
 
     fn on_http_request<'req>(&'req self, payload: OnHttpRequestHookPayload<'req>) -> OnHttpRequestHookFuture<'req> {
         Box::pin(async move {
+            if payload.router_http_request.path() != self.graphql_path {
+                return payload.proceed();
+            }
             if self.requests.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
                 self.limiter.retain_recent();
             }
