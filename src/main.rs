@@ -12,7 +12,6 @@ use anyhow::Context as _;
 use shop_catalog::CatalogConfig;
 use shop_inventory::InventoryConfig;
 use shop_kernel::server;
-use tokio_util::sync::CancellationToken;
 
 const USAGE: &str = "usage: shop [run | seed | export-schema DIR]";
 
@@ -77,7 +76,7 @@ async fn run() -> anyhow::Result<()> {
         seed(&catalog, &inventory).await?;
     }
 
-    let shutdown = CancellationToken::new();
+    let shutdown = server::shutdown_on_signal();
     let mut tasks = tokio::task::JoinSet::new();
     let catalog_listener = server::bind(&catalog_config.listen).await.context("binding catalog")?;
     let inventory_listener = server::bind(&inventory_config.listen).await.context("binding inventory")?;
@@ -92,8 +91,7 @@ async fn run() -> anyhow::Result<()> {
     });
 
     println!("\n  GraphiQL: http://localhost:4000/graphql\n  catalog:  http://localhost:4002/graphql\n  inventory: http://localhost:4003/graphql\n  Ctrl-C stops everything.\n");
-    server::shutdown_signal().await;
-    shutdown.cancel();
+    shutdown.cancelled().await;
     while let Some(result) = tasks.join_next().await {
         result??;
     }

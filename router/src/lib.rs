@@ -4,6 +4,9 @@
 //! Configuration is `router/router.yaml` (path in `ROUTER_CONFIG_FILE_PATH`), with
 //! hive-router's environment overrides (`PORT`, `SUPERGRAPH_FILE_PATH`, `LOG_LEVEL`, …).
 
+// ntex's service types nest deeply; computing their layout needs a higher limit.
+#![recursion_limit = "256"]
+
 pub mod rate_limit;
 
 use hive_router::{PluginRegistry, error::RouterInitError, init_rustls_crypto_provider, router_entrypoint};

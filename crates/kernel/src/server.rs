@@ -67,6 +67,17 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationTok
         .await
 }
 
+/// A token that is cancelled when the process receives Ctrl-C or SIGTERM.
+pub fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let on_signal = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        on_signal.cancel();
+    });
+    token
+}
+
 /// Resolves when the process receives Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -2,7 +2,6 @@
 
 use shop_catalog::{CatalogConfig, SERVICE};
 use shop_kernel::server;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -10,12 +9,7 @@ async fn main() -> anyhow::Result<()> {
     let config: CatalogConfig = shop_kernel::config::load(SERVICE)?;
     let service = shop_catalog::build(&config).await?;
     let listener = server::bind(&config.listen).await?;
-    let shutdown = CancellationToken::new();
-    let on_signal = shutdown.clone();
-    tokio::spawn(async move {
-        server::shutdown_signal().await;
-        on_signal.cancel();
-    });
+    let shutdown = server::shutdown_on_signal();
     server::serve(listener, service.app(), shutdown).await?;
     Ok(())
 }

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use shop_inventory::{InventoryConfig, SERVICE};
 use shop_kernel::server;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -12,12 +11,7 @@ async fn main() -> anyhow::Result<()> {
     let config: InventoryConfig = shop_kernel::config::load(SERVICE)?;
     let service = shop_inventory::build(&config).await?;
     let listener = server::bind(&config.listen).await?;
-    let shutdown = CancellationToken::new();
-    let on_signal = shutdown.clone();
-    tokio::spawn(async move {
-        server::shutdown_signal().await;
-        on_signal.cancel();
-    });
+    let shutdown = server::shutdown_on_signal();
     let sweeper = tokio::spawn(shop_inventory::sweeper::run(
         service.store.clone(),
         Duration::from_secs(config.sweep_interval_secs),

@@ -8,6 +8,7 @@
 //! Every test gets its own SQLite file, MongoDB database or cache key prefix, so they run in
 //! parallel without seeing each other's data.
 
+mod batching;
 mod graphql;
 mod service;
 mod store;
