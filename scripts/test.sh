@@ -38,6 +38,9 @@ export TEST_MONGODB_URL="mongodb://127.0.0.1:$mongo_port"
 # The committed SDL and supergraph must match the code and compose without breaking changes.
 scripts/schema.sh check
 
+# The lint wall (workspace lints in Cargo.toml, clippy.toml), warnings as errors.
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
 # Builds every binary too: the end-to-end tests start the real router binary.
 cargo build --locked --workspace --bins
 cargo nextest run --locked --workspace --no-fail-fast "$@"

@@ -137,10 +137,9 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(response) = http.get(format!("{router_url}/readiness")).send().await {
-            if response.status().is_success() {
-                break;
-            }
+        let ready = http.get(format!("{router_url}/readiness")).send().await.is_ok_and(|r| r.status().is_success());
+        if ready {
+            break;
         }
         assert!(
             Instant::now() < deadline,

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 pub struct ConfigError {
     service: String,
     #[source]
-    source: config::ConfigError,
+    source: Box<config::ConfigError>,
 }
 
 /// Loads the configuration of `service` (see the module docs for the sources and their order).
@@ -32,7 +32,7 @@ pub fn load<T: DeserializeOwned>(service: &str) -> Result<T, ConfigError> {
         )
         .build()
         .and_then(config::Config::try_deserialize)
-        .map_err(|source| ConfigError { service: service.to_owned(), source })
+        .map_err(|source| ConfigError { service: service.to_owned(), source: Box::new(source) })
 }
 
 /// Whether a URL names an embedded (in-process) store rather than a server.

@@ -69,6 +69,48 @@ pub fn to_graphql<E: ServiceError>(error: &E) -> async_graphql::Error {
     }
 }
 
+/// A schema extension that guarantees every error leaving a subgraph has a code and that no
+/// resolver error without one leaks its message.
+///
+/// Resolver errors built with [`client_error`] or [`to_graphql`] pass unchanged. A resolver
+/// error without a code is a bug (a raw `?` on some library error): it is logged and sent as
+/// `INTERNAL`. Errors outside resolvers (parse, validation, limits) are the client's and keep
+/// their message with `GRAPHQL_VALIDATION_FAILED`.
+pub struct ErrorMasking;
+
+impl async_graphql::extensions::ExtensionFactory for ErrorMasking {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(ErrorMaskingExtension)
+    }
+}
+
+struct ErrorMaskingExtension;
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for ErrorMaskingExtension {
+    async fn request(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        next: async_graphql::extensions::NextRequest<'_>,
+    ) -> async_graphql::Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+            if has_code {
+                continue;
+            }
+            if error.path.is_empty() {
+                error.extensions.get_or_insert_with(Default::default).set("code", "GRAPHQL_VALIDATION_FAILED");
+            } else {
+                tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error masked");
+                error.message = "internal error".to_owned();
+                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
+            }
+        }
+        response
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,47 +152,5 @@ mod tests {
         let error = to_graphql(&Sample::Missing);
         assert_eq!(error.message, "no product with id 42");
         assert_eq!(code_of(&error).as_deref(), Some("NOT_FOUND"));
-    }
-}
-
-/// A schema extension that guarantees every error leaving a subgraph has a code and that no
-/// resolver error without one leaks its message.
-///
-/// Resolver errors built with [`client_error`] or [`to_graphql`] pass unchanged. A resolver
-/// error without a code is a bug (a raw `?` on some library error): it is logged and sent as
-/// `INTERNAL`. Errors outside resolvers (parse, validation, limits) are the client's and keep
-/// their message with `GRAPHQL_VALIDATION_FAILED`.
-pub struct ErrorMasking;
-
-impl async_graphql::extensions::ExtensionFactory for ErrorMasking {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(ErrorMaskingExtension)
-    }
-}
-
-struct ErrorMaskingExtension;
-
-#[async_trait::async_trait]
-impl async_graphql::extensions::Extension for ErrorMaskingExtension {
-    async fn request(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        next: async_graphql::extensions::NextRequest<'_>,
-    ) -> async_graphql::Response {
-        let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
-            if has_code {
-                continue;
-            }
-            if error.path.is_empty() {
-                error.extensions.get_or_insert_with(Default::default).set("code", "GRAPHQL_VALIDATION_FAILED");
-            } else {
-                tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error masked");
-                error.message = "internal error".to_owned();
-                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
-            }
-        }
-        response
     }
 }

@@ -167,18 +167,19 @@ impl Catalog {
         let fingerprint = serde_json::to_vec(&(filter, sort, page.offset, page.limit)).unwrap_or_default();
         let digest = Sha256::digest(&fingerprint);
         let key = format!("{}list:{generation}:{digest:x}", self.prefix);
-        if let Ok(values) = self.cache.get_many(std::slice::from_ref(&key)).await {
-            if let Some(page) = values.into_iter().next().flatten().and_then(|json| serde_json::from_str(&json).ok()) {
-                self.record(CacheKind::List, 1, 0);
-                return Ok(page);
-            }
+        let cached = self.cache.get_many(std::slice::from_ref(&key)).await.ok().and_then(|values| values.into_iter().next().flatten());
+        if let Some(page) = cached.and_then(|json| serde_json::from_str(&json).ok()) {
+            self.record(CacheKind::List, 1, 0);
+            return Ok(page);
         }
         self.record(CacheKind::List, 0, 1);
         let result = self.store.list(filter, sort, page).await?;
-        if let Ok(json) = serde_json::to_string(&result) {
-            if let Err(error) = self.cache.set_many(&[(key, json)], self.ttl).await {
-                tracing::warn!(%error, "cache write failed");
-            }
+        let stored = match serde_json::to_string(&result) {
+            Ok(json) => self.cache.set_many(&[(key, json)], self.ttl).await,
+            Err(_) => Ok(()),
+        };
+        if let Err(error) = stored {
+            tracing::warn!(%error, "cache write failed");
         }
         Ok(result)
     }

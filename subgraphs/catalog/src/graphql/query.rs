@@ -24,7 +24,7 @@ pub type ProductConnection = Connection<String, Product, ProductListInfo>;
 
 /// Every category (flat), read once per request.
 pub(super) async fn all_categories(ctx: &Context<'_>) -> Result<Vec<domain::Category>> {
-    Ok(ctx.data::<Arc<Catalog>>()?.categories().await.map_err(gql)?)
+    ctx.data::<Arc<Catalog>>()?.categories().await.map_err(gql)
 }
 
 /// Catalog reads.
