@@ -69,45 +69,28 @@ pub fn to_graphql<E: ServiceError>(error: &E) -> async_graphql::Error {
     }
 }
 
-/// A schema extension that guarantees every error leaving a subgraph has a code and that no
-/// resolver error without one leaks its message.
+/// Guarantees that every error leaving a subgraph has a code and that no resolver error
+/// without one leaks its message. Applied to every response by the HTTP handler
+/// ([`crate::server`]); a schema extension would do the same but wraps every field resolver,
+/// which costs more than the whole rest of a cached list request.
 ///
 /// Resolver errors built with [`client_error`] or [`to_graphql`] pass unchanged. A resolver
 /// error without a code is a bug (a raw `?` on some library error): it is logged and sent as
 /// `INTERNAL`. Errors outside resolvers (parse, validation, limits) are the client's and keep
 /// their message with `GRAPHQL_VALIDATION_FAILED`.
-pub struct ErrorMasking;
-
-impl async_graphql::extensions::ExtensionFactory for ErrorMasking {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(ErrorMaskingExtension)
-    }
-}
-
-struct ErrorMaskingExtension;
-
-#[async_trait::async_trait]
-impl async_graphql::extensions::Extension for ErrorMaskingExtension {
-    async fn request(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        next: async_graphql::extensions::NextRequest<'_>,
-    ) -> async_graphql::Response {
-        let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
-            if has_code {
-                continue;
-            }
-            if error.path.is_empty() {
-                error.extensions.get_or_insert_with(Default::default).set("code", "GRAPHQL_VALIDATION_FAILED");
-            } else {
-                tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error masked");
-                error.message = "internal error".to_owned();
-                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
-            }
+pub fn mask_errors(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
         }
-        response
+        if error.path.is_empty() {
+            error.extensions.get_or_insert_with(Default::default).set("code", "GRAPHQL_VALIDATION_FAILED");
+        } else {
+            tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error masked");
+            error.message = "internal error".to_owned();
+            error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
+        }
     }
 }
 
@@ -145,6 +128,24 @@ mod tests {
         let error = to_graphql(&Sample::Database);
         assert_eq!(error.message, "internal error");
         assert_eq!(code_of(&error).as_deref(), Some("INTERNAL"));
+    }
+
+    #[test]
+    fn uncoded_resolver_errors_are_masked_and_validation_errors_coded() {
+        let mut response = async_graphql::Response::from_errors(vec![
+            async_graphql::ServerError::new("Unknown field \"x\"", None),
+            {
+                let mut leaked = async_graphql::ServerError::new("connection refused to 10.0.0.7", None);
+                leaked.path = vec![async_graphql::PathSegment::Field("products".into())];
+                leaked
+            },
+        ]);
+        mask_errors(&mut response);
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(json["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+        assert_eq!(json["errors"][0]["message"], "Unknown field \"x\"");
+        assert_eq!(json["errors"][1]["extensions"]["code"], "INTERNAL");
+        assert_eq!(json["errors"][1]["message"], "internal error");
     }
 
     #[test]

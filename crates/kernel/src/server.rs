@@ -31,7 +31,9 @@ async fn graphql_handler<E: Executor>(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    executor.execute(request.into_inner().data(RequestHeaders(headers))).await.into()
+    let mut response = executor.execute(request.into_inner().data(RequestHeaders(headers))).await;
+    crate::error::mask_errors(&mut response);
+    response.into()
 }
 
 /// The complete router of a subgraph named `service`.

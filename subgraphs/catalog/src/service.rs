@@ -20,10 +20,16 @@ use crate::{
 /// How long the generation counter lives without writes; far beyond any entry's ttl.
 const GENERATION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// Parsed list pages kept per process.
+const PAGES_IN_PROCESS: u64 = 2_000;
+
 /// The catalog: store plus cache.
 pub struct Catalog {
     store: Arc<dyn CatalogStore>,
     cache: Arc<dyn KvCache>,
+    /// Parsed pages of this process, keyed like the shared cache (so by generation too): a
+    /// hit costs one shared-cache read (the generation) and no parsing.
+    pages: moka::future::Cache<String, Arc<ProductPage>>,
     prefix: String,
     ttl: Duration,
     hits: AtomicU64,
@@ -48,7 +54,8 @@ impl CacheKind {
 impl Catalog {
     /// A catalog over `store`, caching in `cache` under `prefix` for `ttl`.
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, prefix: &str, ttl: Duration) -> Self {
-        Self { store, cache, prefix: format!("{prefix}catalog:"), ttl, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        let pages = moka::future::Cache::builder().max_capacity(PAGES_IN_PROCESS).time_to_live(ttl).build();
+        Self { store, cache, pages, prefix: format!("{prefix}catalog:"), ttl, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     /// The store behind the cache.
@@ -160,34 +167,50 @@ impl Catalog {
     }
 
     /// A page of products with facets, cached per (filter, sort, page) until the next write.
-    pub async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<ProductPage, StoreError> {
+    pub async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<Arc<ProductPage>, StoreError> {
         let Some(generation) = self.generation().await else {
-            return self.store.list(filter, sort, page).await;
+            return self.store.list(filter, sort, page).await.map(Arc::new);
         };
         let fingerprint = serde_json::to_vec(&(filter, sort, page.offset, page.limit)).unwrap_or_default();
         let digest = Sha256::digest(&fingerprint);
         let key = format!("{}list:{generation}:{digest:x}", self.prefix);
-        let cached = self.cache.get_many(std::slice::from_ref(&key)).await.ok().and_then(|values| values.into_iter().next().flatten());
-        if let Some(page) = cached.and_then(|json| serde_json::from_str(&json).ok()) {
+        if let Some(page) = self.pages.get(&key).await {
             self.record(CacheKind::List, 1, 0);
             return Ok(page);
         }
+        let cached = self.cache.get_many(std::slice::from_ref(&key)).await.ok().and_then(|values| values.into_iter().next().flatten());
+        if let Some(page) = cached.and_then(|json| serde_json::from_str::<ProductPage>(&json).ok()) {
+            self.record(CacheKind::List, 1, 0);
+            let page = Arc::new(page);
+            self.pages.insert(key, page.clone()).await;
+            return Ok(page);
+        }
         self.record(CacheKind::List, 0, 1);
-        let result = self.store.list(filter, sort, page).await?;
-        let stored = match serde_json::to_string(&result) {
-            Ok(json) => self.cache.set_many(&[(key, json)], self.ttl).await,
+        let result = Arc::new(self.store.list(filter, sort, page).await?);
+        let stored = match serde_json::to_string(&*result) {
+            Ok(json) => self.cache.set_many(&[(key.clone(), json)], self.ttl).await,
             Err(_) => Ok(()),
         };
         if let Err(error) = stored {
             tracing::warn!(%error, "cache write failed");
         }
+        self.pages.insert(key, result.clone()).await;
         Ok(result)
     }
 
     /// Moves the cache to a new generation: every cached product and list is left behind.
     async fn invalidate(&self) {
-        if let Err(error) = self.cache.incr(&self.generation_key()).await {
-            tracing::error!(%error, "cache invalidation failed; stale reads until the ttl passes");
+        match self.cache.incr(&self.generation_key()).await {
+            // The counter was missing (evicted): 1 may have been used before, so jump to a
+            // generation never used, like `generation()` does.
+            Ok(1) => {
+                let fresh = chrono::Utc::now().timestamp_micros().saturating_mul(1_000).to_string();
+                if let Err(error) = self.cache.set_many(&[(self.generation_key(), fresh)], GENERATION_TTL).await {
+                    tracing::error!(%error, "cache invalidation failed; stale reads until the ttl passes");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "cache invalidation failed; stale reads until the ttl passes"),
         }
     }
 

@@ -1,5 +1,7 @@
 //! How product lists are asked for: filters, sort orders, pages and facet counts.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use shop_kernel::Money;
 use uuid::Uuid;
@@ -143,8 +145,9 @@ impl Facets {
 /// One page of products with the facets of the whole filtered list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductPage {
-    /// Up to `limit + 1` products (the extra one tells that another page follows).
-    pub products: Vec<Product>,
+    /// Up to `limit + 1` products (the extra one tells that another page follows), shared
+    /// so a cached page is served without copying.
+    pub products: Vec<Arc<Product>>,
     pub facets: Facets,
 }
 

@@ -13,12 +13,12 @@ use crate::{domain, error::{CatalogError, gql}, service::Catalog};
 pub struct ProductLoader(pub Arc<Catalog>);
 
 impl Loader<Uuid> for ProductLoader {
-    type Value = domain::Product;
+    type Value = Arc<domain::Product>;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let products = self.0.products_by_ids(keys).await.map_err(gql)?;
-        Ok(products.into_iter().flatten().map(|p| (p.id, p)).collect())
+        Ok(products.into_iter().flatten().map(|p| (p.id, Arc::new(p))).collect())
     }
 }
 
@@ -26,11 +26,12 @@ impl Loader<Uuid> for ProductLoader {
 pub struct VariantLoader(pub Arc<Catalog>);
 
 impl Loader<String> for VariantLoader {
-    type Value = (domain::Product, domain::Variant);
+    type Value = (Arc<domain::Product>, domain::Variant);
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let products = self.0.products_by_skus(keys).await.map_err(gql)?;
+        let products: Vec<Arc<domain::Product>> =
+            self.0.products_by_skus(keys).await.map_err(gql)?.into_iter().map(Arc::new).collect();
         Ok(products
             .iter()
             .flat_map(|p| p.variants.iter().map(move |v| (v.sku.clone(), (p.clone(), v.clone()))))

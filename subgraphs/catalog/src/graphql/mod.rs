@@ -28,7 +28,6 @@ pub struct SchemaSettings {
 pub fn schema(catalog: Arc<Catalog>, settings: SchemaSettings) -> CatalogSchema {
     Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
         .enable_federation()
-        .extension(shop_kernel::error::ErrorMasking)
         .limit_depth(16)
         .limit_complexity(5_000)
         .data(DataLoader::new(entities::ProductLoader(catalog.clone()), tokio::spawn).max_batch_size(100))

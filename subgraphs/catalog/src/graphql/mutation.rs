@@ -153,7 +153,7 @@ impl MutationRoot {
             Err(invalid) => return refuse(invalid.into_iter().map(CatalogUserError::from).collect()),
         };
         match ctx.data::<Arc<Catalog>>()?.create(&product).await {
-            Ok(()) => Ok(ProductCreatePayload { product: Some(Product(product)), user_errors: vec![] }),
+            Ok(()) => Ok(ProductCreatePayload { product: Some(Product(Arc::new(product))), user_errors: vec![] }),
             Err(error) => refuse(store_failure(error)?),
         }
     }
@@ -203,7 +203,7 @@ impl MutationRoot {
             Err(invalid) => return refuse(invalid.into_iter().map(CatalogUserError::from).collect()),
         };
         match ctx.data::<Arc<Catalog>>()?.update(&updated, base_version).await {
-            Ok(()) => Ok(ProductUpdatePayload { product: Some(Product(updated)), user_errors: vec![] }),
+            Ok(()) => Ok(ProductUpdatePayload { product: Some(Product(Arc::new(updated))), user_errors: vec![] }),
             Err(error) => refuse(store_failure(error)?),
         }
     }
@@ -216,14 +216,14 @@ impl MutationRoot {
         let Ok(id) = parse_id(&id, "id") else { return refuse(not_found()) };
         let Some(mut product) = load(ctx, id).await? else { return refuse(not_found()) };
         if product.status == ProductStatus::Archived {
-            return Ok(ProductArchivePayload { product: Some(Product(product)), user_errors: vec![] });
+            return Ok(ProductArchivePayload { product: Some(Product(Arc::new(product))), user_errors: vec![] });
         }
         let base_version = product.version;
         product.status = ProductStatus::Archived;
         product.version += 1;
         product.updated_at = Utc::now();
         match ctx.data::<Arc<Catalog>>()?.update(&product, base_version).await {
-            Ok(()) => Ok(ProductArchivePayload { product: Some(Product(product)), user_errors: vec![] }),
+            Ok(()) => Ok(ProductArchivePayload { product: Some(Product(Arc::new(product))), user_errors: vec![] }),
             Err(error) => refuse(store_failure(error)?),
         }
     }

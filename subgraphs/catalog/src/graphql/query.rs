@@ -43,7 +43,7 @@ impl CatalogQuery {
             }
             (None, Some(slug)) => {
                 let product = ctx.data::<Arc<Catalog>>()?.product_by_slug(&slug).await.map_err(gql)?;
-                Ok(product.filter(|p| p.status == domain::ProductStatus::Active).map(Product))
+                Ok(product.filter(|p| p.status == domain::ProductStatus::Active).map(|p| Product(Arc::new(p))))
             }
             _ => Err(gql(CatalogError::BadInput("give exactly one of `id` and `slug`".into()))),
         }
@@ -71,7 +71,7 @@ impl CatalogQuery {
             filter.category_ids = category_subtree(&categories, category_id);
         }
         let result = catalog.list(&filter, sort.into(), page).await.map_err(gql)?;
-        let facets = result.facets;
+        let facets = result.facets.clone();
         let currency = facets.currency.as_deref().and_then(CurrencyCode::parse);
         let price_range = match (facets.price_min, facets.price_max, currency) {
             (Some(min), Some(max), Some(currency)) => Some(PriceRangeFacet {
@@ -100,7 +100,7 @@ impl CatalogQuery {
                 price_range,
             },
         };
-        let products = result.products.into_iter().map(Product).collect();
+        let products = result.products.iter().cloned().map(Product).collect();
         Ok(relay::connection_from_rows(page, products, info))
     }
 

@@ -1,5 +1,7 @@
 //! Output types of the catalog schema.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, Result, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 use shop_kernel::money::MoneyObject;
@@ -51,7 +53,7 @@ pub struct Image {
 
 /// Something the shop sells. Buyers choose one of its variants.
 #[derive(Clone, Debug)]
-pub struct Product(pub domain::Product);
+pub struct Product(pub Arc<domain::Product>);
 
 #[async_graphql::Object]
 impl Product {
@@ -117,7 +119,7 @@ impl Product {
 /// A purchasable version of a product (a size, a colour), identified by its SKU.
 #[derive(Clone, Debug)]
 pub struct ProductVariant {
-    pub product: domain::Product,
+    pub product: Arc<domain::Product>,
     pub variant: domain::Variant,
 }
 

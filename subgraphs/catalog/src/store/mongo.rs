@@ -5,6 +5,8 @@
 //! `nameKey`, `createdMs`). Search is an anchored prefix regex on `keywords` (no `$text`:
 //! it can use the index, and it works on every MongoDB-protocol server).
 
+use std::sync::Arc;
+
 use futures::TryStreamExt;
 use mongodb::{
     Client, Collection, IndexModel,
@@ -260,7 +262,7 @@ impl CatalogStore for MongoCatalogStore {
             .try_collect()
             .await
             .map_err(unavailable)?;
-        let products = documents.into_iter().map(Self::from_document).collect::<Result<_, _>>()?;
+        let products = documents.into_iter().map(|d| Self::from_document(d).map(Arc::new)).collect::<Result<_, _>>()?;
         Ok(ProductPage { products, facets })
     }
 

@@ -215,12 +215,12 @@ fn oracle<'a>(products: &'a [Product], filter: &ProductFilter, sort: ProductSort
     matching
 }
 
-fn slugs<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<String> {
-    products.into_iter().map(|p| p.slug.clone()).collect()
+fn slugs<'a, P: std::borrow::Borrow<Product> + 'a>(products: impl IntoIterator<Item = &'a P>) -> Vec<String> {
+    products.into_iter().map(|p| p.borrow().slug.clone()).collect()
 }
 
-fn ids<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<Uuid> {
-    products.into_iter().map(|p| p.id).collect()
+fn ids<'a, P: std::borrow::Borrow<Product> + 'a>(products: impl IntoIterator<Item = &'a P>) -> Vec<Uuid> {
+    products.into_iter().map(|p| p.borrow().id).collect()
 }
 
 fn owned(values: &[&str]) -> Vec<String> {

@@ -31,7 +31,6 @@ pub struct SchemaSettings {
 pub fn schema(store: Arc<InventoryStore>, settings: SchemaSettings) -> InventorySchema {
     Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
         .enable_federation()
-        .extension(shop_kernel::error::ErrorMasking)
         .limit_depth(16)
         .limit_complexity(5_000)
         .data(DataLoader::new(StockLoader(store.clone()), tokio::spawn).max_batch_size(1_000))

@@ -2,6 +2,8 @@
 
 mod entity;
 
+use std::sync::Arc;
+
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Schema, sea_query::{Expr, ExprTrait, Func, LikeExpr},
@@ -251,7 +253,7 @@ impl CatalogStore for SqlCatalogStore {
             .all(&self.db)
             .await
             .map_err(unavailable)?;
-        let products = rows.iter().map(|r| parse_product(&r.document)).collect::<Result<_, _>>()?;
+        let products = rows.iter().map(|r| parse_product(&r.document).map(Arc::new)).collect::<Result<_, _>>()?;
         Ok(ProductPage { products, facets })
     }
 
