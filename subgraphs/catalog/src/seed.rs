@@ -81,7 +81,7 @@ pub async fn apply(catalog: &Catalog, seed: &SeedCatalog) -> Result<usize, SeedE
             description: category.description.clone(),
             parent_id: category.parent.as_deref().map(|p| id_for_slug("category", p)),
         };
-        catalog.store().upsert_category(&category).await?;
+        catalog.upsert_category(&category).await?;
     }
     for (position, item) in seed.products.iter().enumerate() {
         let new_product = NewProduct {

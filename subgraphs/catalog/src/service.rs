@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 use shop_kernel::{cache::KvCache, relay::PageRequest};
 use uuid::Uuid;
@@ -30,6 +31,8 @@ pub struct Catalog {
     /// Parsed pages of this process, keyed like the shared cache (so by generation too): a
     /// hit costs one shared-cache read (the generation) and no parsing.
     pages: moka::future::Cache<String, Arc<ProductPage>>,
+    /// The category tree of this process, keyed by generation like `pages`.
+    category_trees: moka::future::Cache<String, Arc<Vec<Category>>>,
     prefix: String,
     ttl: Duration,
     hits: AtomicU64,
@@ -40,6 +43,7 @@ pub struct Catalog {
 enum CacheKind {
     Product,
     List,
+    Categories,
 }
 
 impl CacheKind {
@@ -47,6 +51,7 @@ impl CacheKind {
         match self {
             Self::Product => "product",
             Self::List => "list",
+            Self::Categories => "categories",
         }
     }
 }
@@ -55,7 +60,8 @@ impl Catalog {
     /// A catalog over `store`, caching in `cache` under `prefix` for `ttl`.
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, prefix: &str, ttl: Duration) -> Self {
         let pages = moka::future::Cache::builder().max_capacity(PAGES_IN_PROCESS).time_to_live(ttl).build();
-        Self { store, cache, pages, prefix: format!("{prefix}catalog:"), ttl, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        let category_trees = moka::future::Cache::builder().max_capacity(4).time_to_live(ttl).build();
+        Self { store, cache, pages, category_trees, prefix: format!("{prefix}catalog:"), ttl, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     /// The store behind the cache.
@@ -161,11 +167,6 @@ impl Catalog {
         self.store.products_by_skus(skus).await
     }
 
-    /// The category tree, flat.
-    pub async fn categories(&self) -> Result<Vec<Category>, StoreError> {
-        self.store.categories().await
-    }
-
     /// A page of products with facets, cached per (filter, sort, page) until the next write.
     pub async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<Arc<ProductPage>, StoreError> {
         let Some(generation) = self.generation().await else {
@@ -174,28 +175,59 @@ impl Catalog {
         let fingerprint = serde_json::to_vec(&(filter, sort, page.offset, page.limit)).unwrap_or_default();
         let digest = Sha256::digest(&fingerprint);
         let key = format!("{}list:{generation}:{digest:x}", self.prefix);
-        if let Some(page) = self.pages.get(&key).await {
-            self.record(CacheKind::List, 1, 0);
-            return Ok(page);
+        self.read_through(&self.pages, key, CacheKind::List, self.store.list(filter, sort, page)).await
+    }
+
+    /// The category tree, flat, cached until the next write (every filtered list needs it).
+    pub async fn categories(&self) -> Result<Arc<Vec<Category>>, StoreError> {
+        let Some(generation) = self.generation().await else {
+            return self.store.categories().await.map(Arc::new);
+        };
+        let key = format!("{}categories:{generation}", self.prefix);
+        self.read_through(&self.category_trees, key, CacheKind::Categories, self.store.categories()).await
+    }
+
+    /// Reads `key` from this process's cache, then the shared cache, then `load` (filling
+    /// both on the way back).
+    async fn read_through<T>(
+        &self,
+        local: &moka::future::Cache<String, Arc<T>>,
+        key: String,
+        kind: CacheKind,
+        load: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<Arc<T>, StoreError>
+    where
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        if let Some(value) = local.get(&key).await {
+            self.record(kind, 1, 0);
+            return Ok(value);
         }
-        let cached = self.cache.get_many(std::slice::from_ref(&key)).await.ok().and_then(|values| values.into_iter().next().flatten());
-        if let Some(page) = cached.and_then(|json| serde_json::from_str::<ProductPage>(&json).ok()) {
-            self.record(CacheKind::List, 1, 0);
-            let page = Arc::new(page);
-            self.pages.insert(key, page.clone()).await;
-            return Ok(page);
+        let shared = self.cache.get_many(std::slice::from_ref(&key)).await.ok().and_then(|values| values.into_iter().next().flatten());
+        if let Some(value) = shared.and_then(|json| serde_json::from_str::<T>(&json).ok()) {
+            self.record(kind, 1, 0);
+            let value = Arc::new(value);
+            local.insert(key, value.clone()).await;
+            return Ok(value);
         }
-        self.record(CacheKind::List, 0, 1);
-        let result = Arc::new(self.store.list(filter, sort, page).await?);
-        let stored = match serde_json::to_string(&*result) {
+        self.record(kind, 0, 1);
+        let value = Arc::new(load.await?);
+        let stored = match serde_json::to_string(&*value) {
             Ok(json) => self.cache.set_many(&[(key.clone(), json)], self.ttl).await,
             Err(_) => Ok(()),
         };
         if let Err(error) = stored {
             tracing::warn!(%error, "cache write failed");
         }
-        self.pages.insert(key, result.clone()).await;
-        Ok(result)
+        local.insert(key, value.clone()).await;
+        Ok(value)
+    }
+
+    /// Inserts or replaces a category.
+    pub async fn upsert_category(&self, category: &Category) -> Result<(), StoreError> {
+        self.store.upsert_category(category).await?;
+        self.invalidate().await;
+        Ok(())
     }
 
     /// Moves the cache to a new generation: every cached product and list is left behind.

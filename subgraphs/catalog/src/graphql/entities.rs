@@ -49,7 +49,7 @@ impl Loader<Uuid> for CategoryLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let categories = self.0.categories().await.map_err(gql)?;
-        Ok(categories.into_iter().filter(|c| keys.contains(&c.id)).map(|c| (c.id, c)).collect())
+        Ok(categories.iter().filter(|c| keys.contains(&c.id)).map(|c| (c.id, c.clone())).collect())
     }
 }
 

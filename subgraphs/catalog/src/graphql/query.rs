@@ -23,7 +23,7 @@ use crate::{
 pub type ProductConnection = Connection<String, Product, ProductListInfo>;
 
 /// Every category (flat), read once per request.
-pub(super) async fn all_categories(ctx: &Context<'_>) -> Result<Vec<domain::Category>> {
+pub(super) async fn all_categories(ctx: &Context<'_>) -> Result<Arc<Vec<domain::Category>>> {
     ctx.data::<Arc<Catalog>>()?.categories().await.map_err(gql)
 }
 
@@ -106,7 +106,7 @@ impl CatalogQuery {
 
     /// Top-level categories; walk down with `children`.
     async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
-        Ok(all_categories(ctx).await?.into_iter().filter(|c| c.parent_id.is_none()).map(Category).collect())
+        Ok(all_categories(ctx).await?.iter().filter(|c| c.parent_id.is_none()).cloned().map(Category).collect())
     }
 
     /// One category by `id` or `slug` (give exactly one).
@@ -115,9 +115,9 @@ impl CatalogQuery {
         let found = match (id, slug) {
             (Some(id), None) => {
                 let id = parse_id(&id, "id").map_err(gql)?;
-                categories.into_iter().find(|c| c.id == id)
+                categories.iter().find(|c| c.id == id).cloned()
             }
-            (None, Some(slug)) => categories.into_iter().find(|c| c.slug == slug),
+            (None, Some(slug)) => categories.iter().find(|c| c.slug == slug).cloned(),
             _ => return Err(gql(CatalogError::BadInput("give exactly one of `id` and `slug`".into()))),
         };
         Ok(found.map(Category))

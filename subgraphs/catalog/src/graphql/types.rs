@@ -179,7 +179,7 @@ impl Category {
     /// The categories directly below.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
         let all = super::query::all_categories(ctx).await?;
-        Ok(all.into_iter().filter(|c| c.parent_id == Some(self.0.id)).map(Category).collect())
+        Ok(all.iter().filter(|c| c.parent_id == Some(self.0.id)).cloned().map(Category).collect())
     }
 }
 
