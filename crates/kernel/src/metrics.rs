@@ -38,6 +38,25 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+static UPKEEP: OnceLock<()> = OnceLock::new();
+
+/// Starts, once per process, the task that drains histogram samples into their buckets. The
+/// recorder keeps raw samples until upkeep runs, so without it memory grows with traffic
+/// between scrapes. Must be called inside a Tokio runtime.
+pub fn start_upkeep() {
+    UPKEEP.get_or_init(|| {
+        if let Some(handle) = handle() {
+            tokio::spawn(async move {
+                let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    ticker.tick().await;
+                    handle.run_upkeep();
+                }
+            });
+        }
+    });
+}
+
 /// `GET /metrics` in the Prometheus text format.
 pub async fn render() -> Response {
     match handle() {

@@ -62,6 +62,7 @@ pub async fn bind(address: &str) -> std::io::Result<TcpListener> {
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then drains in-flight requests.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) -> std::io::Result<()> {
+    crate::metrics::start_upkeep();
     let address: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?address, "listening");
     axum::serve(listener, app)
