@@ -5,12 +5,21 @@
 
 dofile("bench/.categories.lua")
 
-local query = [[query Products($first: Int, $after: String, $filter: ProductFilterInput, $sort: ProductSortKey) {
+-- BENCH_QUERY=card (default): what a product list shows, stock per product (catalog + one
+-- inventory call per request). BENCH_QUERY=variants: stock of every variant too (catalog +
+-- two inventory calls per request: one for Product.stock, one for ProductVariant.stock).
+local card = [[query Products($first: Int, $after: String, $filter: ProductFilterInput, $sort: ProductSortKey) {
+  products(first: $first, after: $after, filter: $filter, sort: $sort) {
+    totalCount
+    edges { cursor node { id name slug brand price { amount currencyCode } images { url alt } stock { available inStock } } }
+    pageInfo { hasNextPage endCursor } } }]]
+local variants = [[query Products($first: Int, $after: String, $filter: ProductFilterInput, $sort: ProductSortKey) {
   products(first: $first, after: $after, filter: $filter, sort: $sort) {
     totalCount
     edges { cursor node { id name slug brand price { amount currencyCode } stock { available inStock }
       variants { sku price { amount } stock { available } } } }
     pageInfo { hasNextPage endCursor } } }]]
+local query = (os.getenv("BENCH_QUERY") == "variants") and variants or card
 
 local sorts = { "NAME_ASC", "PRICE_ASC", "PRICE_DESC", "NEWEST" }
 local sizes = { 10, 20 }

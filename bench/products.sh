@@ -6,6 +6,7 @@
 # Prints requests/s, p50, p99 and each process's RSS idle and after the load.
 #
 #   bash bench/products.sh [duration, default 30s]
+#   BENCH_QUERY=variants bash bench/products.sh     # stock of every variant too (see products.lua)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-30s}
@@ -57,7 +58,7 @@ curl -sf http://127.0.0.1:4000/graphql -H 'content-type: application/json' \
 
 # Warm the cache with every variation, then measure.
 wrk -t2 -c10 -d5s -s bench/products.lua http://127.0.0.1:4000/graphql > /dev/null
-echo "load: wrk, 2 threads, 50 connections, $duration, inbound dedupe off (hive-router default)"
+echo "load: ${BENCH_QUERY:-card} query, wrk, 2 threads, 50 connections, $duration, inbound dedupe off (hive-router default)"
 wrk -t2 -c50 -d"$duration" --latency -s bench/products.lua http://127.0.0.1:4000/graphql | tail -n 8
 echo "RSS after load: router $(rss $router_pid), catalog $(rss $catalog_pid), inventory $(rss $inventory_pid)"
 curl -s http://127.0.0.1:4002/metrics | grep -E '^cache_hit_ratio' || true
