@@ -13,7 +13,6 @@ use shop_catalog::CatalogConfig;
 use shop_inventory::InventoryConfig;
 use shop_kernel::server;
 
-
 // Request handling allocates many small, short-lived values; mimalloc handles that far
 // better than the system allocator under concurrency (measured with bench/products.sh).
 #[global_allocator]

@@ -3,7 +3,6 @@
 use shop_catalog::{CatalogConfig, SERVICE};
 use shop_kernel::server;
 
-
 // Request handling allocates many small, short-lived values; mimalloc handles that far
 // better than the system allocator under concurrency (measured with bench/products.sh).
 #[global_allocator]

@@ -103,17 +103,15 @@ impl Catalog {
         match self.cache.get_many(&[self.generation_key()]).await {
             Ok(values) => match values.into_iter().next().flatten() {
                 Some(generation) => Some(generation),
-                None => {
-                    // Missing (first start, or evicted): start a generation never used before;
-                    // "0" could bring back lists cached under an earlier "0".
-                    let fresh = chrono::Utc::now().timestamp_micros().saturating_mul(1_000).to_string();
-                    let entry = [(self.generation_key(), fresh.clone())];
-                    if let Err(error) = self.cache.set_many(&entry, GENERATION_TTL).await {
+                // Missing (first start, or evicted): "0" could bring back lists cached under
+                // an earlier "0".
+                None => match self.start_fresh_generation().await {
+                    Ok(fresh) => Some(fresh),
+                    Err(error) => {
                         tracing::warn!(%error, "cache write failed");
-                        return None;
+                        None
                     }
-                    Some(fresh)
-                }
+                },
             },
             Err(error) => {
                 tracing::warn!(%error, "cache read failed; reading the store");
@@ -230,14 +228,20 @@ impl Catalog {
         Ok(())
     }
 
+    /// Sets the generation to one never used before (the clock, scaled so the increments of
+    /// later writes cannot reach the next start) and returns it.
+    async fn start_fresh_generation(&self) -> Result<String, shop_kernel::cache::CacheError> {
+        let fresh = chrono::Utc::now().timestamp_micros().saturating_mul(1_000).to_string();
+        self.cache.set_many(&[(self.generation_key(), fresh.clone())], GENERATION_TTL).await?;
+        Ok(fresh)
+    }
+
     /// Moves the cache to a new generation: every cached product and list is left behind.
     async fn invalidate(&self) {
         match self.cache.incr(&self.generation_key()).await {
-            // The counter was missing (evicted): 1 may have been used before, so jump to a
-            // generation never used, like `generation()` does.
+            // The counter was missing (evicted): 1 may have been used before.
             Ok(1) => {
-                let fresh = chrono::Utc::now().timestamp_micros().saturating_mul(1_000).to_string();
-                if let Err(error) = self.cache.set_many(&[(self.generation_key(), fresh)], GENERATION_TTL).await {
+                if let Err(error) = self.start_fresh_generation().await {
                     tracing::error!(%error, "cache invalidation failed; stale reads until the ttl passes");
                 }
             }

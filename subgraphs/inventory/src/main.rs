@@ -5,7 +5,6 @@ use std::time::Duration;
 use shop_inventory::{InventoryConfig, SERVICE};
 use shop_kernel::server;
 
-
 // Request handling allocates many small, short-lived values; mimalloc handles that far
 // better than the system allocator under concurrency (measured with bench/products.sh).
 #[global_allocator]
