@@ -9,9 +9,11 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use shop_cart::CartConfig;
 use shop_catalog::CatalogConfig;
 use shop_inventory::InventoryConfig;
 use shop_kernel::server;
+use shop_users::UsersConfig;
 
 // Request handling allocates many small, short-lived values; mimalloc handles that far
 // better than the system allocator under concurrency (measured with bench/products.sh).
@@ -32,8 +34,9 @@ fn main() -> anyhow::Result<()> {
         ("seed", None) => {
             shop_kernel::telemetry::init();
             runtime.block_on(async {
-                let (catalog, inventory) = configs()?;
-                seed(&shop_catalog::build(&catalog).await?, &shop_inventory::build(&inventory).await?).await
+                let configs = Configs::load()?;
+                let users = shop_users::build(&configs.users).await?;
+                seed(&shop_catalog::build(&configs.catalog).await?, &shop_inventory::build(&configs.inventory).await?, &users).await
             })
         }
         ("export-schema", Some(dir)) => runtime.block_on(export_schema(PathBuf::from(dir))),
@@ -51,43 +54,71 @@ fn default_router_config() {
     }
 }
 
-fn configs() -> anyhow::Result<(CatalogConfig, InventoryConfig)> {
-    Ok((shop_kernel::config::load(shop_catalog::SERVICE)?, shop_kernel::config::load(shop_inventory::SERVICE)?))
+/// The configuration of every service.
+struct Configs {
+    users: UsersConfig,
+    catalog: CatalogConfig,
+    inventory: InventoryConfig,
+    cart: CartConfig,
+}
+
+impl Configs {
+    fn load() -> anyhow::Result<Self> {
+        use shop_kernel::config::load;
+        Ok(Self {
+            users: load(shop_users::SERVICE)?,
+            catalog: load(shop_catalog::SERVICE)?,
+            inventory: load(shop_inventory::SERVICE)?,
+            cart: load(shop_cart::SERVICE)?,
+        })
+    }
 }
 
 fn seed_file() -> PathBuf {
     std::env::var_os("SHOP_SEED_FILE").map_or_else(|| PathBuf::from("seed/catalog.json"), PathBuf::from)
 }
 
-async fn seed(catalog: &shop_catalog::CatalogService, inventory: &shop_inventory::InventoryService) -> anyhow::Result<()> {
+async fn seed(
+    catalog: &shop_catalog::CatalogService,
+    inventory: &shop_inventory::InventoryService,
+    users: &shop_users::UsersService,
+) -> anyhow::Result<()> {
     let path = seed_file();
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let catalog_seed: shop_catalog::seed::SeedCatalog = serde_json::from_str(&text).context("parsing the catalog seed")?;
     let stock_seed: shop_inventory::seed::SeedStock = serde_json::from_str(&text).context("parsing the stock seed")?;
     let products = shop_catalog::seed::apply(&catalog.catalog, &catalog_seed).await?;
     let skus = shop_inventory::seed::apply(&inventory.store, &stock_seed).await?;
-    println!("seeded {products} products and the stock of {skus} SKUs from {}", path.display());
+    let accounts = shop_users::seed::apply(&users.identity).await?;
+    println!("seeded {products} products and the stock of {skus} SKUs from {}, {accounts} demo accounts", path.display());
     Ok(())
 }
 
 async fn run() -> anyhow::Result<()> {
-    let (catalog_config, inventory_config) = configs()?;
-    // The router owns the process-wide log subscriber; start it first so it is in place
-    // before the services log.
+    let configs = Configs::load()?;
+    // Bind every port before the router starts: its first JWKS fetch then waits in the users
+    // listener's backlog instead of failing and leaving tokens unverifiable until the next poll.
+    let users_listener = server::bind(&configs.users.listen).await.context("binding users")?;
+    let catalog_listener = server::bind(&configs.catalog.listen).await.context("binding catalog")?;
+    let inventory_listener = server::bind(&configs.inventory.listen).await.context("binding inventory")?;
+    let cart_listener = server::bind(&configs.cart.listen).await.context("binding cart")?;
+    // The router owns the process-wide log subscriber; start it before the services log.
     let router = shop_router::run_in_thread()?;
-    let catalog = shop_catalog::build(&catalog_config).await.context("starting catalog")?;
-    let inventory = shop_inventory::build(&inventory_config).await.context("starting inventory")?;
-    if std::env::var("SHOP_SEED").map_or(true, |v| v != "false") {
-        seed(&catalog, &inventory).await?;
-    }
+    let users = shop_users::build(&configs.users).await.context("starting users")?;
+    let catalog = shop_catalog::build(&configs.catalog).await.context("starting catalog")?;
+    let inventory = shop_inventory::build(&configs.inventory).await.context("starting inventory")?;
+    let cart = shop_cart::build(&configs.cart).await.context("starting cart")?;
 
     let shutdown = server::shutdown_on_signal();
     let mut tasks = tokio::task::JoinSet::new();
-    let catalog_listener = server::bind(&catalog_config.listen).await.context("binding catalog")?;
-    let inventory_listener = server::bind(&inventory_config.listen).await.context("binding inventory")?;
+    tasks.spawn(server::serve(users_listener, users.app(), shutdown.clone()));
     tasks.spawn(server::serve(catalog_listener, catalog.app(), shutdown.clone()));
     tasks.spawn(server::serve(inventory_listener, inventory.app(), shutdown.clone()));
-    let sweep = Duration::from_secs(inventory_config.sweep_interval_secs);
+    tasks.spawn(server::serve(cart_listener, cart.app(), shutdown.clone()));
+    if std::env::var("SHOP_SEED").map_or(true, |v| v != "false") {
+        seed(&catalog, &inventory, &users).await?;
+    }
+    let sweep = Duration::from_secs(configs.inventory.sweep_interval_secs);
     let store = Arc::clone(&inventory.store);
     let sweeper_shutdown = shutdown.clone();
     tasks.spawn(async move {
@@ -95,7 +126,13 @@ async fn run() -> anyhow::Result<()> {
         Ok(())
     });
 
-    println!("\n  GraphiQL: http://localhost:4000/graphql\n  catalog:  http://localhost:4002/graphql\n  inventory: http://localhost:4003/graphql\n  Ctrl-C stops everything.\n");
+    println!(
+        "\n  GraphiQL:  http://localhost:4000/graphql\n  users:     http://localhost:4001/graphql\n  catalog:   http://localhost:4002/graphql\n  inventory: http://localhost:4003/graphql\n  cart:      http://localhost:4004/graphql\n  demo admin: {} / {}\n  demo customer: {} / {}\n  Ctrl-C stops everything.\n",
+        shop_users::seed::ADMIN_EMAIL,
+        shop_users::seed::ADMIN_PASSWORD,
+        shop_users::seed::CUSTOMER_EMAIL,
+        shop_users::seed::CUSTOMER_PASSWORD,
+    );
     shutdown.cancelled().await;
     while let Some(result) = tasks.join_next().await {
         result??;
@@ -114,12 +151,30 @@ async fn run() -> anyhow::Result<()> {
 async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let in_memory = "sqlite::memory:".to_owned();
+    let keys_dir = tempfile_dir()?;
+    let users = shop_users::build(&UsersConfig {
+        database_url: in_memory.clone(),
+        signing_key_file: keys_dir.join("signing-key.pem").to_string_lossy().into_owned(),
+        ..UsersConfig::default()
+    })
+    .await?;
     let catalog = shop_catalog::build(&CatalogConfig { database_url: in_memory.clone(), ..CatalogConfig::default() }).await?;
     let inventory =
         shop_inventory::build(&InventoryConfig { database_url: in_memory, max_connections: 1, ..InventoryConfig::default() }).await?;
-    for (name, sdl) in [("catalog", catalog.sdl()), ("inventory", inventory.sdl())] {
-        let path = dir.join(format!("{name}.graphql"));
-        std::fs::write(&path, sdl).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
+    let cart = shop_cart::build(&CartConfig::default()).await?;
+    let result = [("users", users.sdl()), ("catalog", catalog.sdl()), ("inventory", inventory.sdl()), ("cart", cart.sdl())]
+        .into_iter()
+        .try_for_each(|(name, sdl)| {
+            let path = dir.join(format!("{name}.graphql"));
+            std::fs::write(&path, sdl).with_context(|| format!("writing {}", path.display()))
+        });
+    let _ = std::fs::remove_dir_all(&keys_dir);
+    result
+}
+
+/// A private scratch folder for the throwaway signing key of `export-schema`.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("shop-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }

@@ -8,12 +8,13 @@
 #![recursion_limit = "256"]
 
 pub mod rate_limit;
+pub mod strict_jwt;
 
 use hive_router::{PluginRegistry, error::RouterInitError, init_rustls_crypto_provider, router_entrypoint};
 
 /// Every plugin of ours, registered by name; `router.yaml` enables and configures them.
 pub fn plugins() -> PluginRegistry {
-    PluginRegistry::new().register::<rate_limit::RateLimitPlugin>()
+    PluginRegistry::new().register::<rate_limit::RateLimitPlugin>().register::<strict_jwt::StrictJwtPlugin>()
 }
 
 /// Runs the router until it is told to stop (Ctrl-C or SIGTERM). Must run on an ntex

@@ -23,6 +23,9 @@ pub trait KvCache: Send + Sync + 'static {
     async fn delete(&self, keys: &[String]) -> Result<(), CacheError>;
     /// Increments the counter at `key` (starting from 0) and returns the new value.
     async fn incr(&self, key: &str) -> Result<i64, CacheError>;
+    /// Increments the counter at `key` and (re)starts its expiry at `window`, so the counter
+    /// lapses `window` after its last increment. For throttling repeated failures.
+    async fn incr_within(&self, key: &str, window: Duration) -> Result<i64, CacheError>;
     /// Whether the cache answers.
     async fn ping(&self) -> Result<(), CacheError>;
 }
@@ -78,6 +81,21 @@ impl KvCache for RedisCache {
     async fn incr(&self, key: &str) -> Result<i64, CacheError> {
         let mut connection = self.connection.clone();
         Ok(redis::cmd("INCR").arg(key).query_async(&mut connection).await?)
+    }
+
+    async fn incr_within(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
+        let mut connection = self.connection.clone();
+        let (count,): (i64,) = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(key)
+            .cmd("PEXPIRE")
+            .arg(key)
+            .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
+            .ignore()
+            .query_async(&mut connection)
+            .await?;
+        Ok(count)
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
@@ -149,6 +167,20 @@ impl KvCache for MemoryCache {
     }
 
     async fn incr(&self, key: &str) -> Result<i64, CacheError> {
+        self.increment(key, None).await
+    }
+
+    async fn incr_within(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
+        self.increment(key, Some(window)).await
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+}
+
+impl MemoryCache {
+    async fn increment(&self, key: &str, ttl: Option<Duration>) -> Result<i64, CacheError> {
         // `and_compute_with` makes read-modify-write atomic per key, like Redis INCR.
         let result = self
             .entries
@@ -158,13 +190,9 @@ impl KvCache for MemoryCache {
                     .and_then(|entry| entry.into_value().value.parse::<i64>().ok())
                     .unwrap_or(0)
                     .saturating_add(1);
-                std::future::ready(moka::ops::compute::Op::Put(Entry { value: Arc::from(next.to_string()), ttl: None }))
+                std::future::ready(moka::ops::compute::Op::Put(Entry { value: Arc::from(next.to_string()), ttl }))
             })
             .await;
         Ok(result.into_entry().and_then(|entry| entry.into_value().value.parse().ok()).unwrap_or(0))
-    }
-
-    async fn ping(&self) -> Result<(), CacheError> {
-        Ok(())
     }
 }

@@ -1,14 +1,16 @@
 //! The small shared platform every subgraph stands on.
 //!
-//! Each module is one concern: [`config`] (file + environment), [`telemetry`] (JSON logs),
+//! Each module is one concern: [`auth`] (who is calling), [`config`] (file + environment), [`telemetry`] (JSON logs),
 //! [`error`] (stable codes that become `extensions.code`), [`money`] (integer minor units),
 //! [`relay`] (cursor pagination), [`health`] and [`metrics`] (operational endpoints), and
 //! [`server`] (the axum bootstrap shared by every subgraph).
 
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod federation;
 pub mod health;
 pub mod metrics;
 pub mod money;

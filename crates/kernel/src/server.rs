@@ -8,15 +8,22 @@ use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Router,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{
+        HeaderMap, HeaderValue, StatusCode,
+        header::{AUTHORIZATION, WWW_AUTHENTICATE},
+    },
     middleware,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
-use crate::health::{self, Readiness};
+use crate::{
+    auth::{AuthError, TokenVerifier, Viewer},
+    health::{self, Readiness},
+};
 
 /// The headers of the HTTP request that carried a GraphQL operation, available to resolvers
 /// as request data (e.g. `Authorization`).
@@ -26,23 +33,67 @@ pub struct RequestHeaders(pub HeaderMap);
 /// How long one HTTP request may take before it is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+#[derive(Clone)]
+struct GraphqlState<E> {
+    executor: E,
+    verifier: Arc<TokenVerifier>,
+}
+
 async fn graphql_handler<E: Executor>(
-    State(executor): State<E>,
+    State(state): State<GraphqlState<E>>,
     headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
-    let mut response = executor.execute(request.into_inner().data(RequestHeaders(headers))).await;
+) -> Response {
+    let viewer = match headers.get(AUTHORIZATION) {
+        None => Viewer::Anonymous,
+        Some(value) => {
+            let verified = match value.to_str() {
+                Ok(value) => state.verifier.verify_header(value).await,
+                Err(_) => Err(AuthError::MalformedHeader),
+            };
+            match verified {
+                Ok(principal) => Viewer::User(principal),
+                Err(error) => return auth_failure(&error),
+            }
+        }
+    };
+    let request = request.into_inner().data(RequestHeaders(headers)).data(viewer);
+    let mut response = state.executor.execute(request).await;
     crate::error::mask_errors(&mut response);
-    response.into()
+    GraphQLResponse::from(response).into_response()
+}
+
+/// A presented token that does not verify is refused outright (401), never downgraded to
+/// anonymous: a client with a stale token must learn it, not see a logged-out shop.
+fn auth_failure(error: &AuthError) -> Response {
+    let status = match error {
+        AuthError::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let error = crate::error::to_graphql(error).into_server_error(async_graphql::Pos::default());
+    let body = async_graphql::Response::from_errors(vec![error]);
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
 }
 
 /// The complete router of a subgraph named `service`.
-pub fn app<E: Executor>(service: &'static str, executor: E, readiness: Arc<dyn Readiness>) -> Router {
+///
+/// Every GraphQL request's `Authorization` header is verified by `verifier`; resolvers read
+/// the caller with [`crate::auth::viewer`].
+pub fn app<E: Executor>(
+    service: &'static str,
+    executor: E,
+    readiness: Arc<dyn Readiness>,
+    verifier: Arc<TokenVerifier>,
+) -> Router {
     // Install the recorder before the first request records into it.
     let _ = crate::metrics::handle();
     let graphql = Router::new()
         .route("/graphql", get(graphql_handler::<E>).post(graphql_handler::<E>))
-        .with_state(executor);
+        .with_state(GraphqlState { executor, verifier });
     let health = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

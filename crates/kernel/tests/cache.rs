@@ -23,6 +23,12 @@ async fn contract(cache: &dyn KvCache) {
     assert_eq!(cache.incr(&key("counter")).await.unwrap(), 1);
     assert_eq!(cache.incr(&key("counter")).await.unwrap(), 2);
 
+    let window = Duration::from_millis(300);
+    assert_eq!(cache.incr_within(&key("failures"), window).await.unwrap(), 1);
+    assert_eq!(cache.incr_within(&key("failures"), window).await.unwrap(), 2);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(cache.incr_within(&key("failures"), window).await.unwrap(), 1, "a windowed counter lapses");
+
     cache.set_many(&[(key("short"), "x".into())], Duration::from_millis(150)).await.unwrap();
     assert_eq!(cache.get_many(&[key("short")]).await.unwrap(), vec![Some("x".into())]);
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -1,6 +1,7 @@
 //! Settings of the catalog service (see `shop_kernel::config` for how they are loaded).
 
 use serde::Deserialize;
+use shop_kernel::auth::AuthConfig;
 
 /// Catalog settings; the defaults are the embedded mode.
 #[derive(Debug, Clone, Deserialize)]
@@ -19,8 +20,8 @@ pub struct CatalogConfig {
     pub cache_prefix: String,
     /// How long cached products and lists live, in seconds. Default 300.
     pub cache_ttl_secs: u64,
-    /// Whether admin mutations are allowed (no identity service yet). Default false.
-    pub admin_mutations_enabled: bool,
+    /// How access tokens are verified (admin mutations need the `ADMIN` role).
+    pub auth: AuthConfig,
 }
 
 impl Default for CatalogConfig {
@@ -32,7 +33,7 @@ impl Default for CatalogConfig {
             redis_url: None,
             cache_prefix: "shop:".into(),
             cache_ttl_secs: 300,
-            admin_mutations_enabled: false,
+            auth: AuthConfig::default(),
         }
     }
 }

@@ -14,9 +14,6 @@ pub enum CatalogError {
     /// A malformed argument (an id that is not a UUID, a negative price).
     #[error("{0}")]
     BadInput(String),
-    /// Admin mutations are switched off in this deployment.
-    #[error("admin mutations are disabled")]
-    AdminDisabled,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -26,7 +23,6 @@ impl ServiceError for CatalogError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Page(_) | Self::BadInput(_) => ErrorCode::BadUserInput,
-            Self::AdminDisabled => ErrorCode::Forbidden,
             Self::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             Self::Store(_) => ErrorCode::Internal,
         }

@@ -14,6 +14,7 @@ pub mod store;
 use std::{sync::Arc, time::Duration};
 
 use shop_kernel::{
+    auth::TokenVerifier,
     cache::{KvCache, MemoryCache, RedisCache},
     config::is_sqlite_url,
     health::Readiness,
@@ -21,7 +22,6 @@ use shop_kernel::{
 
 pub use crate::{config::CatalogConfig, graphql::CatalogSchema};
 use crate::{
-    graphql::SchemaSettings,
     service::Catalog,
     store::{CatalogStore, StoreError, mongo::MongoCatalogStore, sql::SqlCatalogStore},
 };
@@ -35,6 +35,8 @@ pub struct CatalogService {
     pub catalog: Arc<Catalog>,
     /// The GraphQL schema.
     pub schema: CatalogSchema,
+    /// Verifies the access tokens of requests.
+    pub verifier: Arc<TokenVerifier>,
 }
 
 /// Why the service could not start.
@@ -79,16 +81,15 @@ pub async fn build(config: &CatalogConfig) -> Result<CatalogService, StartError>
 /// Builds the service over an already prepared store and cache.
 pub fn from_parts(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, config: &CatalogConfig) -> CatalogService {
     let catalog = Arc::new(Catalog::new(store, cache, &config.cache_prefix, Duration::from_secs(config.cache_ttl_secs)));
-    let settings = SchemaSettings { admin_mutations_enabled: config.admin_mutations_enabled };
-    let schema = graphql::schema(catalog.clone(), settings);
-    CatalogService { catalog, schema }
+    let schema = graphql::schema(catalog.clone());
+    CatalogService { catalog, schema, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
 }
 
 impl CatalogService {
     /// The HTTP app: `/graphql`, health and metrics.
     pub fn app(&self) -> axum::Router {
         let readiness = Arc::new(CatalogReadiness { store: self.catalog.store().clone(), cache: self.catalog.cache().clone() });
-        shop_kernel::server::app(SERVICE, self.schema.clone(), readiness)
+        shop_kernel::server::app(SERVICE, self.schema.clone(), readiness, self.verifier.clone())
     }
 
     /// The subgraph SDL for composition.

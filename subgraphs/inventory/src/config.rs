@@ -1,6 +1,7 @@
 //! Settings of the inventory service (see `shop_kernel::config` for how they are loaded).
 
 use serde::Deserialize;
+use shop_kernel::auth::AuthConfig;
 
 /// Inventory settings; the defaults are the embedded mode.
 #[derive(Debug, Clone, Deserialize)]
@@ -18,8 +19,8 @@ pub struct InventoryConfig {
     pub reservation_ttl_secs: u64,
     /// How often the sweeper looks for expired reservations, in seconds. Default 30.
     pub sweep_interval_secs: u64,
-    /// Whether admin operations are allowed (no identity service yet). Default false.
-    pub admin_enabled: bool,
+    /// How access tokens are verified (admin operations need the `ADMIN` role).
+    pub auth: AuthConfig,
 }
 
 impl Default for InventoryConfig {
@@ -30,7 +31,7 @@ impl Default for InventoryConfig {
             max_connections: 16,
             reservation_ttl_secs: 900,
             sweep_interval_secs: 30,
-            admin_enabled: false,
+            auth: AuthConfig::default(),
         }
     }
 }

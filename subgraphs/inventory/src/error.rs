@@ -13,9 +13,6 @@ pub enum InventoryError {
     /// A malformed argument.
     #[error("{0}")]
     BadInput(String),
-    /// Admin operations are switched off in this deployment.
-    #[error("admin operations are disabled")]
-    AdminDisabled,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -25,7 +22,6 @@ impl ServiceError for InventoryError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Page(_) | Self::BadInput(_) => ErrorCode::BadUserInput,
-            Self::AdminDisabled => ErrorCode::Forbidden,
             Self::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             Self::Store(StoreError::Corrupt(_)) => ErrorCode::Internal,
         }

@@ -14,13 +14,10 @@ pub mod sweeper;
 
 use std::sync::Arc;
 
-use shop_kernel::health::Readiness;
+use shop_kernel::{auth::TokenVerifier, health::Readiness};
 
 pub use crate::{config::InventoryConfig, graphql::InventorySchema};
-use crate::{
-    graphql::SchemaSettings,
-    store::{InventoryStore, StoreError},
-};
+use crate::store::{InventoryStore, StoreError};
 
 /// The service name used in logs, metrics and configuration.
 pub const SERVICE: &str = "inventory";
@@ -31,6 +28,8 @@ pub struct InventoryService {
     pub store: Arc<InventoryStore>,
     /// The GraphQL schema.
     pub schema: InventorySchema,
+    /// Verifies the access tokens of requests.
+    pub verifier: Arc<TokenVerifier>,
 }
 
 struct InventoryReadiness(Arc<InventoryStore>);
@@ -50,14 +49,19 @@ pub async fn build(config: &InventoryConfig) -> Result<InventoryService, StoreEr
 
 /// Builds the service over an open store.
 pub fn from_store(store: Arc<InventoryStore>, config: &InventoryConfig) -> InventoryService {
-    let schema = graphql::schema(store.clone(), SchemaSettings { admin_enabled: config.admin_enabled });
-    InventoryService { store, schema }
+    let schema = graphql::schema(store.clone());
+    InventoryService { store, schema, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
 }
 
 impl InventoryService {
     /// The HTTP app: `/graphql`, health and metrics.
     pub fn app(&self) -> axum::Router {
-        shop_kernel::server::app(SERVICE, self.schema.clone(), Arc::new(InventoryReadiness(self.store.clone())))
+        shop_kernel::server::app(
+            SERVICE,
+            self.schema.clone(),
+            Arc::new(InventoryReadiness(self.store.clone())),
+            self.verifier.clone(),
+        )
     }
 
     /// The subgraph SDL for composition.

@@ -16,16 +16,8 @@ use crate::service::Catalog;
 /// The catalog subgraph schema.
 pub type CatalogSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Switches that change what the schema allows.
-#[derive(Debug, Clone, Copy)]
-pub struct SchemaSettings {
-    /// Whether `productCreate`/`productUpdate`/`productArchive` are allowed (until identity
-    /// lands, there is no ADMIN role to check, so they are off unless configured).
-    pub admin_mutations_enabled: bool,
-}
-
 /// Builds the schema over `catalog`.
-pub fn schema(catalog: Arc<Catalog>, settings: SchemaSettings) -> CatalogSchema {
+pub fn schema(catalog: Arc<Catalog>) -> CatalogSchema {
     Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
         .enable_federation()
         .limit_depth(16)
@@ -34,11 +26,10 @@ pub fn schema(catalog: Arc<Catalog>, settings: SchemaSettings) -> CatalogSchema 
         .data(DataLoader::new(entities::VariantLoader(catalog.clone()), tokio::spawn).max_batch_size(100))
         .data(DataLoader::new(entities::CategoryLoader(catalog.clone()), tokio::spawn))
         .data(catalog)
-        .data(settings)
         .finish()
 }
 
 /// The subgraph's SDL as composition expects it.
 pub fn sdl(schema: &CatalogSchema) -> String {
-    schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive())
+    shop_kernel::federation::subgraph_sdl(&schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()))
 }

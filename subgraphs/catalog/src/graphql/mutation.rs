@@ -7,7 +7,6 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::Utc;
 
 use super::{
-    SchemaSettings,
     entities::parse_id,
     inputs::{self, ProductCreateInput, ProductUpdateInput},
     query::all_categories,
@@ -86,11 +85,7 @@ pub struct ProductArchivePayload {
 }
 
 fn require_admin(ctx: &Context<'_>) -> Result<()> {
-    if ctx.data::<SchemaSettings>()?.admin_mutations_enabled {
-        Ok(())
-    } else {
-        Err(gql(CatalogError::AdminDisabled))
-    }
+    shop_kernel::auth::require_admin(ctx).map(|_| ())
 }
 
 fn store_failure(error: StoreError) -> Result<Vec<CatalogUserError>> {
@@ -125,6 +120,7 @@ pub struct MutationRoot;
 #[Object(name = "Mutation")]
 impl MutationRoot {
     /// Creates a product with its variants.
+    #[graphql(requires_scopes = "admin")]
     async fn product_create(&self, ctx: &Context<'_>, input: ProductCreateInput) -> Result<ProductCreatePayload> {
         require_admin(ctx)?;
         let refuse = |user_errors| Ok(ProductCreatePayload { product: None, user_errors });
@@ -160,6 +156,7 @@ impl MutationRoot {
 
     /// Changes a product. Give `expectedVersion` (from `Product.version`) to refuse the
     /// change if someone else changed the product since you read it.
+    #[graphql(requires_scopes = "admin")]
     async fn product_update(
         &self,
         ctx: &Context<'_>,
@@ -209,6 +206,7 @@ impl MutationRoot {
     }
 
     /// Withdraws a product from sale. It stays resolvable by id for past orders.
+    #[graphql(requires_scopes = "admin")]
     async fn product_archive(&self, ctx: &Context<'_>, id: ID) -> Result<ProductArchivePayload> {
         require_admin(ctx)?;
         let refuse = |user_errors| Ok(ProductArchivePayload { product: None, user_errors });

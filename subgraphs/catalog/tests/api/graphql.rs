@@ -14,7 +14,11 @@ use shop_catalog::{
     from_parts,
     seed::{SeedCatalog, SeedProduct},
 };
-use shop_kernel::{cache::MemoryCache, relay::PageRequest};
+use shop_kernel::{
+    auth::{Principal, Role, Viewer},
+    cache::MemoryCache,
+    relay::PageRequest,
+};
 use shop_testkit::TempDir;
 use uuid::Uuid;
 
@@ -22,15 +26,21 @@ const SEED: &str = include_str!("../../../../seed/catalog.json");
 
 struct Api {
     service: CatalogService,
+    /// Who the requests come from.
+    viewer: Viewer,
     _guard: TempDir,
 }
 
-/// A service over an empty, prepared store.
-async fn api(admin_mutations_enabled: bool) -> Api {
+fn signed_in(roles: Vec<Role>) -> Viewer {
+    Viewer::User(Principal { user_id: Uuid::new_v4(), roles })
+}
+
+/// A service over an empty, prepared store, called by an admin or by a customer.
+async fn api(as_admin: bool) -> Api {
     let (store, guard) = crate::sqlite_store().await;
-    let config = CatalogConfig { admin_mutations_enabled, ..CatalogConfig::default() };
-    let service = from_parts(store, Arc::new(MemoryCache::new(1000)), &config);
-    Api { service, _guard: guard }
+    let service = from_parts(store, Arc::new(MemoryCache::new(1000)), &CatalogConfig::default());
+    let roles = if as_admin { vec![Role::Customer, Role::Admin] } else { vec![Role::Customer] };
+    Api { service, viewer: signed_in(roles), _guard: guard }
 }
 
 fn seed() -> SeedCatalog {
@@ -46,10 +56,10 @@ async fn seeded_api() -> (Api, SeedCatalog) {
     (api, seed)
 }
 
-/// A service with admin mutations on or off and one category (`bags`) to file products under;
+/// A service called by an admin or a customer, with one category (`bags`) to file products under;
 /// returns the category id.
-async fn api_with_category(admin_mutations_enabled: bool) -> (Api, String) {
-    let api = api(admin_mutations_enabled).await;
+async fn api_with_category(as_admin: bool) -> (Api, String) {
+    let api = api(as_admin).await;
     let bags = crate::category("bags", "Bags", None);
     api.service.catalog.store().upsert_category(&bags).await.expect("upsert a category");
     (api, bags.id.to_string())
@@ -58,7 +68,11 @@ async fn api_with_category(admin_mutations_enabled: bool) -> (Api, String) {
 impl Api {
     /// The whole response as JSON: `data`, and `errors` when there are any.
     async fn run(&self, query: &str, variables: Value) -> Value {
-        let request = Request::new(query).variables(Variables::from_json(variables));
+        self.run_as(self.viewer.clone(), query, variables).await
+    }
+
+    async fn run_as(&self, viewer: Viewer, query: &str, variables: Value) -> Value {
+        let request = Request::new(query).variables(Variables::from_json(variables)).data(viewer);
         let response = self.service.schema.execute(request).await;
         serde_json::to_value(&response).expect("a response serializes")
     }
@@ -462,7 +476,7 @@ fn user_error_codes(payload: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn mutations_are_forbidden_when_admin_mutations_are_disabled() {
+async fn mutations_need_the_admin_role() {
     let (api, category_id) = api_with_category(false).await;
     let existing = crate::simple_product("existing-bag", "Existing Bag", 3000, 1);
     api.service.catalog.create(&existing).await.expect("create a product");
@@ -480,6 +494,9 @@ async fn mutations_are_forbidden_when_admin_mutations_are_disabled() {
 
     let response = api.run(ARCHIVE, json!({ "id": existing_id })).await;
     assert_eq!(error_codes(&response), ["FORBIDDEN"], "{response}");
+
+    let response = api.run_as(Viewer::Anonymous, ARCHIVE, json!({ "id": existing_id })).await;
+    assert_eq!(error_codes(&response), ["UNAUTHENTICATED"], "{response}");
 
     // Nothing was written.
     assert_eq!(api.stored_total().await, 1);

@@ -12,36 +12,27 @@ use shop_kernel::relay::{self, PageRequest, PlainConnection};
 
 use crate::{
     domain::{Adjustment, StockLevel},
-    error::{InventoryError, gql},
+    error::gql,
     store::{AdjustError, InventoryStore},
 };
 
 /// The inventory subgraph schema.
 pub type InventorySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Switches that change what the schema allows.
-#[derive(Debug, Clone, Copy)]
-pub struct SchemaSettings {
-    /// Whether admin operations (`stockAdjust`, `stockLevel`) are allowed (until identity
-    /// lands there is no ADMIN role to check, so they are off unless configured).
-    pub admin_enabled: bool,
-}
-
 /// Builds the schema over `store`.
-pub fn schema(store: Arc<InventoryStore>, settings: SchemaSettings) -> InventorySchema {
+pub fn schema(store: Arc<InventoryStore>) -> InventorySchema {
     Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
         .enable_federation()
         .limit_depth(16)
         .limit_complexity(5_000)
         .data(DataLoader::new(StockLoader(store.clone()), tokio::spawn).max_batch_size(1_000))
         .data(store)
-        .data(settings)
         .finish()
 }
 
 /// The subgraph SDL as composition expects it.
 pub fn sdl(schema: &InventorySchema) -> String {
-    schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive())
+    shop_kernel::federation::subgraph_sdl(&schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()))
 }
 
 /// Stock levels by SKU: every `stock` field in one operation is one query.
@@ -172,7 +163,7 @@ impl StockLevelObject {
 }
 
 fn require_admin(ctx: &Context<'_>) -> Result<()> {
-    if ctx.data::<SchemaSettings>()?.admin_enabled { Ok(()) } else { Err(gql(InventoryError::AdminDisabled)) }
+    shop_kernel::auth::require_admin(ctx).map(|_| ())
 }
 
 /// Inventory reads.
@@ -182,6 +173,7 @@ pub struct InventoryQuery;
 #[Object]
 impl InventoryQuery {
     /// Warehouse view of one SKU (admin); null if nothing was ever recorded for it.
+    #[graphql(requires_scopes = "admin")]
     async fn stock_level(&self, ctx: &Context<'_>, sku: String) -> Result<Option<StockLevelObject>> {
         require_admin(ctx)?;
         let found = ctx.data::<DataLoader<StockLoader>>()?.load_one(sku).await?;
@@ -263,6 +255,7 @@ pub struct MutationRoot;
 impl MutationRoot {
     /// Corrects the on-hand stock of a SKU and records why. Never takes stock below what
     /// is reserved for orders.
+    #[graphql(requires_scopes = "admin")]
     async fn stock_adjust(&self, ctx: &Context<'_>, input: StockAdjustInput) -> Result<StockAdjustPayload> {
         require_admin(ctx)?;
         let refuse = |field: &str, message: String, code| {

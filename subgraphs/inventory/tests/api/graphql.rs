@@ -5,11 +5,18 @@ use std::sync::Arc;
 use async_graphql::{Request, Variables};
 use serde_json::{Value, json};
 use shop_inventory::{InventoryConfig, from_store};
+use shop_kernel::auth::{Principal, Role, Viewer};
 
 use crate::{Backend, fresh_store};
 
+/// Runs an operation as an admin.
 async fn run(schema: &shop_inventory::InventorySchema, query: &str, variables: Value) -> Value {
-    let response = schema.execute(Request::new(query).variables(Variables::from_json(variables))).await;
+    let admin = Viewer::User(Principal { user_id: uuid::Uuid::new_v4(), roles: vec![Role::Customer, Role::Admin] });
+    run_as(schema, admin, query, variables).await
+}
+
+async fn run_as(schema: &shop_inventory::InventorySchema, viewer: Viewer, query: &str, variables: Value) -> Value {
+    let response = schema.execute(Request::new(query).variables(Variables::from_json(variables)).data(viewer)).await;
     serde_json::to_value(&response).unwrap()
 }
 
@@ -47,18 +54,22 @@ const ADJUST: &str = r#"mutation($input: StockAdjustInput!) { stockAdjust(input:
     userErrors { field message code } } }"#;
 
 #[tokio::test]
-async fn admin_operations_are_refused_when_disabled() {
+async fn admin_operations_need_the_admin_role() {
     let (store, _guard) = fresh_store(Backend::Sqlite).await;
     let service = from_store(Arc::new(store), &InventoryConfig::default());
-    let body = run(&service.schema, ADJUST, json!({ "input": { "sku": "A", "delta": 5, "reason": "x" } })).await;
+    let input = json!({ "input": { "sku": "A", "delta": 5, "reason": "x" } });
+    let customer = Viewer::User(Principal { user_id: uuid::Uuid::new_v4(), roles: vec![Role::Customer] });
+    let body = run_as(&service.schema, customer, ADJUST, input.clone()).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    let body = run_as(&service.schema, Viewer::Anonymous, ADJUST, input).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
     assert!(service.store.stock_levels(&["A".into()]).await.unwrap().is_empty(), "nothing was written");
 }
 
 #[tokio::test]
 async fn stock_adjust_validates_and_audits() {
     let (store, _guard) = fresh_store(Backend::Sqlite).await;
-    let config = InventoryConfig { admin_enabled: true, ..InventoryConfig::default() };
+    let config = InventoryConfig::default();
     let service = from_store(Arc::new(store), &config);
 
     let body = run(&service.schema, ADJUST, json!({ "input": { "sku": "SKU-1", "delta": 7, "reason": "delivery" } })).await;
@@ -91,7 +102,7 @@ async fn stock_adjust_validates_and_audits() {
 async fn malformed_pagination_is_a_client_error() {
     let (store, _guard) = fresh_store(Backend::Sqlite).await;
     store.seed("A", 1).await.unwrap();
-    let config = InventoryConfig { admin_enabled: true, ..InventoryConfig::default() };
+    let config = InventoryConfig::default();
     let service = from_store(Arc::new(store), &config);
     let body = run(&service.schema, r#"{ stockLevel(sku: "A") { adjustments(first: 101) { edges { cursor } } } }"#, json!({})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");

@@ -1,0 +1,191 @@
+//! GraphQL object types of the users subgraph.
+
+use async_graphql::{ID, Object, SimpleObject, connection::Connection};
+use chrono::{DateTime, Utc};
+use shop_kernel::auth::Role;
+
+use crate::{
+    domain::{Address, AddressKind, User},
+    service::{Refusal, Session, UsersErrorCode},
+};
+
+/// A customer or staff account.
+#[derive(Debug)]
+pub struct UserObject(pub User);
+
+#[Object(name = "User")]
+impl UserObject {
+    /// Stable id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Email address as registered.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Phone number.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+
+    /// Granted roles.
+    async fn roles(&self) -> &[Role] {
+        &self.0.roles
+    }
+
+    /// Saved addresses, optionally only those of one kind; defaults first.
+    async fn addresses(&self, kind: Option<AddressKind>) -> Vec<AddressObject> {
+        let mut addresses: Vec<_> =
+            self.0.addresses.iter().filter(|a| kind.is_none_or(|k| a.kind == k)).cloned().map(AddressObject::from).collect();
+        addresses.sort_by_key(|a| !a.is_default);
+        addresses
+    }
+
+    /// The default address of a kind, if the user has any of that kind.
+    async fn default_address(&self, kind: AddressKind) -> Option<AddressObject> {
+        self.0.addresses.iter().find(|a| a.kind == kind && a.is_default).cloned().map(AddressObject::from)
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the account last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A postal address.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "Address")]
+pub struct AddressObject {
+    /// Stable id.
+    pub id: ID,
+    /// Shipping or billing.
+    pub kind: AddressKind,
+    /// Whether this is the default of its kind.
+    pub is_default: bool,
+    /// Recipient.
+    pub name: String,
+    /// Street and number.
+    pub line1: String,
+    /// Flat, floor or building.
+    pub line2: Option<String>,
+    /// City or town.
+    pub city: String,
+    /// State, province or county.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+    /// Phone number for the carrier.
+    pub phone: Option<String>,
+}
+
+impl From<Address> for AddressObject {
+    fn from(a: Address) -> Self {
+        Self {
+            id: ID(a.id.to_string()),
+            kind: a.kind,
+            is_default: a.is_default,
+            name: a.name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+        }
+    }
+}
+
+/// A business reason a users mutation was refused.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UsersUserError {
+    /// Path to the input field at fault, if one is.
+    pub field: Option<Vec<String>>,
+    /// What is wrong, for people.
+    pub message: String,
+    /// What is wrong, for programs.
+    pub code: UsersErrorCode,
+}
+
+impl From<Refusal> for UsersUserError {
+    fn from(r: Refusal) -> Self {
+        Self { field: r.field, message: r.message, code: r.code }
+    }
+}
+
+/// Result of `register`, `login`, `refreshToken` and `passwordChange`: a session, or why not.
+#[derive(SimpleObject, Debug)]
+pub struct AuthPayload {
+    /// Bearer token for the `Authorization` header; short-lived.
+    pub access_token: Option<String>,
+    /// When `accessToken` expires.
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    /// Opaque token for `refreshToken`; works once. Keep it secret.
+    pub refresh_token: Option<String>,
+    /// When `refreshToken` expires.
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    /// The signed-in user.
+    pub user: Option<UserObject>,
+    /// Why there is no session, if there is none.
+    pub user_errors: Vec<UsersUserError>,
+}
+
+impl From<Session> for AuthPayload {
+    fn from(session: Session) -> Self {
+        Self {
+            access_token: Some(session.access.token),
+            access_token_expires_at: Some(session.access.expires_at),
+            refresh_token: Some(session.refresh_token),
+            refresh_token_expires_at: Some(session.refresh_expires_at),
+            user: Some(UserObject(session.user)),
+            user_errors: Vec::new(),
+        }
+    }
+}
+
+impl AuthPayload {
+    /// A payload with no session.
+    pub fn refused(refusals: Vec<Refusal>) -> Self {
+        Self {
+            access_token: None,
+            access_token_expires_at: None,
+            refresh_token: None,
+            refresh_token_expires_at: None,
+            user: None,
+            user_errors: refusals.into_iter().map(UsersUserError::from).collect(),
+        }
+    }
+}
+
+/// Result of profile, address and role changes.
+#[derive(SimpleObject, Debug)]
+pub struct UserPayload {
+    /// The user after the change, if it changed.
+    pub user: Option<UserObject>,
+    /// Why it did not, if it did not.
+    pub user_errors: Vec<UsersUserError>,
+}
+
+/// Extra fields of the user list.
+#[derive(SimpleObject, Debug)]
+pub struct UserListInfo {
+    /// How many users match, across all pages.
+    pub total_count: u64,
+}
+
+/// A page of users.
+pub type UserConnection = Connection<String, UserObject, UserListInfo>;

@@ -1,0 +1,88 @@
+//! Where users and refresh tokens live: a trait in domain terms and two adapters,
+//! [`mongo::MongoUserStore`] (production) and [`sql::SqlUserStore`] (sea-orm on SQLite, the
+//! embedded twin). Both pass the same contract tests (`tests/api/store.rs`).
+
+pub mod mongo;
+pub mod sql;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::User;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another account already uses this email (compared case-insensitively).
+    #[error("the email is already registered")]
+    EmailTaken,
+    /// The user changed since it was read (its `version` moved on).
+    #[error("the user changed concurrently")]
+    Conflict,
+    /// The database cannot be reached.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The database answered with something unexpected.
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+/// A stored refresh token. Only its SHA-256 is kept; the token itself exists only on the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// Hex SHA-256 of the token.
+    pub hash: String,
+    /// Whose token it is.
+    pub user_id: Uuid,
+    /// The login session: every rotation stays in its family, and reuse revokes the family.
+    pub family_id: Uuid,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consumed {
+    /// The token was live and is now spent; issue its successor in the same family.
+    Fresh(RefreshToken),
+    /// The token was spent or revoked before: someone replayed it. Revoke its family.
+    Reused(RefreshToken),
+    /// The token has expired.
+    Expired,
+    /// No such token.
+    Unknown,
+}
+
+/// Users and refresh tokens, in domain terms.
+#[async_trait::async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Creates collections/tables and indexes if missing.
+    async fn prepare(&self) -> Result<(), StoreError>;
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a new user; [`StoreError::EmailTaken`] if `email_key` is in use.
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    /// The users with these ids that exist, in any order.
+    async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>, StoreError>;
+    /// The user whose `email_key` is `email_key`.
+    async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError>;
+    /// Replaces the stored user with `user` if the stored version is `user.version - 1`;
+    /// [`StoreError::Conflict`] otherwise (nothing is written).
+    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    /// A page of users, oldest first, whose email or name starts with `search`
+    /// (case-insensitive; `None` lists all), and the total that match.
+    async fn list_users(&self, search: Option<&str>, offset: u64, limit: u64) -> Result<(Vec<User>, u64), StoreError>;
+
+    /// Stores a new refresh token.
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
+    /// Spends the token with `hash` if it is live at `now`, atomically: of two concurrent
+    /// calls with one token, exactly one gets [`Consumed::Fresh`].
+    async fn consume_refresh_token(&self, hash: &str, now: DateTime<Utc>) -> Result<Consumed, StoreError>;
+    /// Revokes every token of a login session.
+    async fn revoke_family(&self, family_id: Uuid) -> Result<(), StoreError>;
+    /// Revokes every token of a user (all sessions).
+    async fn revoke_user_tokens(&self, user_id: Uuid) -> Result<(), StoreError>;
+}
