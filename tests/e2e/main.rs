@@ -11,4 +11,7 @@ mod federated_join;
 mod filters;
 mod pagination;
 mod rate_limit;
+mod authorization;
+mod cart;
+mod identity;
 mod stack;

@@ -8,8 +8,11 @@ use std::{
 };
 
 use serde_json::{Value, json};
+use shop_cart::CartConfig;
 use shop_catalog::CatalogConfig;
 use shop_inventory::InventoryConfig;
+use shop_kernel::auth::AuthConfig;
+use shop_users::UsersConfig;
 use shop_testkit as testkit;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
@@ -30,6 +33,11 @@ impl Default for StackOptions {
 pub struct Stack {
     pub router_url: String,
     pub http: reqwest::Client,
+    /// The PKCS#8 PEM of the key the users subgraph signs access tokens with, so tests can
+    /// mint tokens the real issuer would never issue (expired, tampered).
+    pub signing_key_pem: String,
+    /// Each subgraph's own GraphQL URL, for checks that bypass the router.
+    pub subgraph_urls: std::collections::HashMap<&'static str, String>,
     _router: Child,
     shutdown: CancellationToken,
     _dir: testkit::TempDir,
@@ -61,8 +69,16 @@ fn seed() -> (shop_catalog::seed::SeedCatalog, shop_inventory::seed::SeedStock) 
     (serde_json::from_str(&text).unwrap(), serde_json::from_str(&text).unwrap())
 }
 
+/// The ports the subgraphs of one stack listen on.
+struct Ports {
+    users: u16,
+    catalog: u16,
+    inventory: u16,
+    cart: u16,
+}
+
 /// `router/router.yaml` as shipped, pointed at this test's subgraphs and port.
-fn router_config(dir: &Path, port: u16, catalog: u16, inventory: u16, options: &StackOptions) -> PathBuf {
+fn router_config(dir: &Path, port: u16, ports: &Ports, options: &StackOptions) -> PathBuf {
     let shipped = std::fs::read_to_string(workspace_root().join("router/router.yaml")).unwrap();
     let mut config: serde_yaml::Value = serde_yaml::from_str(&shipped).unwrap();
     let supergraph = workspace_root().join("schema/supergraph.graphql");
@@ -70,8 +86,10 @@ fn router_config(dir: &Path, port: u16, catalog: u16, inventory: u16, options: &
         "supergraph": { "source": "file", "path": supergraph.display().to_string() },
         "http": { "host": "127.0.0.1", "port": port },
         "override_subgraph_urls": { "subgraphs": {
-            "catalog": { "url": format!("http://127.0.0.1:{catalog}/graphql") },
-            "inventory": { "url": format!("http://127.0.0.1:{inventory}/graphql") },
+            "users": { "url": format!("http://127.0.0.1:{}/graphql", ports.users) },
+            "catalog": { "url": format!("http://127.0.0.1:{}/graphql", ports.catalog) },
+            "inventory": { "url": format!("http://127.0.0.1:{}/graphql", ports.inventory) },
+            "cart": { "url": format!("http://127.0.0.1:{}/graphql", ports.cart) },
         } },
         "plugins": { "rate_limit": { "enabled": true, "config": {
             "requests_per_second": options.rate_limit.0, "burst": options.rate_limit.1,
@@ -83,6 +101,9 @@ fn router_config(dir: &Path, port: u16, catalog: u16, inventory: u16, options: &
             base.insert(key, value);
         }
     }
+    // Same JWT settings as shipped, with the key set of this test's users subgraph.
+    config["jwt"]["jwks_providers"][0]["url"] =
+        serde_yaml::Value::String(format!("http://127.0.0.1:{}/.well-known/jwks.json", ports.users));
     let path = dir.join("router.yaml");
     std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
     path
@@ -95,34 +116,59 @@ async fn serve(app: axum::Router, shutdown: CancellationToken) -> u16 {
     port
 }
 
-/// Starts catalog (MongoDB protocol + Redis cache) and inventory (PostgreSQL), seeds the
-/// demo catalog, and starts the router binary in front of them.
+/// Starts users (MongoDB protocol + Redis counters), catalog (MongoDB protocol + Redis cache),
+/// inventory (PostgreSQL) and cart (Redis), seeds the demo catalog and accounts, and starts the
+/// router binary in front of them.
 pub async fn spawn_stack(options: StackOptions) -> Stack {
     let shutdown = CancellationToken::new();
+    let dir_path = std::env::temp_dir().join(testkit::unique_name("shoptest-router"));
+    std::fs::create_dir_all(&dir_path).unwrap();
+    let prefix = |service: &str| format!("{}:{service}:", testkit::unique_name("shoptest"));
+
+    let key_file = dir_path.join("signing-key.pem");
+    let users_config = UsersConfig {
+        database_url: testkit::mongo_url(),
+        mongo_database: testkit::unique_name("shoptest"),
+        redis_url: Some(testkit::redis_url()),
+        key_prefix: prefix("users"),
+        signing_key_file: key_file.display().to_string(),
+        ..UsersConfig::default()
+    };
+    let users = shop_users::build(&users_config).await.expect("users");
+    shop_users::seed::apply(&users.identity).await.expect("seed accounts");
+    let users_port = serve(users.app(), shutdown.clone()).await;
+    let auth = AuthConfig { jwks_url: format!("http://127.0.0.1:{users_port}/.well-known/jwks.json"), ..AuthConfig::default() };
+
     let catalog_config = CatalogConfig {
         database_url: testkit::mongo_url(),
         mongo_database: testkit::unique_name("shoptest"),
         redis_url: Some(testkit::redis_url()),
-        cache_prefix: format!("{}:", testkit::unique_name("shoptest")),
+        cache_prefix: prefix("catalog"),
+        auth: auth.clone(),
         ..CatalogConfig::default()
     };
     let inventory_config = InventoryConfig {
         database_url: testkit::fresh_postgres_database().await,
         max_connections: 8,
+        auth: auth.clone(),
         ..InventoryConfig::default()
     };
+    let cart_config = CartConfig { redis_url: Some(testkit::redis_url()), key_prefix: prefix("cart"), auth, ..CartConfig::default() };
     let catalog = shop_catalog::build(&catalog_config).await.expect("catalog");
     let inventory = shop_inventory::build(&inventory_config).await.expect("inventory");
+    let cart = shop_cart::build(&cart_config).await.expect("cart");
     let (catalog_seed, stock_seed) = seed();
     shop_catalog::seed::apply(&catalog.catalog, &catalog_seed).await.expect("seed catalog");
     shop_inventory::seed::apply(&inventory.store, &stock_seed).await.expect("seed stock");
-    let catalog_port = serve(catalog.app(), shutdown.clone()).await;
-    let inventory_port = serve(inventory.app(), shutdown.clone()).await;
+    let ports = Ports {
+        users: users_port,
+        catalog: serve(catalog.app(), shutdown.clone()).await,
+        inventory: serve(inventory.app(), shutdown.clone()).await,
+        cart: serve(cart.app(), shutdown.clone()).await,
+    };
 
-    let dir_path = std::env::temp_dir().join(testkit::unique_name("shoptest-router"));
-    std::fs::create_dir_all(&dir_path).unwrap();
     let port = free_port();
-    let config = router_config(&dir_path, port, catalog_port, inventory_port, &options);
+    let config = router_config(&dir_path, port, &ports, &options);
     let log = std::fs::File::create(dir_path.join("router.log")).unwrap();
     let router = Command::new(router_binary())
         .env("ROUTER_CONFIG_FILE_PATH", &config)
@@ -148,20 +194,73 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Stack { router_url, http, _router: router, shutdown, _dir: testkit::TempDir::new(dir_path) }
+    let signing_key_pem = std::fs::read_to_string(&key_file).unwrap();
+    let subgraph_urls = [("users", ports.users), ("catalog", ports.catalog), ("inventory", ports.inventory), ("cart", ports.cart)]
+        .into_iter()
+        .map(|(name, port)| (name, format!("http://127.0.0.1:{port}/graphql")))
+        .collect();
+    Stack { router_url, http, signing_key_pem, subgraph_urls, _router: router, shutdown, _dir: testkit::TempDir::new(dir_path) }
 }
 
 impl Stack {
     /// POSTs an operation to the router; returns the HTTP status and the JSON body.
     pub async fn graphql(&self, query: &str, variables: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}/graphql", self.router_url))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap();
+        self.graphql_with(None, query, variables).await
+    }
+
+    /// POSTs an operation with `Authorization: Bearer <token>`.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> (u16, Value) {
+        self.graphql_with(Some(token), query, variables).await
+    }
+
+    async fn graphql_with(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}/graphql", self.router_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.json(&json!({ "query": query, "variables": variables })).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs an operation straight to one subgraph, bypassing the router.
+    pub async fn subgraph(&self, name: &str, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self.http.post(&self.subgraph_urls[name]);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.json(&json!({ "query": query, "variables": variables })).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs in through the router; returns the whole `login` payload.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self
+            .graphql(
+                "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id email roles } userErrors { code message } } }",
+                json!({ "input": { "email": email, "password": password } }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"]["login"].clone()
+    }
+
+    /// Registers a new customer through the router; returns the `register` payload.
+    pub async fn register(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self
+            .graphql(
+                "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email roles } userErrors { field code message } } }",
+                json!({ "input": { "email": email, "password": password, "name": "Test Customer" } }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"]["register"].clone()
+    }
+
+    /// An access token of the seeded admin.
+    pub async fn admin_token(&self) -> String {
+        let login = self.login(shop_users::seed::ADMIN_EMAIL, shop_users::seed::ADMIN_PASSWORD).await;
+        login["accessToken"].as_str().expect("admin login").to_owned()
     }
 }

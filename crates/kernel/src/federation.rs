@@ -17,20 +17,31 @@ pub fn authenticated() {}
 const LOCAL_DEFINITION: &str = "directive @authenticated on FIELD_DEFINITION | OBJECT";
 const IMPORT_ANCHOR: &str = "\"@requiresScopes\"]";
 
-/// A subgraph's federation SDL with `@authenticated` imported from the federation spec.
+/// A subgraph's federation SDL with `@authenticated` imported from the federation spec
+/// (its local definition, and the description above it, removed).
 pub fn subgraph_sdl(sdl: &str) -> String {
     let uses_authenticated = sdl.contains(LOCAL_DEFINITION);
-    let mut out = String::with_capacity(sdl.len() + 32);
+    let mut lines: Vec<String> = Vec::new();
     for line in sdl.lines() {
         if line.trim() == LOCAL_DEFINITION {
+            if lines.last().is_some_and(|l| l.trim() == "\"\"\"") {
+                lines.pop();
+                while let Some(previous) = lines.pop() {
+                    if previous.trim() == "\"\"\"" {
+                        break;
+                    }
+                }
+            }
             continue;
         }
         if uses_authenticated && line.trim_start().starts_with("import:") && line.ends_with(IMPORT_ANCHOR) {
-            out.push_str(line.trim_end_matches(']'));
-            out.push_str(", \"@authenticated\"]");
+            lines.push(format!("{}, \"@authenticated\"]", line.trim_end_matches(']')));
         } else {
-            out.push_str(line);
+            lines.push(line.to_owned());
         }
+    }
+    let mut out = lines.join("\n");
+    if sdl.ends_with('\n') {
         out.push('\n');
     }
     out
@@ -42,9 +53,11 @@ mod tests {
 
     #[test]
     fn authenticated_is_imported_not_defined() {
-        let raw = "directive @authenticated on FIELD_DEFINITION | OBJECT\nextend schema @link(\n\turl: \"https://specs.apollo.dev/federation/v2.5\",\n\timport: [\"@key\", \"@requiresScopes\"]\n)\ntype Query { me: Int @authenticated }\n";
+        let raw = "type A { b: Int }\n\"\"\"\nOnly for\nsigned-in callers.\n\"\"\"\ndirective @authenticated on FIELD_DEFINITION | OBJECT\nextend schema @link(\n\turl: \"https://specs.apollo.dev/federation/v2.5\",\n\timport: [\"@key\", \"@requiresScopes\"]\n)\ntype Query { me: Int @authenticated }\n";
         let sdl = subgraph_sdl(raw);
         assert!(!sdl.contains("directive @authenticated"));
+        assert!(!sdl.contains("signed-in callers"), "its description goes with it");
+        assert!(sdl.starts_with("type A { b: Int }\nextend schema"));
         assert!(sdl.contains("import: [\"@key\", \"@requiresScopes\", \"@authenticated\"]"));
         assert!(sdl.contains("me: Int @authenticated"));
     }

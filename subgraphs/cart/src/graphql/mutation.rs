@@ -237,7 +237,7 @@ impl MutationRoot {
             return Ok(Outcome::refused(vec![CartUserError::cart_not_found("cartId")]).into());
         };
         let parsed = parse_all(&lines, |i, l| {
-            LineUpdate::parse(i, l.line_id.as_ref().map(ID::as_str), l.sku.as_deref(), i64::from(l.quantity))
+            LineUpdate::parse(i, l.line_id.as_ref().map(|id| id.as_str()), l.sku.as_deref(), i64::from(l.quantity))
         });
         let updates = match parsed {
             Ok(updates) => updates,

@@ -134,6 +134,7 @@ impl QueryRoot {
 
 /// A postal address as entered.
 #[derive(InputObject, Debug, Clone)]
+#[graphql(name = "AddressInput")]
 pub struct AddressInputObject {
     /// Shipping or billing.
     pub kind: AddressKind,
