@@ -91,9 +91,6 @@ fn router_config(dir: &Path, port: u16, ports: &Ports, options: &StackOptions) -
             "inventory": { "url": format!("http://127.0.0.1:{}/graphql", ports.inventory) },
             "cart": { "url": format!("http://127.0.0.1:{}/graphql", ports.cart) },
         } },
-        "plugins": { "rate_limit": { "enabled": true, "config": {
-            "requests_per_second": options.rate_limit.0, "burst": options.rate_limit.1,
-        } } },
     }))
     .unwrap();
     if let (serde_yaml::Value::Mapping(base), serde_yaml::Value::Mapping(changes)) = (&mut config, overrides) {
@@ -101,6 +98,11 @@ fn router_config(dir: &Path, port: u16, ports: &Ports, options: &StackOptions) -
             base.insert(key, value);
         }
     }
+    // The shipped plugins (strict JWT included), with this test's rate limit.
+    config["plugins"]["rate_limit"] = serde_yaml::to_value(json!({ "enabled": true, "config": {
+        "requests_per_second": options.rate_limit.0, "burst": options.rate_limit.1,
+    } }))
+    .unwrap();
     // Same JWT settings as shipped, with the key set of this test's users subgraph.
     config["jwt"]["jwks_providers"][0]["url"] =
         serde_yaml::Value::String(format!("http://127.0.0.1:{}/.well-known/jwks.json", ports.users));

@@ -13,8 +13,9 @@ use crate::{
     store::{CartStore, MergeError, SaveError, StoreError},
 };
 
-/// How many times a change without `expectedVersion` is retried under contention.
-const ATTEMPTS: usize = 5;
+/// How many times a change without `expectedVersion` is tried under contention. Each failed
+/// try means another write succeeded, so this many concurrent writers of one cart all succeed.
+const ATTEMPTS: usize = 8;
 
 /// Why a change was not made.
 #[derive(Debug, thiserror::Error)]

@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn every_key_is_published_and_the_first_signs() {
         let (a, b) = (generate_pem().unwrap(), generate_pem().unwrap());
-        let keys = SigningKeys::from_pems(&a, &[b.clone()]).unwrap();
+        let keys = SigningKeys::from_pems(&a, std::slice::from_ref(&b)).unwrap();
         assert_eq!(keys.jwks().keys.len(), 2);
         assert_eq!(keys.jwks().keys[0].common.key_id.as_deref(), Some(keys.kid()));
         let rotated = SigningKeys::from_pems(&b, &[]).unwrap();

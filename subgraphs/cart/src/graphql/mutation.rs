@@ -188,6 +188,8 @@ fn parse_new_lines(lines: &[CartLineInput], list: &'static [&'static str]) -> Re
 /// user's cart may be changed by that user only (`FORBIDDEN` for anyone else).
 pub struct MutationRoot;
 
+/// Cart writes: anyone may create a cart and change a guest cart whose id they hold; a
+/// user's cart may be changed by that user only (`FORBIDDEN` for anyone else).
 #[Object(name = "Mutation")]
 impl MutationRoot {
     /// Creates a cart. A signed-in caller gets their current cart if they have one (with

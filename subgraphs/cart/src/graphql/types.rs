@@ -41,6 +41,9 @@ impl Cart {
     }
 }
 
+/// A shopping cart: a guest's, reached by its id alone, or a signed-in user's. It holds
+/// what the shopper wants, not prices: those come from the catalog through each line's
+/// `variant`.
 #[Object]
 impl Cart {
     /// The cart's id. For a guest cart it is the only key to the cart: keep it private.
@@ -84,6 +87,7 @@ impl Cart {
 #[derive(Clone, Debug)]
 pub struct CartLine(domain::CartLine);
 
+/// Some units of one product variant in a cart.
 #[Object]
 impl CartLine {
     /// The line's id, stable for as long as the cart holds this SKU.

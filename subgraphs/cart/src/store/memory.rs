@@ -9,7 +9,7 @@ use std::{
 
 use uuid::Uuid;
 
-use super::{CartStore, MergeError, SaveError, StoreError};
+use super::{CartStore, MAX_TTL, MergeError, SaveError, StoreError};
 use crate::domain::Cart;
 
 /// How often expired entries are swept out (reads ignore them in between).
@@ -71,7 +71,7 @@ impl MemoryCartStore {
     /// An empty store whose carts expire `ttl` after their last write.
     pub fn new(ttl: Duration) -> Self {
         let state = State { carts: HashMap::new(), owners: HashMap::new(), swept: Instant::now() };
-        Self { state: Mutex::new(state), ttl }
+        Self { state: Mutex::new(state), ttl: ttl.min(MAX_TTL) }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

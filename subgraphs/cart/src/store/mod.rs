@@ -8,12 +8,15 @@
 pub mod memory;
 pub mod redis;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use uuid::Uuid;
 
 pub use self::{memory::MemoryCartStore, redis::RedisCartStore};
 use crate::domain::Cart;
+
+/// The longest expiry a store applies (longer settings are cut to it): about ten years.
+pub const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
 /// A store operation that failed for a reason other than the data.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use std::{collections::HashMap, time::Duration};
 use ::redis::{AsyncCommands, RedisError, Script, aio::ConnectionManager};
 use uuid::Uuid;
 
-use super::{CartStore, MergeError, SaveError, StoreError};
+use super::{CartStore, MAX_TTL, MergeError, SaveError, StoreError};
 use crate::domain::Cart;
 
 /// Creates a cart unless its owner already has a live one, which it returns instead.
@@ -96,7 +96,7 @@ impl RedisCartStore {
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),
-            ttl_millis: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1),
+            ttl_millis: u64::try_from(ttl.min(MAX_TTL).as_millis()).unwrap_or(u64::MAX).max(1),
             create: Script::new(CREATE),
             replace: Script::new(REPLACE),
             merge: Script::new(MERGE),

@@ -373,6 +373,23 @@ async fn a_stale_expected_version_is_a_conflict() {
     assert_eq!(payload["cart"]["version"], 3);
 }
 
+/// Without `expectedVersion`, concurrent changes of one cart are retried until each lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_without_an_expected_version_all_land() {
+    let api = Arc::new(Api::new(Backend::Redis).await);
+    let id = api.create(&Viewer::Anonymous, json!([])).await["id"].clone();
+    let writers = (0..8).map(|i| {
+        let (api, id) = (api.clone(), id.clone());
+        tokio::spawn(async move { api.mutate(&Viewer::Anonymous, &add_op(), json!({ "id": id, "lines": [line(&format!("W-{i}"), 1)] })).await })
+    });
+    for payload in futures::future::join_all(writers).await {
+        let payload = payload.unwrap();
+        assert_eq!(payload["userErrors"], json!([]), "{payload}");
+    }
+    let stored = api.stored(&id).await.unwrap();
+    assert_eq!((stored.version(), stored.lines().len()), (9, 8));
+}
+
 /// A store that counts `carts_of_users` calls, to prove entity batching.
 struct Counting {
     inner: MemoryCartStore,

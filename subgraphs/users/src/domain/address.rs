@@ -6,10 +6,11 @@ use uuid::Uuid;
 use super::{InvalidField, User, optional_text, phone, text, user::MAX_ADDRESSES};
 
 /// What an address is used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AddressKind {
     /// Where orders are delivered.
+    #[default]
     Shipping,
     /// Where invoices are addressed.
     Billing,
@@ -65,12 +66,6 @@ pub struct AddressInput {
     pub country: String,
     /// Phone.
     pub phone: Option<String>,
-}
-
-impl Default for AddressKind {
-    fn default() -> Self {
-        Self::Shipping
-    }
 }
 
 impl AddressInput {
