@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every process of the shop: `shop` (all-in-one launcher, default), `catalog`,
-# `inventory` and `shop-router`; pick one with the container command (see docker-compose.yml).
+# `inventory`, `users`, `cart` and `shop-router`; pick one with the container command (see docker-compose.yml).
 #
 #   docker build -t shop:local .
 #   docker run --rm -p 4000:4000 shop:local            # embedded mode, everything in one process
@@ -21,11 +21,13 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --bins \
+    cargo build --release --locked --workspace --bins \
  && mkdir -p /out \
  && cp target/release/shop \
+       target/release/users \
        target/release/catalog \
        target/release/inventory \
+       target/release/cart \
        target/release/shop-router \
        /out/
 
@@ -50,14 +52,17 @@ COPY router/router.yaml /app/router/router.yaml
 COPY seed/ /app/seed/
 
 # data/ holds the embedded SQLite stores (the default DATABASE_URLs are sqlite://data/...).
-RUN mkdir -p /app/data && chown shop:shop /app/data
+# /keys holds the users service's signing key (a named volume in docker-compose.yml inherits
+# this ownership).
+RUN mkdir -p /app/data /keys && chown shop:shop /app/data /keys
 
 USER shop:shop
 
 # router.yaml resolves `../schema/supergraph.graphql` against its own folder: /app/schema/...
 ENV ROUTER_CONFIG_FILE_PATH=/app/router/router.yaml
 
-# 4000 router (GraphQL, Laboratory, /metrics, /health, /readiness); 4002 catalog; 4003 inventory.
-EXPOSE 4000 4002 4003
+# 4000 router (GraphQL, Laboratory, /metrics, /health, /readiness); 4001 users; 4002 catalog;
+# 4003 inventory; 4004 cart.
+EXPOSE 4000 4001 4002 4003 4004
 
 CMD ["shop"]

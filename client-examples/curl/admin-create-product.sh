@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Admin: creates a product with two variants. Admin mutations are off unless the catalog runs
-# with CATALOG__ADMIN_MUTATIONS_ENABLED=true (until identity adds an ADMIN role), e.g.
+# Admin: signs in as the demo admin, then creates a product with two variants, e.g.
 #
-#   CATALOG__ADMIN_MUTATIONS_ENABLED=true cargo run        # in one terminal
+#   cargo run                                              # in one terminal
 #   bash client-examples/curl/admin-create-product.sh      # in another
 #
-# Without it the answer is an error with extensions.code FORBIDDEN. Business refusals come
+# Without an admin token the router answers UNAUTHORIZED_FIELD_OR_TYPE (and the catalog itself,
+# reached directly, FORBIDDEN or UNAUTHENTICATED). Business refusals come
 # back in productCreate.userErrors { field message code }: run it twice and the second run
 # says SLUG_TAKEN. Prices are decimal strings in major units ("29.00"), never floats.
 #
@@ -14,8 +14,10 @@
 set -euo pipefail
 ROUTER_URL="${ROUTER_URL:-http://localhost:4000/graphql}"
 pretty() { if command -v python3 >/dev/null 2>&1; then python3 -m json.tool; else cat; fi; }
+# Signs in as the demo admin and sets TOKEN.
+source "$(dirname "$0")/admin-token.sh"
 
-curl -sS "$ROUTER_URL" -H 'content-type: application/json' --data @- <<'JSON' | pretty
+curl -sS "$ROUTER_URL" -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" --data @- <<'JSON' | pretty
 {
   "query": "mutation AdminCreateProduct($input: ProductCreateInput!) { productCreate(input: $input) { product { id slug name status version category { slug } price { amount currencyCode } variants { sku name price { amount currencyCode } } } userErrors { field message code } } }",
   "operationName": "AdminCreateProduct",

@@ -53,8 +53,9 @@ fn email(path: &[&str], value: &str) -> Result<String, InvalidField> {
         return Err(invalid());
     }
     let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
-    let domain_ok = domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@');
-    if local.is_empty() || local.len() > 64 || !domain_ok {
+    let domain_ok = domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.');
+    // Quoted local parts may hold an `@`; no shop customer needs one, so one `@` it is.
+    if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
         return Err(invalid());
     }
     Ok(value.to_owned())
