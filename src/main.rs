@@ -151,30 +151,21 @@ async fn run() -> anyhow::Result<()> {
 async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let in_memory = "sqlite::memory:".to_owned();
-    let keys_dir = tempfile_dir()?;
-    let users = shop_users::build(&UsersConfig {
-        database_url: in_memory.clone(),
-        signing_key_file: keys_dir.join("signing-key.pem").to_string_lossy().into_owned(),
-        ..UsersConfig::default()
-    })
-    .await?;
+    // The SDL needs no stored data and no persistent key: an unprepared in-memory store and a
+    // throwaway key will do.
+    let users = shop_users::from_parts(
+        Arc::new(shop_users::store::sql::SqlUserStore::connect(&in_memory).await?),
+        Arc::new(shop_kernel::cache::MemoryCache::new(1)),
+        shop_users::keys::SigningKeys::from_pems(&shop_users::keys::generate_pem()?, &[])?,
+        &UsersConfig::default(),
+    );
     let catalog = shop_catalog::build(&CatalogConfig { database_url: in_memory.clone(), ..CatalogConfig::default() }).await?;
     let inventory =
         shop_inventory::build(&InventoryConfig { database_url: in_memory, max_connections: 1, ..InventoryConfig::default() }).await?;
     let cart = shop_cart::build(&CartConfig::default()).await?;
-    let result = [("users", users.sdl()), ("catalog", catalog.sdl()), ("inventory", inventory.sdl()), ("cart", cart.sdl())]
-        .into_iter()
-        .try_for_each(|(name, sdl)| {
-            let path = dir.join(format!("{name}.graphql"));
-            std::fs::write(&path, sdl).with_context(|| format!("writing {}", path.display()))
-        });
-    let _ = std::fs::remove_dir_all(&keys_dir);
-    result
-}
-
-/// A private scratch folder for the throwaway signing key of `export-schema`.
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("shop-export-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
+    for (name, sdl) in [("users", users.sdl()), ("catalog", catalog.sdl()), ("inventory", inventory.sdl()), ("cart", cart.sdl())] {
+        let path = dir.join(format!("{name}.graphql"));
+        std::fs::write(&path, sdl).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }

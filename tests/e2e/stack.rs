@@ -216,7 +216,11 @@ impl Stack {
     }
 
     async fn graphql_with(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let mut request = self.http.post(format!("{}/graphql", self.router_url));
+        self.post(&format!("{}/graphql", self.router_url), token, query, variables).await
+    }
+
+    async fn post(&self, url: &str, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self.http.post(url);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -227,13 +231,7 @@ impl Stack {
 
     /// POSTs an operation straight to one subgraph, bypassing the router.
     pub async fn subgraph(&self, name: &str, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let mut request = self.http.post(&self.subgraph_urls[name]);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.json(&json!({ "query": query, "variables": variables })).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.post(&self.subgraph_urls[name], token, query, variables).await
     }
 
     /// Signs in through the router; returns the whole `login` payload.

@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod federation;
 pub mod health;
+pub mod literal;
 pub mod metrics;
 pub mod money;
 pub mod relay;

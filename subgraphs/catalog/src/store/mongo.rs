@@ -14,7 +14,7 @@ use mongodb::{
     error::{ErrorKind, WriteFailure},
     options::IndexOptions,
 };
-use shop_kernel::relay::PageRequest;
+use shop_kernel::{literal::regex_literal, relay::PageRequest};
 use uuid::Uuid;
 
 use super::{CatalogStore, StoreError};
@@ -105,7 +105,7 @@ impl MongoCatalogStore {
             })
             .collect();
         all.extend(filter.search_words.iter().map(|word| {
-            doc! { "keywords": { "$regex": format!("^{}", escape_regex(word)) } }
+            doc! { "keywords": { "$regex": format!("^{}", regex_literal(word)) } }
         }));
         if !all.is_empty() {
             query.insert("$and", all);
@@ -186,18 +186,6 @@ fn int_of(document: &Document, key: &str) -> Option<i64> {
 
 fn count_of(document: &Document, key: &str) -> u64 {
     int_of(document, key).and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
-}
-
-/// Escapes regex metacharacters so user text is matched literally.
-fn escape_regex(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if "\\^$.|?*+()[]{}-/".contains(c) {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 #[async_trait::async_trait]
@@ -317,16 +305,5 @@ impl CatalogStore for MongoCatalogStore {
             Err(error) if duplicate_key(&error).is_some() => Err(StoreError::Conflict("the category slug")),
             Err(error) => Err(unavailable(error)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_regex;
-
-    #[test]
-    fn regex_metacharacters_are_escaped() {
-        assert_eq!(escape_regex("a.b*c"), "a\\.b\\*c");
-        assert_eq!(escape_regex("plain"), "plain");
     }
 }

@@ -43,28 +43,30 @@ pub struct Address {
     pub phone: Option<String>,
 }
 
-/// An address as entered, before validation.
-#[derive(Debug, Clone, Default)]
+/// A postal address as entered, before validation (also the GraphQL input `AddressInput`).
+#[derive(Debug, Clone, Default, async_graphql::InputObject)]
+#[graphql(name = "AddressInput")]
 pub struct AddressInput {
     /// Shipping or billing.
     pub kind: AddressKind,
-    /// Make this the default of its kind.
+    /// Make this the default address of its kind. The first address of a kind always is.
+    #[graphql(default)]
     pub is_default: bool,
-    /// Recipient.
+    /// Recipient, 1–100 characters.
     pub name: String,
-    /// Street and number.
+    /// Street and number, 1–200 characters.
     pub line1: String,
-    /// Second line.
+    /// Flat, floor or building.
     pub line2: Option<String>,
-    /// City.
+    /// City or town.
     pub city: String,
-    /// Region.
+    /// State, province or county.
     pub region: Option<String>,
     /// Postal code.
     pub postal_code: String,
-    /// Country code.
+    /// ISO 3166-1 alpha-2 country code, e.g. `US`.
     pub country: String,
-    /// Phone.
+    /// Phone number for the carrier.
     pub phone: Option<String>,
 }
 

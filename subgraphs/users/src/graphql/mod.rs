@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 pub use self::types::{AddressObject, AuthPayload, UserObject, UserPayload, UsersUserError};
 use crate::{
-    domain::{AddressInput, AddressKind},
+    domain::AddressInput,
     error::{UsersError, gql},
     service::{Identity, Outcome, Session},
 };
@@ -129,50 +129,6 @@ impl QueryRoot {
             return Err(auth::forbidden());
         }
         Ok(ctx.data::<DataLoader<UserLoader>>()?.load_one(id).await?.map(UserObject))
-    }
-}
-
-/// A postal address as entered.
-#[derive(InputObject, Debug, Clone)]
-#[graphql(name = "AddressInput")]
-pub struct AddressInputObject {
-    /// Shipping or billing.
-    pub kind: AddressKind,
-    /// Make this the default address of its kind. The first address of a kind always is.
-    #[graphql(default)]
-    pub is_default: bool,
-    /// Recipient, 1–100 characters.
-    pub name: String,
-    /// Street and number, 1–200 characters.
-    pub line1: String,
-    /// Flat, floor or building.
-    pub line2: Option<String>,
-    /// City or town.
-    pub city: String,
-    /// State, province or county.
-    pub region: Option<String>,
-    /// Postal code.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2 country code, e.g. `US`.
-    pub country: String,
-    /// Phone number for the carrier.
-    pub phone: Option<String>,
-}
-
-impl From<AddressInputObject> for AddressInput {
-    fn from(input: AddressInputObject) -> Self {
-        Self {
-            kind: input.kind,
-            is_default: input.is_default,
-            name: input.name,
-            line1: input.line1,
-            line2: input.line2,
-            city: input.city,
-            region: input.region,
-            postal_code: input.postal_code,
-            country: input.country,
-            phone: input.phone,
-        }
     }
 }
 
@@ -288,18 +244,18 @@ impl MutationRoot {
 
     /// Adds an address to the signed-in user.
     #[graphql(directive = authenticated::apply())]
-    async fn address_add(&self, ctx: &Context<'_>, input: AddressInputObject) -> Result<UserPayload> {
+    async fn address_add(&self, ctx: &Context<'_>, input: AddressInput) -> Result<UserPayload> {
         let principal = auth::require_user(ctx)?;
-        let outcome = identity(ctx)?.add_address(principal.user_id, &input.into()).await.map_err(gql)?;
+        let outcome = identity(ctx)?.add_address(principal.user_id, &input).await.map_err(gql)?;
         Ok(user_payload(outcome))
     }
 
     /// Replaces one of the signed-in user's addresses.
     #[graphql(directive = authenticated::apply())]
-    async fn address_update(&self, ctx: &Context<'_>, id: ID, input: AddressInputObject) -> Result<UserPayload> {
+    async fn address_update(&self, ctx: &Context<'_>, id: ID, input: AddressInput) -> Result<UserPayload> {
         let principal = auth::require_user(ctx)?;
         let address_id = parse_id(&id, "id")?;
-        let outcome = identity(ctx)?.update_address(principal.user_id, address_id, &input.into()).await.map_err(gql)?;
+        let outcome = identity(ctx)?.update_address(principal.user_id, address_id, &input).await.map_err(gql)?;
         Ok(user_payload(outcome))
     }
 

@@ -18,6 +18,7 @@ use mongodb::{
     error::{ErrorKind, WriteFailure},
     options::IndexOptions,
 };
+use shop_kernel::literal::regex_literal;
 use uuid::Uuid;
 
 use super::{Consumed, RefreshToken, StoreError, UserStore};
@@ -79,24 +80,12 @@ fn uuid_of(document: &Document, key: &str) -> Result<Uuid, StoreError> {
     document.get_str(key).map_err(corrupt).and_then(|s| Uuid::parse_str(s).map_err(corrupt))
 }
 
-/// Escapes regex metacharacters so user text is matched literally.
-fn escape_regex(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if "\\^$.|?*+()[]{}-/".contains(c) {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
 /// The filter of [`UserStore::list_users`]: everyone, or an email or name starting with `search`.
 fn search_filter(search: Option<&str>) -> Document {
     match search {
         None => doc! {},
         Some(search) => {
-            let prefix = format!("^{}", escape_regex(&search.to_lowercase()));
+            let prefix = format!("^{}", regex_literal(&search.to_lowercase()));
             doc! { "$or": [
                 { "email_key": { "$regex": prefix.clone() } },
                 { "name_key": { "$regex": prefix } },
@@ -284,13 +273,7 @@ impl UserStore for MongoUserStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{escape_regex, search_filter};
-
-    #[test]
-    fn regex_metacharacters_are_escaped() {
-        assert_eq!(escape_regex("a.%*c"), "a\\.%\\*c");
-        assert_eq!(escape_regex("plain"), "plain");
-    }
+    use super::search_filter;
 
     #[test]
     fn searches_are_anchored_and_lower_cased() {

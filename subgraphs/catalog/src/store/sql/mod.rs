@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Schema, sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
-use shop_kernel::{db, relay::PageRequest};
+use shop_kernel::{db, literal::like_literal, relay::PageRequest};
 use uuid::Uuid;
 
 use self::entity::{attribute, category, product, sku};
@@ -118,8 +118,8 @@ impl SqlCatalogStore {
             condition = condition.add(product::Column::Id.in_subquery(matching));
         }
         for word in &filter.search_words {
-            let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            condition = condition.add(Expr::col(product::Column::Keywords).like(LikeExpr::new(format!("% {escaped}%")).escape('\\')));
+            let pattern = format!("% {}%", like_literal(word));
+            condition = condition.add(Expr::col(product::Column::Keywords).like(LikeExpr::new(pattern).escape('\\')));
         }
         condition
     }

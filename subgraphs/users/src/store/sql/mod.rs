@@ -12,7 +12,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Schema,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
-use shop_kernel::db;
+use shop_kernel::{db, literal::like_literal};
 use uuid::Uuid;
 
 use self::entity::{account, refresh_token};
@@ -56,25 +56,13 @@ fn token_from(row: &refresh_token::Model) -> Result<RefreshToken, StoreError> {
     })
 }
 
-/// A `LIKE` pattern matching text that starts with `prefix` taken literally (`\` escapes).
-fn like_prefix(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
 
 /// The condition of [`UserStore::list_users`]: everyone, or an email or name starting with `search`.
 fn search_condition(search: Option<&str>) -> Condition {
     match search {
         None => Condition::all(),
         Some(search) => {
-            let pattern = like_prefix(&search.to_lowercase());
+            let pattern = format!("{}%", like_literal(&search.to_lowercase()));
             Condition::any()
                 .add(Expr::col(account::Column::EmailKey).like(LikeExpr::new(pattern.clone()).escape('\\')))
                 .add(Expr::col(account::Column::NameKey).like(LikeExpr::new(pattern).escape('\\')))
@@ -246,16 +234,5 @@ impl UserStore for SqlUserStore {
 
     async fn revoke_user_tokens(&self, user_id: Uuid) -> Result<(), StoreError> {
         self.revoke_where(refresh_token::Column::UserId, user_id).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_prefix;
-
-    #[test]
-    fn like_metacharacters_are_escaped() {
-        assert_eq!(like_prefix("a.%_\\b"), "a.\\%\\_\\\\b%");
-        assert_eq!(like_prefix(""), "%");
     }
 }
