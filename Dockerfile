@@ -28,6 +28,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
        target/release/catalog \
        target/release/inventory \
        target/release/cart \
+       target/release/orders \
+       target/release/payments \
        target/release/shop-router \
        /out/
 
@@ -63,6 +65,6 @@ ENV ROUTER_CONFIG_FILE_PATH=/app/router/router.yaml
 
 # 4000 router (GraphQL, Laboratory, /metrics, /health, /readiness); 4001 users; 4002 catalog;
 # 4003 inventory; 4004 cart.
-EXPOSE 4000 4001 4002 4003 4004
+EXPOSE 4000 4001 4002 4003 4004 4005 4006
 
 CMD ["shop"]

@@ -13,6 +13,9 @@ use shop_cart::CartConfig;
 use shop_catalog::CatalogConfig;
 use shop_inventory::InventoryConfig;
 use shop_kernel::server;
+use shop_messaging::{Bus, contracts};
+use shop_orders::OrdersConfig;
+use shop_payments::PaymentsConfig;
 use shop_users::UsersConfig;
 
 // Request handling allocates many small, short-lived values; mimalloc handles that far
@@ -60,6 +63,8 @@ struct Configs {
     catalog: CatalogConfig,
     inventory: InventoryConfig,
     cart: CartConfig,
+    orders: OrdersConfig,
+    payments: PaymentsConfig,
 }
 
 impl Configs {
@@ -70,6 +75,8 @@ impl Configs {
             catalog: load(shop_catalog::SERVICE)?,
             inventory: load(shop_inventory::SERVICE)?,
             cart: load(shop_cart::SERVICE)?,
+            orders: load(shop_orders::SERVICE)?,
+            payments: load(shop_payments::SERVICE)?,
         })
     }
 }
@@ -102,12 +109,18 @@ async fn run() -> anyhow::Result<()> {
     let catalog_listener = server::bind(&configs.catalog.listen).await.context("binding catalog")?;
     let inventory_listener = server::bind(&configs.inventory.listen).await.context("binding inventory")?;
     let cart_listener = server::bind(&configs.cart.listen).await.context("binding cart")?;
+    let orders_listener = server::bind(&configs.orders.listen).await.context("binding orders")?;
+    let payments_listener = server::bind(&configs.payments.listen).await.context("binding payments")?;
     // The router owns the process-wide log subscriber; start it before the services log.
     let router = shop_router::run_in_thread()?;
     let users = shop_users::build(&configs.users).await.context("starting users")?;
     let catalog = shop_catalog::build(&configs.catalog).await.context("starting catalog")?;
     let inventory = shop_inventory::build(&configs.inventory).await.context("starting inventory")?;
     let cart = shop_cart::build(&configs.cart).await.context("starting cart")?;
+    let bus = saga_bus(&configs).await?;
+    let orders = shop_orders::from_parts(&configs.orders.database_url, bus.clone(), &configs.orders).await.context("starting orders")?;
+    let payments =
+        shop_payments::from_parts(&configs.payments.database_url, bus.clone(), &configs.payments).await.context("starting payments")?;
 
     let shutdown = server::shutdown_on_signal();
     let mut tasks = tokio::task::JoinSet::new();
@@ -115,19 +128,22 @@ async fn run() -> anyhow::Result<()> {
     tasks.spawn(server::serve(catalog_listener, catalog.app(), shutdown.clone()));
     tasks.spawn(server::serve(inventory_listener, inventory.app(), shutdown.clone()));
     tasks.spawn(server::serve(cart_listener, cart.app(), shutdown.clone()));
+    tasks.spawn(server::serve(orders_listener, orders.app(), shutdown.clone()));
+    tasks.spawn(server::serve(payments_listener, payments.app(), shutdown.clone()));
     if std::env::var("SHOP_SEED").map_or(true, |v| v != "false") {
         seed(&catalog, &inventory, &users).await?;
     }
-    let sweep = Duration::from_secs(configs.inventory.sweep_interval_secs);
-    let store = Arc::clone(&inventory.store);
-    let sweeper_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        shop_inventory::sweeper::run(store, sweep, sweeper_shutdown).await;
-        Ok(())
-    });
+    // The saga's workers: outbox relays, consumers, sweepers.
+    let mut workers = inventory.start(bus.clone(), &shutdown).await.context("starting inventory workers")?;
+    workers.extend(orders.start(shutdown.clone()).await.context("starting orders workers")?);
+    workers.extend(payments.start(shutdown.clone()).await.context("starting payments workers")?);
+    for worker in workers {
+        tasks.spawn(async move { worker.await.map_err(std::io::Error::other) });
+    }
 
     println!(
-        "\n  GraphiQL:  http://localhost:4000/graphql\n  users:     http://localhost:4001/graphql\n  catalog:   http://localhost:4002/graphql\n  inventory: http://localhost:4003/graphql\n  cart:      http://localhost:4004/graphql\n  demo admin: {} / {}\n  demo customer: {} / {}\n  Ctrl-C stops everything.\n",
+        "\n  GraphiQL:  http://localhost:4000/graphql\n  users:     http://localhost:4001/graphql\n  catalog:   http://localhost:4002/graphql\n  inventory: http://localhost:4003/graphql\n  cart:      http://localhost:4004/graphql\n  orders:    http://localhost:4005/graphql\n  payments:  http://localhost:4006/graphql\n  saga bus:  {}\n  demo admin: {} / {}\n  demo customer: {} / {}\n  Ctrl-C stops everything.\n",
+        if configs.orders.amqp_url.is_some() { "RabbitMQ" } else { "in-process" },
         shop_users::seed::ADMIN_EMAIL,
         shop_users::seed::ADMIN_PASSWORD,
         shop_users::seed::CUSTOMER_EMAIL,
@@ -148,6 +164,24 @@ async fn run() -> anyhow::Result<()> {
     }
 }
 
+/// The bus the saga runs on: RabbitMQ when `ORDERS__AMQP_URL` names one (every service of
+/// this process then shares that broker), else one in-process bus for all of them.
+async fn saga_bus(configs: &Configs) -> anyhow::Result<Arc<dyn Bus>> {
+    Ok(match &configs.orders.amqp_url {
+        Some(url) => shop_messaging::rabbit::RabbitBus::connect(
+            shop_messaging::rabbit::RabbitConfig {
+                url: url.clone(),
+                exchange: configs.orders.exchange.clone(),
+                queue_prefix: configs.orders.queue_prefix.clone(),
+            },
+            contracts::topology(),
+        )
+        .await
+        .context("connecting to RabbitMQ")?,
+        None => shop_messaging::memory::InMemoryBus::new(contracts::topology()),
+    })
+}
+
 async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let in_memory = "sqlite::memory:".to_owned();
@@ -161,9 +195,19 @@ async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {
     );
     let catalog = shop_catalog::build(&CatalogConfig { database_url: in_memory.clone(), ..CatalogConfig::default() }).await?;
     let inventory =
-        shop_inventory::build(&InventoryConfig { database_url: in_memory, max_connections: 1, ..InventoryConfig::default() }).await?;
+        shop_inventory::build(&InventoryConfig { database_url: in_memory.clone(), max_connections: 1, ..InventoryConfig::default() }).await?;
     let cart = shop_cart::build(&CartConfig::default()).await?;
-    for (name, sdl) in [("users", users.sdl()), ("catalog", catalog.sdl()), ("inventory", inventory.sdl()), ("cart", cart.sdl())] {
+    let bus: Arc<dyn Bus> = shop_messaging::memory::InMemoryBus::new(contracts::topology());
+    let orders = shop_orders::from_parts(&in_memory, bus.clone(), &OrdersConfig::default()).await?;
+    let payments = shop_payments::from_parts(&in_memory, bus, &PaymentsConfig::default()).await?;
+    for (name, sdl) in [
+        ("users", users.sdl()),
+        ("catalog", catalog.sdl()),
+        ("inventory", inventory.sdl()),
+        ("cart", cart.sdl()),
+        ("orders", orders.sdl()),
+        ("payments", payments.sdl()),
+    ] {
         let path = dir.join(format!("{name}.graphql"));
         std::fs::write(&path, sdl).with_context(|| format!("writing {}", path.display()))?;
     }

@@ -13,5 +13,6 @@ mod pagination;
 mod rate_limit;
 mod authorization;
 mod cart;
+mod checkout;
 mod identity;
 mod stack;

@@ -6,7 +6,7 @@ use crate::stack::{StackOptions, spawn_stack};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_caller_over_budget_gets_429() {
-    let stack = spawn_stack(StackOptions { rate_limit: (1, 3) }).await;
+    let stack = spawn_stack(StackOptions { rate_limit: (1, 3), ..StackOptions::default() }).await;
     let mut statuses = Vec::new();
     let mut limited = None;
     for _ in 0..6 {

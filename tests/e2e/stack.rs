@@ -12,6 +12,8 @@ use shop_cart::CartConfig;
 use shop_catalog::CatalogConfig;
 use shop_inventory::InventoryConfig;
 use shop_kernel::auth::AuthConfig;
+use shop_orders::OrdersConfig;
+use shop_payments::PaymentsConfig;
 use shop_users::UsersConfig;
 use shop_testkit as testkit;
 use tokio::process::{Child, Command};
@@ -21,12 +23,22 @@ use tokio_util::sync::CancellationToken;
 pub struct StackOptions {
     /// Router rate limit: sustained requests per second and burst.
     pub rate_limit: (u32, u32),
+    /// How long orders waits for a payment answer before cancelling, in seconds.
+    pub payment_timeout_secs: u64,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
-        Self { rate_limit: (10_000, 10_000) }
+        Self { rate_limit: (10_000, 10_000), payment_timeout_secs: 120 }
     }
+}
+
+/// One subgraph of the stack that a test may stop and start again (same database, same
+/// port), as a deployment restarts a process.
+pub struct Restartable<C> {
+    config: C,
+    port: u16,
+    shutdown: CancellationToken,
 }
 
 /// A running supergraph; everything stops when it is dropped.
@@ -38,6 +50,12 @@ pub struct Stack {
     pub signing_key_pem: String,
     /// Each subgraph's own GraphQL URL, for checks that bypass the router.
     pub subgraph_urls: std::collections::HashMap<&'static str, String>,
+    /// The inventory database, for checking stock invariants after a test.
+    pub inventory_db: String,
+    /// The payments database.
+    pub payments_db: String,
+    payments: tokio::sync::Mutex<Restartable<PaymentsConfig>>,
+    inventory: tokio::sync::Mutex<Restartable<InventoryConfig>>,
     _router: Child,
     shutdown: CancellationToken,
     _dir: testkit::TempDir,
@@ -75,6 +93,8 @@ struct Ports {
     catalog: u16,
     inventory: u16,
     cart: u16,
+    orders: u16,
+    payments: u16,
 }
 
 /// `router/router.yaml` as shipped, pointed at this test's subgraphs and port.
@@ -90,6 +110,8 @@ fn router_config(dir: &Path, port: u16, ports: &Ports, options: &StackOptions) -
             "catalog": { "url": format!("http://127.0.0.1:{}/graphql", ports.catalog) },
             "inventory": { "url": format!("http://127.0.0.1:{}/graphql", ports.inventory) },
             "cart": { "url": format!("http://127.0.0.1:{}/graphql", ports.cart) },
+            "orders": { "url": format!("http://127.0.0.1:{}/graphql", ports.orders) },
+            "payments": { "url": format!("http://127.0.0.1:{}/graphql", ports.payments) },
         } },
     }))
     .unwrap();
@@ -112,10 +134,34 @@ fn router_config(dir: &Path, port: u16, ports: &Ports, options: &StackOptions) -
 }
 
 async fn serve(app: axum::Router, shutdown: CancellationToken) -> u16 {
-    let listener = shop_kernel::server::bind("127.0.0.1:0").await.unwrap();
+    serve_on(0, app, shutdown).await
+}
+
+async fn serve_on(port: u16, app: axum::Router, shutdown: CancellationToken) -> u16 {
+    let listener = shop_kernel::server::bind(&format!("127.0.0.1:{port}")).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(shop_kernel::server::serve(listener, app, shutdown));
     port
+}
+
+/// The broker settings of one stack: the local RabbitMQ with names no other test uses.
+fn amqp_url() -> String {
+    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// Starts inventory (its HTTP app and its saga workers) on `port` (0 = any); returns the port.
+async fn start_inventory(config: &InventoryConfig, port: u16, shutdown: CancellationToken) -> u16 {
+    let inventory = shop_inventory::build(config).await.expect("inventory");
+    let bus = shop_inventory::connect_bus(config).await.expect("inventory bus");
+    inventory.start(bus, &shutdown).await.expect("inventory workers");
+    serve_on(port, inventory.app(), shutdown).await
+}
+
+/// Starts payments (its HTTP app and its saga workers) on `port` (0 = any); returns the port.
+async fn start_payments(config: &PaymentsConfig, port: u16, shutdown: CancellationToken) -> u16 {
+    let payments = shop_payments::build(config).await.expect("payments");
+    payments.start(shutdown.clone()).await.expect("payments workers");
+    serve_on(port, payments.app(), shutdown).await
 }
 
 /// Starts users (MongoDB protocol + Redis counters), catalog (MongoDB protocol + Redis cache),
@@ -149,24 +195,66 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         auth: auth.clone(),
         ..CatalogConfig::default()
     };
+    let queue_prefix = format!("{}.", testkit::unique_name("shoptest"));
+    let inventory_db = testkit::fresh_postgres_database().await;
     let inventory_config = InventoryConfig {
-        database_url: testkit::fresh_postgres_database().await,
+        database_url: inventory_db.clone(),
         max_connections: 8,
+        amqp_url: Some(amqp_url()),
+        queue_prefix: queue_prefix.clone(),
         auth: auth.clone(),
         ..InventoryConfig::default()
     };
-    let cart_config = CartConfig { redis_url: Some(testkit::redis_url()), key_prefix: prefix("cart"), auth, ..CartConfig::default() };
+    let cart_config =
+        CartConfig { redis_url: Some(testkit::redis_url()), key_prefix: prefix("cart"), auth: auth.clone(), ..CartConfig::default() };
     let catalog = shop_catalog::build(&catalog_config).await.expect("catalog");
-    let inventory = shop_inventory::build(&inventory_config).await.expect("inventory");
     let cart = shop_cart::build(&cart_config).await.expect("cart");
     let (catalog_seed, stock_seed) = seed();
     shop_catalog::seed::apply(&catalog.catalog, &catalog_seed).await.expect("seed catalog");
-    shop_inventory::seed::apply(&inventory.store, &stock_seed).await.expect("seed stock");
+    let inventory_store = shop_inventory::store::InventoryStore::connect(&inventory_config.database_url, 2).await.expect("inventory db");
+    shop_inventory::seed::apply(&inventory_store, &stock_seed).await.expect("seed stock");
+    let inventory_shutdown = shutdown.child_token();
+    let inventory_port = start_inventory(&inventory_config, 0, inventory_shutdown.clone()).await;
+    let catalog_port = serve(catalog.app(), shutdown.clone()).await;
+    let cart_port = serve(cart.app(), shutdown.clone()).await;
+
+    let payments_db = testkit::fresh_postgres_database().await;
+    let payments_config = PaymentsConfig {
+        database_url: payments_db.clone(),
+        max_connections: 8,
+        amqp_url: Some(amqp_url()),
+        queue_prefix: queue_prefix.clone(),
+        auth: auth.clone(),
+        ..PaymentsConfig::default()
+    };
+    let payments_shutdown = shutdown.child_token();
+    let payments_port = start_payments(&payments_config, 0, payments_shutdown.clone()).await;
+
+    let subgraph = |port: u16| format!("http://127.0.0.1:{port}/graphql");
+    let orders_config = OrdersConfig {
+        database_url: testkit::fresh_postgres_database().await,
+        max_connections: 8,
+        amqp_url: Some(amqp_url()),
+        queue_prefix,
+        catalog_url: subgraph(catalog_port),
+        inventory_url: subgraph(inventory_port),
+        users_url: subgraph(users_port),
+        cart_url: subgraph(cart_port),
+        payment_timeout_secs: options.payment_timeout_secs,
+        sweep_interval_secs: 1,
+        auth,
+        ..OrdersConfig::default()
+    };
+    let orders = shop_orders::build(&orders_config).await.expect("orders");
+    orders.start(shutdown.clone()).await.expect("orders workers");
+
     let ports = Ports {
         users: users_port,
-        catalog: serve(catalog.app(), shutdown.clone()).await,
-        inventory: serve(inventory.app(), shutdown.clone()).await,
-        cart: serve(cart.app(), shutdown.clone()).await,
+        catalog: catalog_port,
+        inventory: inventory_port,
+        cart: cart_port,
+        orders: serve(orders.app(), shutdown.clone()).await,
+        payments: payments_port,
     };
 
     let port = free_port();
@@ -197,14 +285,81 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let signing_key_pem = std::fs::read_to_string(&key_file).unwrap();
-    let subgraph_urls = [("users", ports.users), ("catalog", ports.catalog), ("inventory", ports.inventory), ("cart", ports.cart)]
-        .into_iter()
-        .map(|(name, port)| (name, format!("http://127.0.0.1:{port}/graphql")))
-        .collect();
-    Stack { router_url, http, signing_key_pem, subgraph_urls, _router: router, shutdown, _dir: testkit::TempDir::new(dir_path) }
+    let subgraph_urls = [
+        ("users", ports.users),
+        ("catalog", ports.catalog),
+        ("inventory", ports.inventory),
+        ("cart", ports.cart),
+        ("orders", ports.orders),
+        ("payments", ports.payments),
+    ]
+    .into_iter()
+    .map(|(name, port)| (name, format!("http://127.0.0.1:{port}/graphql")))
+    .collect();
+    Stack {
+        router_url,
+        http,
+        signing_key_pem,
+        subgraph_urls,
+        inventory_db,
+        payments_db,
+        payments: tokio::sync::Mutex::new(Restartable { config: payments_config, port: payments_port, shutdown: payments_shutdown }),
+        inventory: tokio::sync::Mutex::new(Restartable {
+            config: inventory_config,
+            port: inventory_port,
+            shutdown: inventory_shutdown,
+        }),
+        _router: router,
+        shutdown,
+        _dir: testkit::TempDir::new(dir_path),
+    }
 }
 
 impl Stack {
+    /// How many `operation`s (AUTHORIZE, CAPTURE, …) payments recorded for an order.
+    pub async fn payment_operations(&self, order_id: &str, operation: &str) -> i64 {
+        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+        let db = Database::connect(self.payments_db.as_str()).await.unwrap();
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT COUNT(*) AS n FROM payment_operations WHERE order_id = $1 AND operation = $2",
+                [order_id.into(), operation.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        db.close().await.ok();
+        row.try_get("", "n").unwrap()
+    }
+
+    /// Stops the payments service (HTTP and saga workers) as a crashed process would stop.
+    pub async fn stop_payments(&self) {
+        self.payments.lock().await.shutdown.cancel();
+        // Let the server drain and release its port and broker channels.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    /// Starts payments again on the same database and port.
+    pub async fn start_payments(&self) {
+        let mut payments = self.payments.lock().await;
+        payments.shutdown = self.shutdown.child_token();
+        start_payments(&payments.config, payments.port, payments.shutdown.clone()).await;
+    }
+
+    /// Stops the inventory service (HTTP and saga workers).
+    pub async fn stop_inventory(&self) {
+        self.inventory.lock().await.shutdown.cancel();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    /// Starts inventory again on the same database and port.
+    pub async fn start_inventory(&self) {
+        let mut inventory = self.inventory.lock().await;
+        inventory.shutdown = self.shutdown.child_token();
+        start_inventory(&inventory.config, inventory.port, inventory.shutdown.clone()).await;
+    }
+
     /// POSTs an operation to the router; returns the HTTP status and the JSON body.
     pub async fn graphql(&self, query: &str, variables: Value) -> (u16, Value) {
         self.graphql_with(None, query, variables).await

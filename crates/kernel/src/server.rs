@@ -1,19 +1,23 @@
 //! The HTTP bootstrap every subgraph shares: GraphQL at `/graphql`, health, metrics,
 //! request timeouts, RED metrics and graceful shutdown.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use async_graphql::Executor;
+use futures::StreamExt;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Router,
     extract::State,
     http::{
         HeaderMap, HeaderValue, StatusCode,
-        header::{AUTHORIZATION, WWW_AUTHENTICATE},
+        header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE},
     },
     middleware,
-    response::{IntoResponse, Response},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
     routing::get,
 };
 use tokio::net::TcpListener;
@@ -57,11 +61,40 @@ async fn graphql_handler<E: Executor>(
             }
         }
     };
+    let wants_event_stream = accepts_event_stream(&headers);
     let request = request.into_inner().data(RequestHeaders(headers)).data(viewer);
+    if wants_event_stream {
+        return event_stream(&state.executor, request).into_response();
+    }
     let mut response = state.executor.execute(request).await;
     crate::error::mask_errors(&mut response);
     GraphQLResponse::from(response).into_response()
 }
+
+/// Whether the client asked for results as server-sent events (the router does so for
+/// subscriptions; see the graphql-sse protocol's "distinct connections" mode).
+fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.split(',').any(|media| media.trim().starts_with("text/event-stream")))
+}
+
+/// Streams every result of the operation as a `next` event and ends with `complete`.
+/// Subscriptions stay open until the client goes or the stream ends; a query or mutation
+/// sent this way yields its one result.
+fn event_stream<E: Executor>(executor: &E, request: async_graphql::Request) -> impl IntoResponse + use<E> {
+    let results = executor.execute_stream(request, None).map(|mut response| {
+        crate::error::mask_errors(&mut response);
+        Event::default().event("next").json_data(&response).or_else(|_| Ok::<_, Infallible>(Event::default().event("next").data(INTERNAL_ERROR_EVENT)))
+    });
+    let complete = futures::stream::once(async { Ok::<_, Infallible>(Event::default().event("complete").data("")) });
+    Sse::new(results.chain(complete)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// What a `next` event carries if a result cannot be serialized (never expected).
+const INTERNAL_ERROR_EVENT: &str = r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
 
 /// A presented token that does not verify is refused outright (401), never downgraded to
 /// anonymous: a client with a stale token must learn it, not see a logged-out shop.

@@ -11,6 +11,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_inventory::Migration)]
+        vec![
+            Box::new(m20261122_000001_create_inventory::Migration),
+            Box::new(shop_messaging::migration::CreateOutbox),
+            Box::new(shop_messaging::migration::CreateInbox),
+        ]
     }
 }

@@ -19,6 +19,13 @@ pub struct InventoryConfig {
     pub reservation_ttl_secs: u64,
     /// How often the sweeper looks for expired reservations, in seconds. Default 30.
     pub sweep_interval_secs: u64,
+    /// RabbitMQ URL (`amqp://…`) of the saga's broker; required when the service runs on its
+    /// own (the embedded launcher hands it an in-process bus instead).
+    pub amqp_url: Option<String>,
+    /// Topic exchange of the saga. Default `shop.events`.
+    pub exchange: String,
+    /// Prefix of exchange and queue names (lets tests share one broker). Default empty.
+    pub queue_prefix: String,
     /// How access tokens are verified (admin operations need the `ADMIN` role).
     pub auth: AuthConfig,
 }
@@ -31,6 +38,9 @@ impl Default for InventoryConfig {
             max_connections: 16,
             reservation_ttl_secs: 900,
             sweep_interval_secs: 30,
+            amqp_url: None,
+            exchange: "shop.events".into(),
+            queue_prefix: String::new(),
             auth: AuthConfig::default(),
         }
     }

@@ -7,14 +7,21 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod seed;
 pub mod store;
 pub mod sweeper;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use shop_kernel::{auth::TokenVerifier, health::Readiness};
+use shop_messaging::{
+    Bus, BusError, ConsumerSpec, contracts,
+    outbox::{OutboxRelay, OutboxWaker},
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use crate::{config::InventoryConfig, graphql::InventorySchema};
 use crate::store::{InventoryStore, StoreError};
@@ -30,6 +37,10 @@ pub struct InventoryService {
     pub schema: InventorySchema,
     /// Verifies the access tokens of requests.
     pub verifier: Arc<TokenVerifier>,
+    /// Wakes the outbox relay after a commit that wrote messages.
+    pub waker: OutboxWaker,
+    reservation_ttl: Duration,
+    sweep_interval: Duration,
 }
 
 struct InventoryReadiness(Arc<InventoryStore>);
@@ -50,7 +61,25 @@ pub async fn build(config: &InventoryConfig) -> Result<InventoryService, StoreEr
 /// Builds the service over an open store.
 pub fn from_store(store: Arc<InventoryStore>, config: &InventoryConfig) -> InventoryService {
     let schema = graphql::schema(store.clone());
-    InventoryService { store, schema, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
+    InventoryService {
+        store,
+        schema,
+        verifier: Arc::new(TokenVerifier::remote(&config.auth)),
+        waker: OutboxWaker::new(),
+        reservation_ttl: Duration::from_secs(config.reservation_ttl_secs),
+        sweep_interval: Duration::from_secs(config.sweep_interval_secs),
+    }
+}
+
+/// Connects to the RabbitMQ broker named by `config` and declares the shared topology.
+pub async fn connect_bus(config: &InventoryConfig) -> Result<Arc<dyn Bus>, BusError> {
+    let url = config.amqp_url.clone().ok_or_else(|| BusError::Connection("INVENTORY__AMQP_URL is not set".into()))?;
+    let bus = shop_messaging::rabbit::RabbitBus::connect(
+        shop_messaging::rabbit::RabbitConfig { url, exchange: config.exchange.clone(), queue_prefix: config.queue_prefix.clone() },
+        contracts::topology(),
+    )
+    .await?;
+    Ok(bus)
 }
 
 impl InventoryService {
@@ -62,6 +91,24 @@ impl InventoryService {
             Arc::new(InventoryReadiness(self.store.clone())),
             self.verifier.clone(),
         )
+    }
+
+    /// Starts the saga side: the outbox relay, the command consumer and the reservation
+    /// sweeper. They run until `shutdown`.
+    pub async fn start(&self, bus: Arc<dyn Bus>, shutdown: &CancellationToken) -> Result<Vec<JoinHandle<()>>, BusError> {
+        let relay = OutboxRelay::new(self.store.connection().clone(), bus.clone(), self.waker.clone());
+        let handler = events::CommandHandler::new(self.store.clone(), self.waker.clone(), self.reservation_ttl);
+        let queue = contracts::topology()
+            .into_iter()
+            .find(|q| q.name == contracts::INVENTORY_COMMANDS)
+            .ok_or_else(|| BusError::Topology("no inventory queue in the topology".into()))?;
+        let consumer = bus.consume(ConsumerSpec::durable(queue), Arc::new(handler), shutdown.clone()).await?;
+        let sweeper = sweeper::run(self.store.clone(), self.waker.clone(), self.sweep_interval, shutdown.clone());
+        Ok(vec![
+            tokio::spawn(relay.run(shutdown.clone())),
+            tokio::spawn(consumer.join()),
+            tokio::spawn(sweeper),
+        ])
     }
 
     /// The subgraph SDL for composition.

@@ -1,7 +1,5 @@
 //! Runs the inventory subgraph on its own.
 
-use std::time::Duration;
-
 use shop_inventory::{InventoryConfig, SERVICE};
 use shop_kernel::server;
 
@@ -15,14 +13,13 @@ async fn main() -> anyhow::Result<()> {
     shop_kernel::telemetry::init();
     let config: InventoryConfig = shop_kernel::config::load(SERVICE)?;
     let service = shop_inventory::build(&config).await?;
+    let bus = shop_inventory::connect_bus(&config).await?;
     let listener = server::bind(&config.listen).await?;
     let shutdown = server::shutdown_on_signal();
-    let sweeper = tokio::spawn(shop_inventory::sweeper::run(
-        service.store.clone(),
-        Duration::from_secs(config.sweep_interval_secs),
-        shutdown.clone(),
-    ));
+    let workers = service.start(bus, &shutdown).await?;
     server::serve(listener, service.app(), shutdown).await?;
-    sweeper.await?;
+    for worker in workers {
+        worker.await?;
+    }
     Ok(())
 }

@@ -124,6 +124,11 @@ pub enum ReservationStatus {
 }
 
 impl ReservationStatus {
+    /// Whether the reservation holds stock now or already turned it into a sale.
+    pub const fn is_holding_or_done(self) -> bool {
+        matches!(self, Self::Active | Self::Committed)
+    }
+
     /// The stored form.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -6,10 +6,12 @@ mod entity;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::{Expr, ExprTrait, OnConflict},
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use shop_inventory_migration::{Migrator, MigratorTrait};
 use shop_kernel::db;
+use shop_messaging::{Envelope, outbox};
 use uuid::Uuid;
 
 use self::entity::{adjustment, reservation, reservation_line, stock};
@@ -170,98 +172,15 @@ impl InventoryStore {
     /// Holds stock for an order: every line or none. A second call for the same order
     /// returns the existing reservation and holds nothing more.
     pub async fn reserve(&self, request: &ReservationRequest, expires_at: DateTime<Utc>) -> Result<Reservation, ReserveError> {
-        if let Some(existing) = self.reservation(request.order_id()).await? {
-            return Ok(existing);
-        }
-        let now = Utc::now();
         let tx = db::begin_write(&self.db).await.map_err(StoreError::from)?;
-        let mut shortages = Vec::new();
-        // Lines are sorted by SKU: every transaction locks rows in the same order.
-        for line in request.lines() {
-            let updated = stock::Entity::update_many()
-                .col_expr(stock::Column::Reserved, Expr::col(stock::Column::Reserved).add(line.quantity))
-                .col_expr(stock::Column::UpdatedAt, Expr::value(now))
-                .filter(stock::Column::Sku.eq(line.sku.clone()))
-                .filter(Expr::col(stock::Column::OnHand).sub(Expr::col(stock::Column::Reserved)).gte(line.quantity))
-                .exec(&tx)
-                .await
-                .map_err(StoreError::from)?;
-            if updated.rows_affected == 0 {
-                let available = stock::Entity::find_by_id(line.sku.clone())
-                    .one(&tx)
-                    .await
-                    .map_err(StoreError::from)?
-                    .map_or(0, |row| row.on_hand - row.reserved);
-                shortages.push(Shortage { sku: line.sku.clone(), requested: line.quantity, available });
-            }
-        }
-        if !shortages.is_empty() {
-            tx.rollback().await.map_err(StoreError::from)?;
-            return Err(ReserveError::Insufficient(shortages));
-        }
-        let id = Uuid::now_v7();
-        let header = reservation::ActiveModel {
-            id: Set(id.to_string()),
-            order_id: Set(request.order_id().to_owned()),
-            status: Set(ReservationStatus::Active.as_str().to_owned()),
-            expires_at: Set(expires_at),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        if let Err(error) = reservation::Entity::insert(header).exec_without_returning(&tx).await {
-            if db::is_unique_violation(&error) {
-                // A concurrent call for the same order won; give back what this one held.
-                tx.rollback().await.map_err(StoreError::from)?;
-                return self
-                    .reservation(request.order_id())
-                    .await?
-                    .ok_or_else(|| ReserveError::Store(StoreError::Corrupt("reservation vanished".into())));
-            }
-            return Err(StoreError::from(error).into());
-        }
-        let lines: Vec<reservation_line::ActiveModel> = request
-            .lines()
-            .iter()
-            .map(|l| reservation_line::ActiveModel {
-                reservation_id: Set(id.to_string()),
-                sku: Set(l.sku.clone()),
-                quantity: Set(l.quantity),
-            })
-            .collect();
-        reservation_line::Entity::insert_many(lines).exec_without_returning(&tx).await.map_err(StoreError::from)?;
+        let reservation = reserve_within(&tx, request, expires_at).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(Reservation {
-            id,
-            order_id: request.order_id().to_owned(),
-            status: ReservationStatus::Active,
-            lines: request.lines().to_vec(),
-            expires_at,
-        })
+        Ok(reservation)
     }
 
     /// The reservation held for an order, if any.
     pub async fn reservation(&self, order_id: &str) -> Result<Option<Reservation>, StoreError> {
-        let Some(header) = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).one(&self.db).await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(self.with_lines(&self.db, header).await?))
-    }
-
-    async fn with_lines(&self, conn: &impl ConnectionTrait, header: reservation::Model) -> Result<Reservation, StoreError> {
-        let lines = reservation_line::Entity::find()
-            .filter(reservation_line::Column::ReservationId.eq(header.id.clone()))
-            .order_by_asc(reservation_line::Column::Sku)
-            .all(conn)
-            .await?;
-        Ok(Reservation {
-            id: Uuid::parse_str(&header.id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            order_id: header.order_id,
-            status: ReservationStatus::parse(&header.status)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown reservation status {}", header.status)))?,
-            lines: lines.into_iter().map(|l| Line { sku: l.sku, quantity: l.quantity }).collect(),
-            expires_at: header.expires_at,
-        })
+        reservation_of(&self.db, order_id).await
     }
 
     /// The order was paid: its units leave the stock. Idempotent.
@@ -274,42 +193,30 @@ impl InventoryStore {
         self.finish(order_id, ReservationStatus::Released).await
     }
 
-    /// Moves an active reservation to a final state and applies it to stock, atomically.
-    /// The conditional status update makes concurrent callers (two sweepers, a sweeper and a
-    /// commit) safe: exactly one of them applies the change.
     async fn finish(&self, order_id: &str, to: ReservationStatus) -> Result<Reservation, TransitionError> {
-        let now = Utc::now();
         let tx = db::begin_write(&self.db).await.map_err(StoreError::from)?;
-        let header = reservation::Entity::find()
-            .filter(reservation::Column::OrderId.eq(order_id))
-            .one(&tx)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or(TransitionError::NotFound)?;
-        let moved = reservation::Entity::update_many()
-            .col_expr(reservation::Column::Status, Expr::value(to.as_str()))
-            .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
-            .filter(reservation::Column::Id.eq(header.id.clone()))
-            .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()))
-            .exec(&tx)
-            .await
-            .map_err(StoreError::from)?;
-        if moved.rows_affected == 0 {
-            let current = self.with_lines(&tx, header).await?;
-            tx.rollback().await.map_err(StoreError::from)?;
-            return if current.status == to { Ok(current) } else { Err(TransitionError::Invalid { from: current.status, to }) };
-        }
-        let mut reservation = self.with_lines(&tx, header).await?;
-        for line in &reservation.lines {
-            apply_final(&tx, line, to, now).await?;
-        }
+        let reservation = finish_within(&tx, order_id, to).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        reservation.status = to;
         Ok(reservation)
     }
 
-    /// Releases every active reservation past its expiry (at most `limit`); returns them.
-    pub async fn expire_due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Reservation>, StoreError> {
+    /// Begins a write transaction, for operations that must commit together with a message
+    /// (inbox record, outbox rows).
+    pub async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
+        Ok(db::begin_write(&self.db).await?)
+    }
+
+    /// The connection, for the outbox relay.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Releases every active reservation past its expiry (at most `limit`), each in its own
+    /// transaction together with the messages `announce` makes for it; returns them.
+    pub async fn expire_due<F>(&self, now: DateTime<Utc>, limit: u64, announce: F) -> Result<Vec<Reservation>, StoreError>
+    where
+        F: Fn(&Reservation) -> Vec<Envelope>,
+    {
         let due = reservation::Entity::find()
             .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()))
             .filter(reservation::Column::ExpiresAt.lt(now))
@@ -319,15 +226,173 @@ impl InventoryStore {
             .await?;
         let mut expired = Vec::with_capacity(due.len());
         for header in due {
-            match self.finish(&header.order_id, ReservationStatus::Expired).await {
-                Ok(reservation) => expired.push(reservation),
+            let tx = db::begin_write(&self.db).await?;
+            match finish_within(&tx, &header.order_id, ReservationStatus::Expired).await {
+                Ok(reservation) => {
+                    outbox::enqueue(&tx, &announce(&reservation)).await?;
+                    tx.commit().await?;
+                    expired.push(reservation);
+                }
                 // Committed or released meanwhile: nothing to expire.
-                Err(TransitionError::Invalid { .. } | TransitionError::NotFound) => {}
+                Err(TransitionError::Invalid { .. } | TransitionError::NotFound) => tx.rollback().await?,
                 Err(TransitionError::Store(error)) => return Err(error),
             }
         }
         Ok(expired)
     }
+}
+
+/// [`InventoryStore::reserve`] inside the caller's transaction. The attempt runs in a
+/// savepoint, so a shortage or a lost race leaves the caller's transaction usable (the
+/// caller still records the message and its answer).
+pub async fn reserve_within(
+    tx: &DatabaseTransaction,
+    request: &ReservationRequest,
+    expires_at: DateTime<Utc>,
+) -> Result<Reservation, ReserveError> {
+    if let Some(existing) = reservation_of(tx, request.order_id()).await? {
+        return Ok(existing);
+    }
+    let now = Utc::now();
+    let attempt = tx.begin().await.map_err(StoreError::from)?;
+    let mut shortages = Vec::new();
+    // Lines are sorted by SKU: every transaction locks rows in the same order.
+    for line in request.lines() {
+        let updated = stock::Entity::update_many()
+            .col_expr(stock::Column::Reserved, Expr::col(stock::Column::Reserved).add(line.quantity))
+            .col_expr(stock::Column::UpdatedAt, Expr::value(now))
+            .filter(stock::Column::Sku.eq(line.sku.clone()))
+            .filter(Expr::col(stock::Column::OnHand).sub(Expr::col(stock::Column::Reserved)).gte(line.quantity))
+            .exec(&attempt)
+            .await
+            .map_err(StoreError::from)?;
+        if updated.rows_affected == 0 {
+            let available = stock::Entity::find_by_id(line.sku.clone())
+                .one(&attempt)
+                .await
+                .map_err(StoreError::from)?
+                .map_or(0, |row| row.on_hand - row.reserved);
+            shortages.push(Shortage { sku: line.sku.clone(), requested: line.quantity, available });
+        }
+    }
+    if !shortages.is_empty() {
+        attempt.rollback().await.map_err(StoreError::from)?;
+        return Err(ReserveError::Insufficient(shortages));
+    }
+    let id = Uuid::now_v7();
+    if let Err(error) = insert_header(&attempt, id, request.order_id(), ReservationStatus::Active, expires_at, now).await {
+        if db::is_unique_violation(&error) {
+            // A concurrent call for the same order won; give back what this one held.
+            attempt.rollback().await.map_err(StoreError::from)?;
+            return reservation_of(tx, request.order_id())
+                .await?
+                .ok_or_else(|| ReserveError::Store(StoreError::Corrupt("reservation vanished".into())));
+        }
+        return Err(StoreError::from(error).into());
+    }
+    let lines: Vec<reservation_line::ActiveModel> = request
+        .lines()
+        .iter()
+        .map(|l| reservation_line::ActiveModel {
+            reservation_id: Set(id.to_string()),
+            sku: Set(l.sku.clone()),
+            quantity: Set(l.quantity),
+        })
+        .collect();
+    reservation_line::Entity::insert_many(lines).exec_without_returning(&attempt).await.map_err(StoreError::from)?;
+    attempt.commit().await.map_err(StoreError::from)?;
+    Ok(Reservation {
+        id,
+        order_id: request.order_id().to_owned(),
+        status: ReservationStatus::Active,
+        lines: request.lines().to_vec(),
+        expires_at,
+    })
+}
+
+/// Records that an order gave up stock it never held (a release that overtook its reserve):
+/// a released reservation without lines, so the late reserve finds it and holds nothing.
+pub async fn record_release_without_reservation(tx: &DatabaseTransaction, order_id: &str) -> Result<Reservation, StoreError> {
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    insert_header(tx, id, order_id, ReservationStatus::Released, now, now).await?;
+    Ok(Reservation { id, order_id: order_id.to_owned(), status: ReservationStatus::Released, lines: Vec::new(), expires_at: now })
+}
+
+async fn insert_header(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    order_id: &str,
+    status: ReservationStatus,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let header = reservation::ActiveModel {
+        id: Set(id.to_string()),
+        order_id: Set(order_id.to_owned()),
+        status: Set(status.as_str().to_owned()),
+        expires_at: Set(expires_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    reservation::Entity::insert(header).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+/// The reservation held for an order, if any.
+async fn reservation_of(conn: &impl ConnectionTrait, order_id: &str) -> Result<Option<Reservation>, StoreError> {
+    let Some(header) = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).one(conn).await? else {
+        return Ok(None);
+    };
+    Ok(Some(with_lines(conn, header).await?))
+}
+
+async fn with_lines(conn: &impl ConnectionTrait, header: reservation::Model) -> Result<Reservation, StoreError> {
+    let lines = reservation_line::Entity::find()
+        .filter(reservation_line::Column::ReservationId.eq(header.id.clone()))
+        .order_by_asc(reservation_line::Column::Sku)
+        .all(conn)
+        .await?;
+    Ok(Reservation {
+        id: Uuid::parse_str(&header.id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        order_id: header.order_id,
+        status: ReservationStatus::parse(&header.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown reservation status {}", header.status)))?,
+        lines: lines.into_iter().map(|l| Line { sku: l.sku, quantity: l.quantity }).collect(),
+        expires_at: header.expires_at,
+    })
+}
+
+/// Moves an active reservation to a final state and applies it to stock, inside the caller's
+/// transaction. The conditional status update makes concurrent callers (two sweepers, a
+/// sweeper and a commit) safe: exactly one of them applies the change. Reaching the state it
+/// is already in is success (idempotent).
+pub async fn finish_within(tx: &DatabaseTransaction, order_id: &str, to: ReservationStatus) -> Result<Reservation, TransitionError> {
+    let now = Utc::now();
+    let header = reservation::Entity::find()
+        .filter(reservation::Column::OrderId.eq(order_id))
+        .one(tx)
+        .await
+        .map_err(StoreError::from)?
+        .ok_or(TransitionError::NotFound)?;
+    let moved = reservation::Entity::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(to.as_str()))
+        .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
+        .filter(reservation::Column::Id.eq(header.id.clone()))
+        .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()))
+        .exec(tx)
+        .await
+        .map_err(StoreError::from)?;
+    if moved.rows_affected == 0 {
+        let current = with_lines(tx, header).await?;
+        return if current.status == to { Ok(current) } else { Err(TransitionError::Invalid { from: current.status, to }) };
+    }
+    let mut reservation = with_lines(tx, header).await?;
+    for line in &reservation.lines {
+        apply_final(tx, line, to, now).await?;
+    }
+    reservation.status = to;
+    Ok(reservation)
 }
 
 async fn apply_final(

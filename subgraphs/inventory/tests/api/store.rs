@@ -77,12 +77,14 @@ async fn release_and_expiry(backend: Backend) {
     assert_eq!(store.release("drop").await.unwrap().status, ReservationStatus::Released);
     assert_eq!(level(&store, "A").await, (4, 3));
 
-    let expired = store.expire_due(Utc::now(), 100).await.unwrap();
+    let expired = store.expire_due(Utc::now(), 100, shop_inventory::events::expired_announcement).await.unwrap();
     assert_eq!(expired.iter().map(|r| r.order_id.as_str()).collect::<Vec<_>>(), vec!["stale"]);
     assert_eq!(expired[0].status, ReservationStatus::Expired);
     assert_eq!(level(&store, "A").await, (4, 1));
-    assert!(store.expire_due(Utc::now(), 100).await.unwrap().is_empty(), "expiry happens once");
+    assert!(store.expire_due(Utc::now(), 100, shop_inventory::events::expired_announcement).await.unwrap().is_empty(), "expiry happens once");
     assert!(matches!(store.commit("stale").await, Err(TransitionError::Invalid { .. })), "an expired reservation cannot be committed");
+    // The expiry was announced in the same transaction, once.
+    assert_eq!(shop_messaging::outbox::pending_count(store.connection()).await.unwrap(), 1);
 }
 
 async fn adjustments(backend: Backend) {

@@ -1,0 +1,312 @@
+//! Versioned payloads of the checkout saga and the queues that carry them.
+//!
+//! Field names are camelCase in JSON; money is in integer minor units. A breaking change to a
+//! payload is a new type (`….v2`), never an edit of an existing one.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::bus::QueueSpec;
+use crate::envelope::Event;
+
+/// Commands to inventory.
+pub const INVENTORY_COMMANDS: &str = "inventory.commands";
+/// Commands to payments.
+pub const PAYMENTS_COMMANDS: &str = "payments.commands";
+/// Results the order saga reacts to.
+pub const ORDERS_SAGA: &str = "orders.saga";
+
+/// Every durable consumer queue of the system and its bindings. Every service declares ALL of
+/// them when it connects (idempotent), so a message published before its consumer first starts
+/// is queued, never dropped as unroutable.
+pub fn topology() -> Vec<QueueSpec> {
+    let spec = |name: &str, bindings: &[&str]| QueueSpec {
+        name: name.to_owned(),
+        bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
+    };
+    vec![
+        spec(
+            INVENTORY_COMMANDS,
+            &[
+                "inventory.reserve.*",
+                "inventory.commit.*",
+                "inventory.release.*",
+            ],
+        ),
+        spec(
+            PAYMENTS_COMMANDS,
+            &["payment.authorize.*", "payment.capture.*", "payment.void.*"],
+        ),
+        spec(
+            ORDERS_SAGA,
+            &[
+                "inventory.reserved.*",
+                "inventory.rejected.*",
+                "inventory.expired.*",
+                "payment.authorized.*",
+                "payment.failed.*",
+                "payment.captured.*",
+                "payment.voided.*",
+                "payment.refunded.*",
+            ],
+        ),
+    ]
+}
+
+/// Declares a payload struct with its derives and its `Event` type name.
+macro_rules! event {
+    ($(#[$meta:meta])* $name:ident = $type:literal { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl Event for $name {
+            const TYPE: &'static str = $type;
+        }
+    };
+}
+
+/// A quantity of one SKU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockLine {
+    /// The stock keeping unit.
+    pub sku: String,
+    /// How many units.
+    pub quantity: i64,
+}
+
+/// A line that could not be reserved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shortage {
+    /// The stock keeping unit.
+    pub sku: String,
+    /// Units the order asked for.
+    pub requested: i64,
+    /// Units that were available.
+    pub available: i64,
+}
+
+event! {
+    /// Reserve every line of an order, all or nothing.
+    InventoryReserve = "inventory.reserve.v1" {
+        /// The order.
+        order_id: String,
+        /// What to reserve.
+        lines: Vec<StockLine>,
+    }
+}
+event! {
+    /// Turn the order's reservation into a sale.
+    InventoryCommit = "inventory.commit.v1" {
+        /// The order.
+        order_id: String,
+    }
+}
+event! {
+    /// Give the order's reserved stock back (compensation).
+    InventoryRelease = "inventory.release.v1" {
+        /// The order.
+        order_id: String,
+        /// Why, for the audit trail.
+        reason: String,
+    }
+}
+event! {
+    /// Every line is reserved until `expires_at`.
+    InventoryReserved = "inventory.reserved.v1" {
+        /// The order.
+        order_id: String,
+        /// When the sweeper releases the reservation unless committed.
+        expires_at: DateTime<Utc>,
+    }
+}
+event! {
+    /// Nothing was reserved: some lines are short.
+    InventoryRejected = "inventory.rejected.v1" {
+        /// The order.
+        order_id: String,
+        /// The lines that could not be reserved.
+        shortages: Vec<Shortage>,
+    }
+}
+event! {
+    /// The reservation became a sale.
+    InventoryCommitted = "inventory.committed.v1" {
+        /// The order.
+        order_id: String,
+    }
+}
+event! {
+    /// The reservation was released on request.
+    InventoryReleased = "inventory.released.v1" {
+        /// The order.
+        order_id: String,
+    }
+}
+event! {
+    /// The sweeper released the reservation because it expired.
+    InventoryExpired = "inventory.expired.v1" {
+        /// The order.
+        order_id: String,
+    }
+}
+event! {
+    /// Authorize the order's amount; the order id is the idempotency key of the charge.
+    PaymentAuthorize = "payment.authorize.v1" {
+        /// The order (and idempotency key).
+        order_id: String,
+        /// Who pays.
+        user_id: String,
+        /// Amount in minor units.
+        amount_minor: i64,
+        /// ISO 4217 code.
+        currency: String,
+        /// The provider token of the payment method.
+        payment_token: String,
+    }
+}
+event! {
+    /// Capture the authorized amount.
+    PaymentCapture = "payment.capture.v1" {
+        /// The order.
+        order_id: String,
+    }
+}
+event! {
+    /// Void if authorized, refund if captured, no-op if none.
+    PaymentVoid = "payment.void.v1" {
+        /// The order.
+        order_id: String,
+        /// Why.
+        reason: String,
+    }
+}
+event! {
+    /// The amount is authorized.
+    PaymentAuthorized = "payment.authorized.v1" {
+        /// The order.
+        order_id: String,
+        /// The provider's payment id.
+        payment_id: String,
+        /// Amount in minor units.
+        amount_minor: i64,
+        /// ISO 4217 code.
+        currency: String,
+    }
+}
+event! {
+    /// The payment could not be authorized or captured.
+    PaymentFailed = "payment.failed.v1" {
+        /// The order.
+        order_id: String,
+        /// `DECLINED` | `INSUFFICIENT_FUNDS` | `TIMEOUT` | `PROVIDER_UNAVAILABLE`.
+        code: String,
+        /// Human-readable detail.
+        reason: String,
+    }
+}
+event! {
+    /// The authorized amount was captured.
+    PaymentCaptured = "payment.captured.v1" {
+        /// The order.
+        order_id: String,
+        /// The provider's payment id.
+        payment_id: String,
+        /// Amount in minor units.
+        amount_minor: i64,
+        /// ISO 4217 code.
+        currency: String,
+    }
+}
+event! {
+    /// The authorization was voided (or there was none).
+    PaymentVoided = "payment.voided.v1" {
+        /// The order.
+        order_id: String,
+        /// The voided payment, if there was one.
+        payment_id: Option<String>,
+    }
+}
+event! {
+    /// A captured payment was (partly) refunded.
+    PaymentRefunded = "payment.refunded.v1" {
+        /// The order.
+        order_id: String,
+        /// The provider's payment id.
+        payment_id: String,
+        /// The provider's refund id.
+        refund_id: String,
+        /// This refund, in minor units.
+        amount_minor: i64,
+        /// All refunds of the payment so far, in minor units.
+        refunded_total_minor: i64,
+        /// ISO 4217 code.
+        currency: String,
+    }
+}
+event! {
+    /// The order's status changed; drives live tracking.
+    OrderUpdated = "order.updated.v1" {
+        /// The order.
+        order_id: String,
+        /// Its owner.
+        user_id: String,
+        /// The new order status.
+        status: String,
+        /// The payment status.
+        payment_status: String,
+        /// When it changed.
+        at: DateTime<Utc>,
+        /// Optional detail, e.g. a cancellation reason.
+        note: Option<String>,
+    }
+}
+event! {
+    /// The order is paid and its stock committed.
+    OrderConfirmed = "order.confirmed.v1" {
+        /// The order.
+        order_id: String,
+        /// Its owner.
+        user_id: String,
+        /// Total in minor units.
+        total_minor: i64,
+        /// ISO 4217 code.
+        currency: String,
+    }
+}
+event! {
+    /// The order was cancelled.
+    OrderCancelled = "order.cancelled.v1" {
+        /// The order.
+        order_id: String,
+        /// Its owner.
+        user_id: String,
+        /// Why.
+        reason: String,
+    }
+}
+event! {
+    /// The order left the warehouse.
+    OrderShipped = "order.shipped.v1" {
+        /// The order.
+        order_id: String,
+        /// Its owner.
+        user_id: String,
+        /// The carrier's tracking number.
+        tracking_number: String,
+    }
+}
+event! {
+    /// The order reached the customer.
+    OrderDelivered = "order.delivered.v1" {
+        /// The order.
+        order_id: String,
+        /// Its owner.
+        user_id: String,
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests of shop-messaging against the real local servers: PostgreSQL on
+//! 127.0.0.1:5432 and RabbitMQ at `TEST_AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
+//! Every test uses its own database and queue prefix, so they run in parallel.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod consume;
+mod envelope;
+mod helpers;
+mod inbox;
+mod outbox;
+mod proxy;
+mod rabbit;

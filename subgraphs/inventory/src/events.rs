@@ -1,0 +1,130 @@
+//! The inventory side of the checkout saga: reserve, commit and release commands in, results
+//! out. Each command is handled in one transaction with its inbox record and its answer in
+//! the outbox, so a redelivered command changes nothing and its answer is never lost.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use shop_messaging::{
+    Envelope, Handler, HandlerError, contracts,
+    inbox,
+    outbox::{self, OutboxWaker},
+};
+
+use crate::{
+    domain::{Line, Reservation, ReservationRequest, ReservationStatus},
+    store::{self, InventoryStore, ReserveError, StoreError, TransitionError},
+};
+
+/// The name this consumer records processed messages under.
+pub const CONSUMER: &str = "inventory";
+
+/// Handles the commands on the inventory queue.
+pub struct CommandHandler {
+    store: Arc<InventoryStore>,
+    waker: OutboxWaker,
+    reservation_ttl: Duration,
+}
+
+impl CommandHandler {
+    /// A handler whose reservations hold stock for `reservation_ttl`.
+    pub fn new(store: Arc<InventoryStore>, waker: OutboxWaker, reservation_ttl: std::time::Duration) -> Self {
+        let reservation_ttl = Duration::from_std(reservation_ttl).unwrap_or_else(|_| Duration::minutes(15));
+        Self { store, waker, reservation_ttl }
+    }
+
+    /// Applies one command inside `tx` and returns the answers to publish.
+    async fn apply(&self, tx: &sea_orm::DatabaseTransaction, message: &Envelope) -> Result<Vec<Envelope>, HandlerError> {
+        if message.is::<contracts::InventoryReserve>() {
+            let command: contracts::InventoryReserve = decode(message)?;
+            let lines = command.lines.iter().map(|l| Line { sku: l.sku.clone(), quantity: l.quantity }).collect();
+            let Ok(request) = ReservationRequest::new(&command.order_id, lines) else {
+                // A request inventory can never hold is answered, not retried.
+                return reply(&contracts::InventoryRejected { order_id: command.order_id, shortages: Vec::new() }, message);
+            };
+            return match store::reserve_within(tx, &request, Utc::now() + self.reservation_ttl).await {
+                Ok(reservation) if reservation.status.is_holding_or_done() => {
+                    reply(&contracts::InventoryReserved { order_id: command.order_id, expires_at: reservation.expires_at }, message)
+                }
+                // Released (or expired) before this reserve arrived: the order is gone.
+                Ok(_) => reply(&contracts::InventoryRejected { order_id: command.order_id, shortages: Vec::new() }, message),
+                Err(ReserveError::Insufficient(shortages)) => reply(
+                    &contracts::InventoryRejected {
+                        order_id: command.order_id,
+                        shortages: shortages
+                            .into_iter()
+                            .map(|s| contracts::Shortage { sku: s.sku, requested: s.requested, available: s.available })
+                            .collect(),
+                    },
+                    message,
+                ),
+                Err(ReserveError::Store(error)) => Err(transient(&error)),
+            };
+        }
+        if message.is::<contracts::InventoryCommit>() {
+            let command: contracts::InventoryCommit = decode(message)?;
+            return match store::finish_within(tx, &command.order_id, ReservationStatus::Committed).await {
+                Ok(_) => reply(&contracts::InventoryCommitted { order_id: command.order_id }, message),
+                Err(TransitionError::Store(error)) => Err(transient(&error)),
+                // Paid after the hold lapsed, or for an order never reserved: an operator must
+                // look (the dead letter keeps the message), stock must not go negative.
+                Err(error) => Err(HandlerError::Permanent(format!("cannot commit order {}: {error}", command.order_id))),
+            };
+        }
+        if message.is::<contracts::InventoryRelease>() {
+            let command: contracts::InventoryRelease = decode(message)?;
+            return match store::finish_within(tx, &command.order_id, ReservationStatus::Released).await {
+                Ok(_) | Err(TransitionError::Invalid { from: ReservationStatus::Expired, .. }) => {
+                    reply(&contracts::InventoryReleased { order_id: command.order_id }, message)
+                }
+                Err(TransitionError::NotFound) => {
+                    store::record_release_without_reservation(tx, &command.order_id).await.map_err(|e| transient(&e))?;
+                    reply(&contracts::InventoryReleased { order_id: command.order_id }, message)
+                }
+                Err(TransitionError::Store(error)) => Err(transient(&error)),
+                Err(error) => Err(HandlerError::Permanent(format!("cannot release order {}: {error}", command.order_id))),
+            };
+        }
+        Err(HandlerError::Permanent(format!("inventory does not handle {}", message.kind)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for CommandHandler {
+    async fn handle(&self, message: &Envelope) -> Result<(), HandlerError> {
+        let tx = self.store.begin().await.map_err(|e| transient(&e))?;
+        if !inbox::claim(&tx, CONSUMER, message.id).await.map_err(|e| transient(&StoreError::from(e)))? {
+            tx.commit().await.map_err(|e| transient(&StoreError::from(e)))?;
+            return Ok(());
+        }
+        let answers = self.apply(&tx, message).await?;
+        outbox::enqueue(&tx, &answers).await.map_err(|e| transient(&StoreError::from(e)))?;
+        tx.commit().await.map_err(|e| transient(&StoreError::from(e)))?;
+        self.waker.wake();
+        Ok(())
+    }
+}
+
+/// The message announcing that the sweeper released an order's lapsed hold.
+pub fn expired_announcement(reservation: &Reservation) -> Vec<Envelope> {
+    let event = contracts::InventoryExpired { order_id: reservation.order_id.clone() };
+    match Envelope::new(&event, reservation.order_id.clone()) {
+        Ok(envelope) => vec![envelope],
+        Err(error) => {
+            tracing::error!(%error, order_id = %reservation.order_id, "cannot encode inventory.expired");
+            Vec::new()
+        }
+    }
+}
+
+fn decode<E: shop_messaging::Event>(message: &Envelope) -> Result<E, HandlerError> {
+    message.decode().map_err(|e| HandlerError::Permanent(format!("undecodable {}: {e}", message.kind)))
+}
+
+fn reply<E: shop_messaging::Event>(event: &E, cause: &Envelope) -> Result<Vec<Envelope>, HandlerError> {
+    Envelope::reply_to(event, cause).map(|e| vec![e]).map_err(|e| HandlerError::Permanent(e.to_string()))
+}
+
+fn transient(error: &StoreError) -> HandlerError {
+    HandlerError::Transient(error.to_string())
+}

@@ -1,0 +1,92 @@
+//! The saga commands: each answered once, in the same transaction as its effect, however
+//! often the broker delivers it.
+
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, Statement};
+use shop_inventory::{domain::ReservationStatus, events::CommandHandler, store::InventoryStore};
+use shop_messaging::{Envelope, Handler, HandlerError, contracts, outbox::OutboxWaker};
+
+use crate::{Backend, fresh_store};
+
+fn handler(store: &Arc<InventoryStore>) -> CommandHandler {
+    CommandHandler::new(store.clone(), OutboxWaker::new(), std::time::Duration::from_secs(900))
+}
+
+/// Every answer in the outbox, oldest first.
+async fn answers(store: &InventoryStore) -> Vec<Envelope> {
+    let backend = store.connection().get_database_backend();
+    let rows = store
+        .connection()
+        .query_all_raw(Statement::from_string(backend, "SELECT body FROM messaging_outbox ORDER BY id"))
+        .await
+        .unwrap();
+    rows.into_iter().map(|row| Envelope::from_json(row.try_get::<String>("", "body").unwrap().as_bytes()).unwrap()).collect()
+}
+
+fn reserve(order_id: &str, sku: &str, quantity: i64) -> Envelope {
+    let lines = vec![contracts::StockLine { sku: sku.into(), quantity }];
+    Envelope::new(&contracts::InventoryReserve { order_id: order_id.into(), lines }, order_id).unwrap()
+}
+
+async fn commands(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = Arc::new(store);
+    store.seed("A", 3).await.unwrap();
+    let handler = handler(&store);
+
+    // Delivered twice: one hold, one answer.
+    let first = reserve("order-1", "A", 2);
+    handler.handle(&first).await.unwrap();
+    handler.handle(&first).await.unwrap();
+    let levels = store.stock_levels(&["A".into()]).await.unwrap();
+    assert_eq!((levels[0].on_hand, levels[0].reserved), (3, 2));
+    let sent = answers(&store).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].is::<contracts::InventoryReserved>());
+    assert_eq!(sent[0].causation_id, Some(first.id));
+    assert_eq!(sent[0].correlation_id, "order-1");
+
+    // Not enough left: rejected with the shortage, nothing held.
+    handler.handle(&reserve("order-2", "A", 2)).await.unwrap();
+    let rejected: contracts::InventoryRejected = answers(&store).await[1].decode().unwrap();
+    assert_eq!(rejected.shortages, vec![contracts::Shortage { sku: "A".into(), requested: 2, available: 1 }]);
+    assert!(store.reservation("order-2").await.unwrap().is_none());
+
+    // Commit takes the units out of stock; a release that overtakes its reserve leaves a
+    // marker so the late reserve holds nothing.
+    let commit = Envelope::new(&contracts::InventoryCommit { order_id: "order-1".into() }, "order-1").unwrap();
+    handler.handle(&commit).await.unwrap();
+    let release = Envelope::new(&contracts::InventoryRelease { order_id: "order-3".into(), reason: "cancelled".into() }, "order-3").unwrap();
+    handler.handle(&release).await.unwrap();
+    handler.handle(&reserve("order-3", "A", 1)).await.unwrap();
+    assert_eq!(store.reservation("order-3").await.unwrap().unwrap().status, ReservationStatus::Released);
+    let levels = store.stock_levels(&["A".into()]).await.unwrap();
+    assert_eq!((levels[0].on_hand, levels[0].reserved), (1, 0));
+    let kinds: Vec<String> = answers(&store).await.into_iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        ["inventory.reserved.v1", "inventory.rejected.v1", "inventory.committed.v1", "inventory.released.v1", "inventory.rejected.v1"]
+    );
+
+    // A message inventory does not handle is a poison message, not a silent drop.
+    let stray = Envelope::new(&contracts::InventoryCommitted { order_id: "x".into() }, "x").unwrap();
+    assert!(matches!(handler.handle(&stray).await, Err(HandlerError::Permanent(_))));
+    // Committing an order that was never reserved is refused for an operator to look at.
+    let orphan = Envelope::new(&contracts::InventoryCommit { order_id: "nobody".into() }, "nobody").unwrap();
+    assert!(matches!(handler.handle(&orphan).await, Err(HandlerError::Permanent(_))));
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn commands() {
+        super::commands(crate::Backend::Postgres).await;
+    }
+}
+
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn commands() {
+        super::commands(crate::Backend::Sqlite).await;
+    }
+}

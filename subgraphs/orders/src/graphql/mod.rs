@@ -1,0 +1,52 @@
+//! The orders GraphQL schema: a Federation v2 subgraph that owns `Order @key(id)`, extends
+//! the users service's `User` with `orders`, and serves the `orderUpdated` subscription.
+
+mod entities;
+mod mutation;
+mod query;
+mod subscription;
+mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{Schema, dataloader::DataLoader};
+
+pub use self::{
+    entities::{OrderLoader, User},
+    mutation::{
+        CheckoutPayload, MutationRoot, OrderCancelPayload, OrderDeliverPayload, OrderShipPayload,
+    },
+    query::QueryRoot,
+    subscription::SubscriptionRoot,
+    types::{
+        CheckoutInput, CheckoutLineInput, Order, OrderEvent, OrderLine, ShippingAddress,
+        ShippingAddressInput,
+    },
+};
+use crate::service::Orders;
+
+/// The orders subgraph schema.
+pub type OrdersSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Builds the schema over `orders`.
+pub fn schema(orders: Arc<Orders>) -> OrdersSchema {
+    Schema::build(QueryRoot::default(), MutationRoot, SubscriptionRoot)
+        .enable_federation()
+        .enable_subscription_in_federation()
+        .limit_depth(16)
+        .limit_complexity(5_000)
+        .data(DataLoader::new(OrderLoader(orders.clone()), tokio::spawn).max_batch_size(100))
+        .data(orders)
+        .finish()
+}
+
+/// The subgraph SDL as composition expects it.
+pub fn sdl(schema: &OrdersSchema) -> String {
+    shop_kernel::federation::subgraph_sdl(
+        &schema.sdl_with_options(
+            async_graphql::SDLExportOptions::new()
+                .federation()
+                .compose_directive(),
+        ),
+    )
+}
