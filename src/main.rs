@@ -5,6 +5,8 @@
 //!   the environment points the services at real servers; seeds the demo catalog first.
 //! - `shop seed`: seeds the configured stores and exits (for real servers).
 //! - `shop export-schema DIR`: writes each subgraph's SDL to `DIR/<name>.graphql`.
+//! - `shop dead-letters list|replay QUEUE [LIMIT]`: shows, or moves back to their queue, the
+//!   messages a saga consumer gave up on (RabbitMQ named by `ORDERS__AMQP_URL`).
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -23,7 +25,7 @@ use shop_users::UsersConfig;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: shop [run | seed | export-schema DIR]";
+const USAGE: &str = "usage: shop [run | seed | export-schema DIR | dead-letters list|replay QUEUE [LIMIT]]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +45,11 @@ fn main() -> anyhow::Result<()> {
             })
         }
         ("export-schema", Some(dir)) => runtime.block_on(export_schema(PathBuf::from(dir))),
+        ("dead-letters", Some(action)) => {
+            let queue = args.get(2).context(USAGE)?;
+            let limit = args.get(3).map_or(Ok(100), |n| n.parse::<usize>()).context("LIMIT must be a number")?;
+            runtime.block_on(dead_letters(action, queue, limit))
+        }
         _ => anyhow::bail!(USAGE),
     }
 }
@@ -180,6 +187,24 @@ async fn saga_bus(configs: &Configs) -> anyhow::Result<Arc<dyn Bus>> {
         .context("connecting to RabbitMQ")?,
         None => shop_messaging::memory::InMemoryBus::new(contracts::topology()),
     })
+}
+
+/// Lists or replays the dead letters of one consumer queue (e.g. `inventory.commands`).
+async fn dead_letters(action: &str, queue: &str, limit: usize) -> anyhow::Result<()> {
+    let configs = Configs::load()?;
+    anyhow::ensure!(configs.orders.amqp_url.is_some(), "set ORDERS__AMQP_URL to the broker (the embedded bus keeps nothing to inspect)");
+    let bus = saga_bus(&configs).await?;
+    match action {
+        "list" => {
+            for letter in bus.dead_letters(queue, limit).await? {
+                let (kind, id) = letter.envelope.as_ref().map_or(("undecodable", String::new()), |e| (e.kind.as_str(), e.id.to_string()));
+                println!("{kind} {id} after {} attempts: {}\n  {}", letter.attempts, letter.reason, letter.body);
+            }
+        }
+        "replay" => println!("replayed {} messages to {queue}", bus.replay_dead_letters(queue, limit).await?),
+        _ => anyhow::bail!(USAGE),
+    }
+    Ok(())
 }
 
 async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {

@@ -212,11 +212,16 @@ async fn next_json(
     }
 }
 
-/// The first event of an SSE subscription through the router, and the rest as they come.
+/// The statuses an SSE subscription through the router reports, up to `until`, or the errors
+/// it answered with.
 async fn sse_statuses(stack: &Stack, token: &str, order_id: &str, until: &str) -> Result<Vec<String>, Value> {
+    sse_statuses_at(stack, &format!("{}/graphql", stack.router_url), token, order_id, until).await
+}
+
+async fn sse_statuses_at(stack: &Stack, url: &str, token: &str, order_id: &str, until: &str) -> Result<Vec<String>, Value> {
     let response = stack
         .http
-        .post(format!("{}/graphql", stack.router_url))
+        .post(url)
         .bearer_auth(token)
         .header("Accept", "text/event-stream")
         .json(&json!({ "query": "subscription($id: ID!) { orderUpdated(orderId: $id) { status } }", "variables": { "id": order_id } }))
@@ -438,5 +443,29 @@ async fn a_restarted_payments_service_finishes_the_saga() {
     stack.start_payments().await;
     wait_for(&stack, &token, &order_id, "captured", |o| o["status"] == "CONFIRMED" && o["paymentStatus"] == "CAPTURED").await;
     assert_eq!(available(&stack, &sku).await, before - 1);
+    assert_stock_invariants(&stack).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_orders_replica_tells_its_subscribers_every_change() {
+    let stack = spawn_stack(StackOptions::default()).await;
+    let token = customer_token(&stack).await;
+    let (sku, _) = a_sku_in_stock(&stack).await;
+    // A second replica: the router keeps sending requests to the first one.
+    let replica = stack.spawn_orders_replica().await;
+    // Payments is held back so the order is still on its way when the subscriber arrives.
+    stack.stop_payments().await;
+    let placed = checkout(&stack, &token, &sku, 1, "tok_visa", &shop_testkit::unique_name("key")).await;
+    let order_id = placed["order"]["id"].as_str().unwrap_or_else(|| panic!("{placed}")).to_owned();
+    wait_for_status(&stack, &token, &order_id, "AWAITING_PAYMENT").await;
+
+    // A subscriber on the second replica sees the changes made anywhere, through the broker.
+    let (seen, ()) = tokio::join!(sse_statuses_at(&stack, &replica, &token, &order_id, "CONFIRMED"), async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stack.start_payments().await;
+    });
+    let seen = seen.unwrap();
+    assert_eq!(seen.first().map(String::as_str), Some("AWAITING_PAYMENT"), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("CONFIRMED"), "{seen:?}");
     assert_stock_invariants(&stack).await;
 }

@@ -54,6 +54,7 @@ pub struct Stack {
     pub inventory_db: String,
     /// The payments database.
     pub payments_db: String,
+    orders_config: OrdersConfig,
     payments: tokio::sync::Mutex<Restartable<PaymentsConfig>>,
     inventory: tokio::sync::Mutex<Restartable<InventoryConfig>>,
     _router: Child,
@@ -303,6 +304,7 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         subgraph_urls,
         inventory_db,
         payments_db,
+        orders_config,
         payments: tokio::sync::Mutex::new(Restartable { config: payments_config, port: payments_port, shutdown: payments_shutdown }),
         inventory: tokio::sync::Mutex::new(Restartable {
             config: inventory_config,
@@ -345,6 +347,15 @@ impl Stack {
         let mut payments = self.payments.lock().await;
         payments.shutdown = self.shutdown.child_token();
         start_payments(&payments.config, payments.port, payments.shutdown.clone()).await;
+    }
+
+    /// Starts a second orders replica (same database, same broker) on its own port, as a
+    /// scaled-out deployment would; returns its GraphQL URL. It stops with the stack.
+    pub async fn spawn_orders_replica(&self) -> String {
+        let replica = shop_orders::build(&self.orders_config).await.expect("orders replica");
+        replica.start(self.shutdown.clone()).await.expect("orders replica workers");
+        let port = serve(replica.app(), self.shutdown.clone()).await;
+        format!("http://127.0.0.1:{port}/graphql")
     }
 
     /// Stops the inventory service (HTTP and saga workers).

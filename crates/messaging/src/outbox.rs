@@ -117,6 +117,11 @@ impl OutboxWaker {
     pub fn wake(&self) {
         self.0.notify_one();
     }
+
+    /// Resolves at the next wake (or at once if one is remembered); shared by the relays.
+    pub(crate) async fn notified(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// Why a relay pass failed; the rows stay pending and the next pass retries them.

@@ -126,15 +126,17 @@ impl Checkout {
     }
 
     /// Places an order for `user_id`; `authorization` (the caller's header) is forwarded to
-    /// the cart and users subgraphs, which check it themselves.
+    /// the cart and users subgraphs, which check it themselves. `traceparent` (the request's
+    /// W3C trace context) continues in the saga's messages, so one trace spans the checkout.
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn place(
         &self,
         user_id: Uuid,
         authorization: Option<&str>,
+        traceparent: Option<&str>,
         draft: &CheckoutDraft,
     ) -> Result<CheckoutOutcome, OrdersError> {
-        let outcome = self.place_inner(user_id, authorization, draft).await;
+        let outcome = self.place_inner(user_id, authorization, traceparent, draft).await;
         metrics::counter!("orders_checkouts_total", "outcome" => outcome_label(&outcome))
             .increment(1);
         outcome
@@ -144,6 +146,7 @@ impl Checkout {
         &self,
         user_id: Uuid,
         authorization: Option<&str>,
+        traceparent: Option<&str>,
         draft: &CheckoutDraft,
     ) -> Result<CheckoutOutcome, OrdersError> {
         let request = match CheckoutRequest::parse(draft) {
@@ -199,7 +202,7 @@ impl Checkout {
             Ok(order) => order,
             Err(refusal) => return Ok(refusal),
         };
-        let messages = placed_messages(&order)?;
+        let messages = placed_messages(&order, traceparent)?;
         match self.store.insert(&order, &messages).await {
             Ok(()) => {}
             Err(InsertError::DuplicateKey) => {
@@ -452,7 +455,7 @@ fn replay(existing: Order, fingerprint: &str) -> CheckoutOutcome {
 }
 
 /// The messages of a new order: reserve its stock, and tell trackers it exists.
-fn placed_messages(order: &Order) -> Result<Vec<Envelope>, OrdersError> {
+fn placed_messages(order: &Order, traceparent: Option<&str>) -> Result<Vec<Envelope>, OrdersError> {
     let id = order.id.to_string();
     let reserve = InventoryReserve {
         order_id: id.clone(),
@@ -474,8 +477,9 @@ fn placed_messages(order: &Order) -> Result<Vec<Envelope>, OrdersError> {
         note: Some("Order placed".into()),
     };
     let encode = |e: shop_messaging::envelope::EnvelopeError| OrdersError::Message(e.to_string());
+    let trace = Some(shop_messaging::trace::child(traceparent));
     Ok(vec![
-        Envelope::new(&reserve, id.clone()).map_err(encode)?,
-        Envelope::new(&updated, id).map_err(encode)?,
+        Envelope::new(&reserve, id.clone()).map_err(encode)?.with_traceparent(trace.clone()),
+        Envelope::new(&updated, id).map_err(encode)?.with_traceparent(trace),
     ])
 }

@@ -120,14 +120,17 @@ impl MutationRoot {
     #[graphql(directive = authenticated::apply())]
     async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<CheckoutPayload> {
         let user_id = require_user(ctx)?.user_id;
-        let authorization = ctx
-            .data_opt::<RequestHeaders>()
-            .and_then(|headers| headers.0.get(AUTHORIZATION))
-            .and_then(|value| value.to_str().ok());
+        let header = |name: &str| {
+            ctx.data_opt::<RequestHeaders>()
+                .and_then(|headers| headers.0.get(name))
+                .and_then(|value| value.to_str().ok())
+        };
+        let authorization = header(AUTHORIZATION.as_str());
+        let traceparent = header("traceparent").filter(|value| shop_messaging::trace::is_valid(value));
         let draft = CheckoutDraft::from(input);
         let outcome = orders(ctx)?
             .checkout
-            .place(user_id, authorization, &draft)
+            .place(user_id, authorization, traceparent, &draft)
             .await
             .map_err(gql)?;
         let result = match outcome {
