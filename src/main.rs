@@ -174,19 +174,13 @@ async fn run() -> anyhow::Result<()> {
 /// The bus the saga runs on: RabbitMQ when `ORDERS__AMQP_URL` names one (every service of
 /// this process then shares that broker), else one in-process bus for all of them.
 async fn saga_bus(configs: &Configs) -> anyhow::Result<Arc<dyn Bus>> {
-    Ok(match &configs.orders.amqp_url {
-        Some(url) => shop_messaging::rabbit::RabbitBus::connect(
-            shop_messaging::rabbit::RabbitConfig {
-                url: url.clone(),
-                exchange: configs.orders.exchange.clone(),
-                queue_prefix: configs.orders.queue_prefix.clone(),
-            },
-            contracts::topology(),
-        )
-        .await
-        .context("connecting to RabbitMQ")?,
-        None => shop_messaging::memory::InMemoryBus::new(contracts::topology()),
-    })
+    let orders = &configs.orders;
+    match &orders.amqp_url {
+        Some(url) => shop_messaging::connect::connect("shop", Some(url), &orders.exchange, &orders.queue_prefix)
+            .await
+            .context("connecting to RabbitMQ"),
+        None => Ok(shop_messaging::memory::InMemoryBus::new(contracts::topology())),
+    }
 }
 
 /// Lists or replays the dead letters of one consumer queue (e.g. `inventory.commands`).

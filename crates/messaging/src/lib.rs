@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod bus;
+pub mod connect;
 pub mod contracts;
 pub mod envelope;
 pub mod inbox;

@@ -71,15 +71,10 @@ pub fn from_store(store: Arc<InventoryStore>, config: &InventoryConfig) -> Inven
     }
 }
 
-/// Connects to the RabbitMQ broker named by `config` and declares the shared topology.
+/// Connects to the RabbitMQ broker named by `config` and declares the shared topology
+/// (without one, a private in-process bus: for development only).
 pub async fn connect_bus(config: &InventoryConfig) -> Result<Arc<dyn Bus>, BusError> {
-    let url = config.amqp_url.clone().ok_or_else(|| BusError::Connection("INVENTORY__AMQP_URL is not set".into()))?;
-    let bus = shop_messaging::rabbit::RabbitBus::connect(
-        shop_messaging::rabbit::RabbitConfig { url, exchange: config.exchange.clone(), queue_prefix: config.queue_prefix.clone() },
-        contracts::topology(),
-    )
-    .await?;
-    Ok(bus)
+    shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await
 }
 
 impl InventoryService {

@@ -31,9 +31,7 @@ use sea_orm::DatabaseConnection;
 use shop_kernel::{auth::TokenVerifier, health::Readiness};
 use shop_messaging::{
     Bus, BusError, ConsumerSpec, QueueSpec, contracts,
-    memory::InMemoryBus,
     outbox::{OutboxRelay, OutboxWaker},
-    rabbit::{RabbitBus, RabbitConfig},
 };
 use tokio::{sync::broadcast, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -96,17 +94,7 @@ impl Readiness for OrdersReadiness {
 /// (RabbitMQ at `amqp_url`; without one, an in-process bus, useful only when orders runs
 /// alone for development).
 pub async fn build(config: &OrdersConfig) -> Result<OrdersService, StartError> {
-    let bus: Arc<dyn Bus> = match &config.amqp_url {
-        Some(url) => {
-            let rabbit = RabbitConfig {
-                url: url.clone(),
-                exchange: config.exchange.clone(),
-                queue_prefix: config.queue_prefix.clone(),
-            };
-            RabbitBus::connect(rabbit, contracts::topology()).await?
-        }
-        None => InMemoryBus::new(contracts::topology()),
-    };
+    let bus = shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await?;
     from_parts(&config.database_url, bus, config).await
 }
 

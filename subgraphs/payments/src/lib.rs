@@ -25,10 +25,8 @@ use std::sync::Arc;
 
 use shop_kernel::{auth::TokenVerifier, health::Readiness};
 use shop_messaging::{
-    Bus, BusError, contracts,
-    memory::InMemoryBus,
+    Bus, BusError,
     outbox::{OutboxRelay, OutboxWaker},
-    rabbit::{RabbitBus, RabbitConfig},
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -85,20 +83,7 @@ impl Readiness for PaymentsReadiness {
 /// Connects (and migrates) the database and connects the bus named by `config` (RabbitMQ;
 /// without `amqp_url`, a private in-process bus), and builds the service.
 pub async fn build(config: &PaymentsConfig) -> Result<PaymentsService, StartError> {
-    let bus: Arc<dyn Bus> = match &config.amqp_url {
-        Some(url) => {
-            let rabbit = RabbitConfig {
-                url: url.clone(),
-                exchange: config.exchange.clone(),
-                queue_prefix: config.queue_prefix.clone(),
-            };
-            RabbitBus::connect(rabbit, contracts::topology()).await?
-        }
-        None => {
-            tracing::warn!("no amqp_url: payments uses a private in-process bus and talks to no other service");
-            InMemoryBus::new(contracts::topology())
-        }
-    };
+    let bus = shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await?;
     from_parts(&config.database_url, bus, config).await
 }
 
