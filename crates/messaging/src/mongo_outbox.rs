@@ -5,11 +5,11 @@
 //! [`MongoOutboxRelay`] publishes the pending documents afterwards.
 //!
 //! MongoDB has no `SELECT … FOR UPDATE SKIP LOCKED`, so replicas share the work with leases: a
-//! relay claims up to 100 pending documents, oldest first, one conditional `find_one_and_update`
-//! each (`sent_at` null and no live lease → `lease_until` = now + 30 s, `lease_owner` = this
-//! pass), publishes the batch with confirms, then marks the documents it still owns sent. Of
-//! two relays only one can claim a document while its lease lives, so under normal operation
-//! every message is published once. A failed publish clears the lease, so the next pass retries
+//! relay claims up to 100 pending documents, oldest first, with a conditional `update_many`
+//! (`sent_at` null and no live lease → `lease_until` = now + 30 s, `lease_owner` = this pass),
+//! publishes the batch with confirms, then marks the documents it still owns sent. The server
+//! checks the condition per document as it writes, so of two relays only one can claim a
+//! document while its lease lives, and under normal operation every message is published once. A failed publish clears the lease, so the next pass retries
 //! at once; a relay that dies mid-pass leaves a lease that lapses, and another relay publishes
 //! the documents again. Messages are thus published at least once and never lost; duplicates
 //! (only after a lapsed lease) are absorbed by the consumers' inbox.
@@ -20,10 +20,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::TryStreamExt;
 use mongodb::{
     ClientSession, Collection, IndexModel,
-    bson::{DateTime, Document, doc},
-    options::{IndexOptions, ReturnDocument},
+    bson::{Bson, DateTime, Document, doc},
+    options::IndexOptions,
 };
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -37,6 +38,9 @@ use crate::outbox::OutboxWaker;
 pub const COLLECTION: &str = "messaging_outbox";
 /// Documents claimed and published per pass.
 const BATCH_SIZE: usize = 100;
+/// Claim rounds per pass at most: a round claims less than it read only when another relay
+/// won some of the documents, and then the next round reads the following ones.
+const CLAIM_ROUNDS: usize = 4;
 /// How long a claim keeps other relays off a document (default).
 const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 /// How often the relay refreshes the `messaging_outbox_pending` gauge.
@@ -168,7 +172,11 @@ pub struct MongoOutboxRelay {
 
 impl MongoOutboxRelay {
     /// A relay of `collection` to `bus`, woken by `waker`.
-    pub fn new(collection: Collection<OutboxDocument>, bus: Arc<dyn Bus>, waker: OutboxWaker) -> Self {
+    pub fn new(
+        collection: Collection<OutboxDocument>,
+        bus: Arc<dyn Bus>,
+        waker: OutboxWaker,
+    ) -> Self {
         Self {
             collection,
             bus,
@@ -204,11 +212,12 @@ impl MongoOutboxRelay {
     /// documents again once the lease lapsed (at least once), which the consumers' inbox absorbs.
     pub async fn relay_once(&self) -> Result<usize, MongoRelayError> {
         let started = Instant::now();
+        // Unique per pass, so a pass only ever marks or releases what it claimed itself.
         let owner = format!("{}-{}", self.id, Uuid::new_v4().simple());
         let claimed = match self.claim(&owner).await {
             Ok(claimed) => claimed,
-            Err((claimed, error)) => {
-                self.release(&claimed, &owner).await;
+            Err(error) => {
+                self.release(&owner).await;
                 return Err(error.into());
             }
         };
@@ -227,10 +236,13 @@ impl MongoOutboxRelay {
             }
         }
         if let Err(error) = self.bus.publish(&messages).await {
-            self.release(&claimed, &owner).await;
+            self.release(&owner).await;
             return Err(error.into());
         }
-        let ids: Vec<&str> = claimed.iter().map(|document| document.id.as_str()).collect();
+        let ids: Vec<&str> = claimed
+            .iter()
+            .map(|document| document.id.as_str())
+            .collect();
         let marked = self
             .collection
             .update_many(
@@ -250,48 +262,70 @@ impl MongoOutboxRelay {
         Ok(claimed.len())
     }
 
-    /// Claims pending documents one at a time, oldest first, for pass `owner`. On error, returns
-    /// what it claimed so far with the error.
-    async fn claim(
-        &self,
-        owner: &str,
-    ) -> Result<Vec<OutboxDocument>, (Vec<OutboxDocument>, mongodb::error::Error)> {
+    /// Claims up to [`BATCH_SIZE`] pending documents, oldest first, for pass `owner`, and
+    /// returns them oldest first.
+    ///
+    /// Each round reads the oldest claimable ids, then claims them with one `update_many` whose
+    /// filter repeats the claimable condition: the server checks it per document as it writes, so
+    /// of two relays racing for a document only one claims it. The loser's next round reads the
+    /// documents after those. A few round trips per batch, whatever its size.
+    async fn claim(&self, owner: &str) -> Result<Vec<OutboxDocument>, mongodb::error::Error> {
         let now = DateTime::now();
         let lease_millis = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
-        let lease_until = DateTime::from_millis(now.timestamp_millis().saturating_add(lease_millis));
+        let lease_until =
+            DateTime::from_millis(now.timestamp_millis().saturating_add(lease_millis));
         let claimable = doc! {
             "sent_at": null,
             "$or": [ { "lease_until": null }, { "lease_until": { "$lt": now } } ],
         };
         let update = doc! { "$set": { "lease_until": lease_until, "lease_owner": owner } };
-        let mut claimed = Vec::new();
-        while claimed.len() < BATCH_SIZE {
-            let document = self
+        let mut claimed = 0;
+        for _ in 0..CLAIM_ROUNDS {
+            let wanted = BATCH_SIZE - claimed;
+            let candidates: Vec<Document> = self
                 .collection
-                .find_one_and_update(claimable.clone(), update.clone())
+                .clone_with_type::<Document>()
+                .find(claimable.clone())
+                .projection(doc! { "_id": 1 })
                 .sort(doc! { "_id": 1 })
-                .return_document(ReturnDocument::After)
-                .await;
-            match document {
-                Ok(Some(document)) => claimed.push(document),
-                Ok(None) => break,
-                Err(error) => return Err((claimed, error)),
+                .limit(i64::try_from(wanted).unwrap_or(i64::MAX))
+                .await?
+                .try_collect()
+                .await?;
+            if candidates.is_empty() {
+                break;
+            }
+            let ids: Vec<Bson> = candidates
+                .iter()
+                .filter_map(|candidate| candidate.get("_id").cloned())
+                .collect();
+            let mut filter = claimable.clone();
+            filter.insert("_id", doc! { "$in": ids });
+            let result = self.collection.update_many(filter, update.clone()).await?;
+            claimed += usize::try_from(result.modified_count).unwrap_or(usize::MAX);
+            // Fewer candidates than wanted: nothing else is waiting.
+            if claimed >= BATCH_SIZE || candidates.len() < wanted {
+                break;
             }
         }
-        Ok(claimed)
+        if claimed == 0 {
+            return Ok(Vec::new());
+        }
+        self.collection
+            .find(doc! { "lease_owner": owner, "sent_at": null })
+            .sort(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await
     }
 
-    /// Gives up the claim of pass `owner` on `documents`, so the next pass retries them at once.
-    /// On failure the lease lapses instead.
-    async fn release(&self, documents: &[OutboxDocument], owner: &str) {
-        if documents.is_empty() {
-            return;
-        }
-        let ids: Vec<&str> = documents.iter().map(|document| document.id.as_str()).collect();
-        let filter: Document = doc! { "_id": { "$in": ids }, "lease_owner": owner, "sent_at": null };
+    /// Gives up the claims of pass `owner`, so the next pass retries the documents at once. On
+    /// failure the leases lapse instead.
+    async fn release(&self, owner: &str) {
+        let filter = doc! { "lease_owner": owner, "sent_at": null };
         let update = doc! { "$set": { "lease_until": null } };
         if let Err(error) = self.collection.update_many(filter, update).await {
-            tracing::warn!(%error, "cannot release outbox lease; the documents wait until it lapses");
+            tracing::warn!(%error, "cannot release outbox claims; the documents wait until the lease lapses");
         }
     }
 
