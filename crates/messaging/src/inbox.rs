@@ -50,3 +50,11 @@ pub async fn claim<C: ConnectionTrait>(
         .await?;
     Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0))
 }
+
+/// Forgets messages processed before `before`; the table otherwise only grows. Keep well
+/// past the longest time a message can be redelivered (retries, dead-letter replays).
+pub async fn purge_processed<C: ConnectionTrait>(db: &C, before: chrono::DateTime<Utc>) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let result = entity::Entity::delete_many().filter(entity::Column::ProcessedAt.lt(before)).exec(db).await?;
+    Ok(result.rows_affected)
+}

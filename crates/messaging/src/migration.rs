@@ -134,6 +134,17 @@ impl MigrationTrait for CreateInbox {
                     )
                     .to_owned(),
             )
+            .await?;
+        // The relay's periodic purge deletes by age.
+        manager
+            .create_index(
+                Index::create()
+                    .name("messaging_inbox_processed_at")
+                    .table(MessagingInbox::Table)
+                    .col(MessagingInbox::ProcessedAt)
+                    .if_not_exists()
+                    .to_owned(),
+            )
             .await
     }
 

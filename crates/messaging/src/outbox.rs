@@ -23,6 +23,13 @@ use crate::envelope::Envelope;
 const BATCH_SIZE: u64 = 100;
 /// How often the relay refreshes the `messaging_outbox_pending` gauge.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the relay clears out old outbox and inbox rows.
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+/// Sent messages are kept this long (for inspection), then deleted.
+const SENT_RETENTION: chrono::Duration = chrono::Duration::hours(24);
+/// Processed message ids are kept this long: far beyond any redelivery or dead-letter replay
+/// an operator would still make.
+const INBOX_RETENTION: chrono::Duration = chrono::Duration::days(14);
 
 /// The `messaging_outbox` table.
 pub mod entity {
@@ -220,7 +227,12 @@ impl OutboxRelay {
         let mut delays = backoff.build();
         // Counting pending rows is a query of its own: refresh the gauge now and then, not every pass.
         let mut gauge_refreshed: Option<Instant> = None;
+        let mut purged: Option<Instant> = None;
         loop {
+            if purged.is_none_or(|at| at.elapsed() >= PURGE_INTERVAL) {
+                self.purge().await;
+                purged = Some(Instant::now());
+            }
             let pause = match self.relay_once().await {
                 // A full batch means more may be waiting: go again at once.
                 Ok(sent) if sent as u64 >= BATCH_SIZE => {
@@ -252,6 +264,23 @@ impl OutboxRelay {
                     () = tokio::time::sleep(self.poll_interval) => {}
                 },
             }
+        }
+    }
+
+    /// Deletes sent outbox rows and old inbox records of this database. Several replicas may
+    /// run it at once: the deletes are idempotent.
+    async fn purge(&self) {
+        let now = Utc::now();
+        match purge_sent(&self.db, now - SENT_RETENTION).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "purged sent outbox rows"),
+            Err(error) => tracing::warn!(%error, "cannot purge the outbox"),
+        }
+        match crate::inbox::purge_processed(&self.db, now - INBOX_RETENTION).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "purged old inbox records"),
+            // A service that consumes nothing has no inbox table to purge.
+            Err(error) => tracing::debug!(%error, "cannot purge the inbox"),
         }
     }
 

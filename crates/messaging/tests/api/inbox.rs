@@ -31,6 +31,13 @@ async fn claiming_twice_is_refused(test: TestDb) {
     let tx = db::begin_write(&test.db).await.unwrap();
     assert!(inbox::claim(&tx, "inventory", other).await.unwrap());
     tx.commit().await.unwrap();
+
+    // Old records are purged by age; recent ones stay and keep refusing duplicates.
+    assert_eq!(inbox::purge_processed(&test.db, chrono::Utc::now() - chrono::Duration::hours(1)).await.unwrap(), 0);
+    assert_eq!(inbox::purge_processed(&test.db, chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 3);
+    let tx = db::begin_write(&test.db).await.unwrap();
+    assert!(inbox::claim(&tx, "inventory", id).await.unwrap(), "forgotten after the purge");
+    tx.commit().await.unwrap();
 }
 
 #[tokio::test]
