@@ -284,7 +284,7 @@ mutation ProductArchive(${'$'}id: ID!) {
     const val STOCK_ADJUST: String = """
 # Admin: corrects the on-hand stock of a SKU (delta never zero; reason 1-200 characters).
 # Never takes stock below what is reserved: userErrors code INSUFFICIENT_STOCK.
-# Needs INVENTORY__ADMIN_ENABLED=true.
+# Needs an admin access token (Authorization: Bearer …).
 mutation StockAdjust(${'$'}input: StockAdjustInput!) {
   stockAdjust(input: ${'$'}input) {
     stockLevel {
@@ -306,7 +306,7 @@ mutation StockAdjust(${'$'}input: StockAdjustInput!) {
     const val STOCK_LEVEL: String = """
 # Admin: the warehouse view of one SKU and its audit trail, newest first.
 # stockLevel is null if nothing was ever recorded for the SKU.
-# Needs INVENTORY__ADMIN_ENABLED=true.
+# Needs an admin access token (Authorization: Bearer …).
 query StockLevel(${'$'}sku: String!, ${'$'}first: Int = 20, ${'$'}after: String) {
   stockLevel(sku: ${'$'}sku) {
     sku
