@@ -14,7 +14,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shop-target}"
 bin="$CARGO_TARGET_DIR/release"
 
 scripts/services.sh
-cargo build --release --locked --bins --example checkout_load
+cargo build --release --locked --workspace --bins --example checkout_load
 
 work=$(mktemp -d)
 pids=()
@@ -24,14 +24,19 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   for name in "${dbs[@]}"; do psql "$pg_admin" -qc "DROP DATABASE IF EXISTS shopbench_${name}_$$ WITH (FORCE)" >/dev/null 2>&1 || true; done
+  rabbitmqctl -q delete_vhost "shopbench-$$" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 for name in "${dbs[@]}"; do psql "$pg_admin" -qc "CREATE DATABASE shopbench_${name}_$$"; done
 pg() { echo "${pg_admin%/*}/shopbench_${1}_$$"; }
 
-prefix="bench$$."
-export RUST_LOG=warn AMQP="amqp://guest:guest@127.0.0.1:5672/%2f"
+# A virtual host of its own: everything the run declares goes with it.
+prefix=""
+vhost="shopbench-$$"
+rabbitmqctl -q add_vhost "$vhost" >/dev/null
+rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null
+export RUST_LOG=warn AMQP="amqp://guest:guest@127.0.0.1:5672/$vhost"
 export USERS__DATABASE_URL="sqlite://$work/users.db?mode=rwc" USERS__SIGNING_KEY_FILE="$work/key.pem"
 export CATALOG__DATABASE_URL="sqlite://$work/catalog.db?mode=rwc"
 export INVENTORY__DATABASE_URL="$(pg inventory)" INVENTORY__AMQP_URL="$AMQP" INVENTORY__QUEUE_PREFIX="$prefix"
@@ -49,9 +54,18 @@ for service in users catalog inventory cart orders payments; do
   pids+=($!); pid_of[$service]=$!
 done
 ROUTER_CONFIG_FILE_PATH="$work/router.yaml" "$bin/shop-router" > "$work/router.log" 2>&1 & pids+=($!); pid_of[router]=$!
-for _ in $(seq 1 150); do curl -sf http://127.0.0.1:4000/readiness >/dev/null && break; sleep 0.2; done
-for port in 4001 4002 4003 4004 4005 4006; do
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
+ready() {
+  local name=$1 url=$2
+  for _ in $(seq 1 150); do curl -sf "$url" >/dev/null && return 0; sleep 0.2; done
+  echo "error: $name did not become ready; its log:" >&2
+  tail -n 30 "$work/$name.log" >&2
+  exit 1
+}
+ready router http://127.0.0.1:4000/readiness
+port=4001
+for service in users catalog inventory cart orders payments; do
+  ready "$service" "http://127.0.0.1:$port/health/ready"
+  port=$((port + 1))
 done
 sleep 2
 

@@ -15,7 +15,7 @@ bin="$CARGO_TARGET_DIR/release"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 scripts/services.sh
-cargo build --release --locked --bins
+cargo build --release --locked --workspace --bins
 
 work=$(mktemp -d)
 pids=()

@@ -18,6 +18,18 @@ scripts/services.sh
 psql "$TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'shoptest\_%'" |
   while read -r name; do psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null; done
 
+# RabbitMQ: a virtual host for this run, so the queues and exchanges the tests declare (each
+# test with its own name prefix) vanish with it; hosts left by interrupted runs go first.
+# Without rabbitmqctl rights the tests use the default host (their prefixes still isolate them).
+amqp_vhost=""
+if command -v rabbitmqctl >/dev/null && rabbitmqctl -q list_vhosts >/dev/null 2>&1; then
+  for stale in $(rabbitmqctl -q list_vhosts name | grep '^shoptest-' || true); do rabbitmqctl -q delete_vhost "$stale" >/dev/null || true; done
+  amqp_vhost="shoptest-$$"
+  rabbitmqctl -q add_vhost "$amqp_vhost" >/dev/null
+  rabbitmqctl -q set_permissions -p "$amqp_vhost" guest '.*' '.*' '.*' >/dev/null
+  export TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:5672/$amqp_vhost"
+fi
+
 # The MongoDB-protocol server (there is no mongod here): SecantusDB on a free port.
 if [ ! -x .venv/bin/secantusd-py ]; then
   python3 -m venv .venv
@@ -27,7 +39,10 @@ mongo_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 
 mongo_dir=$(mktemp -d)
 .venv/bin/secantusd-py --host 127.0.0.1 --port "$mongo_port" --storage-path "$mongo_dir" --log-level WARNING &
 mongo_pid=$!
-cleanup() { kill "$mongo_pid" 2>/dev/null || true; wait "$mongo_pid" 2>/dev/null || true; rm -rf "$mongo_dir"; }
+cleanup() {
+  kill "$mongo_pid" 2>/dev/null || true; wait "$mongo_pid" 2>/dev/null || true; rm -rf "$mongo_dir"
+  if [ -n "$amqp_vhost" ]; then rabbitmqctl -q delete_vhost "$amqp_vhost" >/dev/null 2>&1 || true; fi
+}
 trap cleanup EXIT
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$mongo_port") 2>/dev/null && break

@@ -21,6 +21,8 @@ use crate::envelope::Envelope;
 
 /// Rows published per transaction.
 const BATCH_SIZE: u64 = 100;
+/// Relay loops per process on PostgreSQL.
+const PARALLEL_LOOPS: usize = 4;
 /// How often the relay refreshes the `messaging_outbox_pending` gauge.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 /// How often the relay clears out old outbox and inbox rows.
@@ -218,7 +220,20 @@ impl OutboxRelay {
     }
 
     /// Loops until shutdown: after a wake() or every poll interval (default 200 ms); errors back off and retry.
+    ///
+    /// On PostgreSQL several loops share the work (`SKIP LOCKED` gives each its own rows):
+    /// a batch spends most of its time waiting for the broker's confirms, so one loop alone
+    /// caps a busy service at a few hundred messages a second. Order between batches is not
+    /// kept, which the saga does not need (each step is caused by the answer to the previous).
     pub async fn run(self, shutdown: CancellationToken) {
+        let loops = if self.db.get_database_backend() == DbBackend::Postgres { PARALLEL_LOOPS } else { 1 };
+        let relay = Arc::new(self);
+        let workers = (0..loops).map(|index| relay.clone().work(shutdown.clone(), index == 0));
+        futures::future::join_all(workers).await;
+    }
+
+    /// One relay loop; the `lead` one also refreshes the gauge and purges old rows.
+    async fn work(self: Arc<Self>, shutdown: CancellationToken, lead: bool) {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(10))
@@ -229,19 +244,21 @@ impl OutboxRelay {
         let mut gauge_refreshed: Option<Instant> = None;
         let mut purged: Option<Instant> = None;
         loop {
-            if purged.is_none_or(|at| at.elapsed() >= PURGE_INTERVAL) {
+            if lead && purged.is_none_or(|at| at.elapsed() >= PURGE_INTERVAL) {
                 self.purge().await;
                 purged = Some(Instant::now());
             }
             let pause = match self.relay_once().await {
                 // A full batch means more may be waiting: go again at once.
                 Ok(sent) if sent as u64 >= BATCH_SIZE => {
+                    // More is waiting: bring another loop in while this one goes again.
+                    self.waker.wake();
                     delays = backoff.build();
                     continue;
                 }
                 Ok(_) => {
                     delays = backoff.build();
-                    if gauge_refreshed.is_none_or(|at| at.elapsed() >= GAUGE_INTERVAL) {
+                    if lead && gauge_refreshed.is_none_or(|at| at.elapsed() >= GAUGE_INTERVAL) {
                         self.record_pending().await;
                         gauge_refreshed = Some(Instant::now());
                     }
