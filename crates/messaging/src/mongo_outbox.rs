@@ -19,7 +19,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::TryStreamExt;
 use mongodb::{
     ClientSession, Collection, IndexModel,
@@ -33,6 +32,7 @@ use uuid::Uuid;
 use crate::bus::{Bus, BusError};
 use crate::envelope::Envelope;
 use crate::outbox::OutboxWaker;
+use crate::relay_loop;
 
 /// The collection name services use for the outbox.
 pub const COLLECTION: &str = "messaging_outbox";
@@ -332,47 +332,14 @@ impl MongoOutboxRelay {
     /// Loops until shutdown: after a wake() or every poll interval (default 200 ms); errors back
     /// off and retry.
     pub async fn run(self, shutdown: CancellationToken) {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(10))
-            .with_jitter()
-            .without_max_times();
-        let mut delays = backoff.build();
-        // Counting pending documents is a query of its own: refresh the gauge now and then.
-        let mut gauge_refreshed: Option<Instant> = None;
-        loop {
-            let pause = match self.relay_once().await {
-                // A full batch means more may be waiting: go again at once.
-                Ok(sent) if sent >= BATCH_SIZE => {
-                    delays = backoff.build();
-                    continue;
-                }
-                Ok(_) => {
-                    delays = backoff.build();
-                    if gauge_refreshed.is_none_or(|at| at.elapsed() >= GAUGE_INTERVAL) {
-                        self.record_pending().await;
-                        gauge_refreshed = Some(Instant::now());
-                    }
-                    None
-                }
-                Err(error) => {
-                    let delay = delays.next().unwrap_or(Duration::from_secs(10));
-                    tracing::warn!(%error, ?delay, "mongo outbox relay failed, retrying");
-                    Some(delay)
-                }
-            };
-            match pause {
-                Some(delay) => tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(delay) => {}
-                },
-                None => tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = self.waker.notified() => {}
-                    () = tokio::time::sleep(self.poll_interval) => {}
-                },
-            }
-        }
+        let pacing = relay_loop::Pacing {
+            poll_interval: self.poll_interval,
+            batch_size: BATCH_SIZE,
+            wake_sibling_when_full: false,
+            // Counting pending documents is a query of its own: refresh the gauge now and then.
+            upkeep_interval: GAUGE_INTERVAL,
+        };
+        relay_loop::run("mongo", &self.waker, &pacing, &shutdown, || self.relay_once(), || self.record_pending()).await;
     }
 
     async fn record_pending(&self) {

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
@@ -18,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::{Bus, BusError};
 use crate::envelope::Envelope;
+use crate::relay_loop;
 
 /// Rows published per transaction.
 const BATCH_SIZE: u64 = 100;
@@ -150,6 +150,8 @@ pub struct OutboxRelay {
     bus: Arc<dyn Bus>,
     waker: OutboxWaker,
     poll_interval: Duration,
+    /// When this relay last purged old rows.
+    purged: std::sync::Mutex<Option<Instant>>,
 }
 
 impl OutboxRelay {
@@ -160,6 +162,7 @@ impl OutboxRelay {
             bus,
             waker,
             poll_interval: Duration::from_millis(200),
+            purged: std::sync::Mutex::new(None),
         }
     }
 
@@ -232,55 +235,36 @@ impl OutboxRelay {
         futures::future::join_all(workers).await;
     }
 
-    /// One relay loop; the `lead` one also refreshes the gauge and purges old rows.
+    /// One relay loop; the `lead` one also refreshes the gauge and, when due, purges old rows.
     async fn work(self: Arc<Self>, shutdown: CancellationToken, lead: bool) {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(10))
-            .with_jitter()
-            .without_max_times();
-        let mut delays = backoff.build();
-        // Counting pending rows is a query of its own: refresh the gauge now and then, not every pass.
-        let mut gauge_refreshed: Option<Instant> = None;
-        let mut purged: Option<Instant> = None;
-        loop {
-            if lead && purged.is_none_or(|at| at.elapsed() >= PURGE_INTERVAL) {
-                self.purge().await;
-                purged = Some(Instant::now());
+        let pacing = relay_loop::Pacing {
+            poll_interval: self.poll_interval,
+            batch_size: BATCH_SIZE as usize,
+            // More is waiting: bring another loop in while this one goes again.
+            wake_sibling_when_full: true,
+            upkeep_interval: GAUGE_INTERVAL,
+        };
+        relay_loop::run("sql", &self.waker, &pacing, &shutdown, || self.relay_once(), || async {
+            if lead {
+                self.record_pending().await;
+                self.purge_when_due().await;
             }
-            let pause = match self.relay_once().await {
-                // A full batch means more may be waiting: go again at once.
-                Ok(sent) if sent as u64 >= BATCH_SIZE => {
-                    // More is waiting: bring another loop in while this one goes again.
-                    self.waker.wake();
-                    delays = backoff.build();
-                    continue;
-                }
-                Ok(_) => {
-                    delays = backoff.build();
-                    if lead && gauge_refreshed.is_none_or(|at| at.elapsed() >= GAUGE_INTERVAL) {
-                        self.record_pending().await;
-                        gauge_refreshed = Some(Instant::now());
-                    }
-                    None
-                }
-                Err(error) => {
-                    let delay = delays.next().unwrap_or(Duration::from_secs(10));
-                    tracing::warn!(%error, ?delay, "outbox relay failed, retrying");
-                    Some(delay)
-                }
-            };
-            match pause {
-                Some(delay) => tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(delay) => {}
-                },
-                None => tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = self.waker.0.notified() => {}
-                    () = tokio::time::sleep(self.poll_interval) => {}
-                },
+        })
+        .await;
+    }
+
+    /// Runs [`Self::purge`] if the last one was [`PURGE_INTERVAL`] ago (or never).
+    async fn purge_when_due(&self) {
+        let due = {
+            let Ok(mut last) = self.purged.lock() else { return };
+            let due = last.is_none_or(|at| at.elapsed() >= PURGE_INTERVAL);
+            if due {
+                *last = Some(Instant::now());
             }
+            due
+        };
+        if due {
+            self.purge().await;
         }
     }
 
