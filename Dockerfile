@@ -30,6 +30,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
        target/release/cart \
        target/release/orders \
        target/release/payments \
+       target/release/notifications \
+       target/release/reviews \
        target/release/shop-router \
        /out/
 
@@ -64,7 +66,7 @@ USER shop:shop
 ENV ROUTER_CONFIG_FILE_PATH=/app/router/router.yaml
 
 # 4000 router (GraphQL, Laboratory, /metrics, /health, /readiness); 4001 users; 4002 catalog;
-# 4003 inventory; 4004 cart.
-EXPOSE 4000 4001 4002 4003 4004 4005 4006
+# 4003 inventory; 4004 cart; 4005 orders; 4006 payments; 4007 notifications; 4008 reviews.
+EXPOSE 4000 4001 4002 4003 4004 4005 4006 4007 4008
 
 CMD ["shop"]

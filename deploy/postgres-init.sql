@@ -2,3 +2,4 @@
 -- one database per PostgreSQL-backed service (inventory is POSTGRES_DB itself).
 CREATE DATABASE orders OWNER shop;
 CREATE DATABASE payments OWNER shop;
+CREATE DATABASE notifications OWNER shop;

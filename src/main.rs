@@ -16,8 +16,10 @@ use shop_catalog::CatalogConfig;
 use shop_inventory::InventoryConfig;
 use shop_kernel::server;
 use shop_messaging::{Bus, contracts};
+use shop_notifications::NotificationsConfig;
 use shop_orders::OrdersConfig;
 use shop_payments::PaymentsConfig;
+use shop_reviews::ReviewsConfig;
 use shop_users::UsersConfig;
 
 // Request handling allocates many small, short-lived values; mimalloc handles that far
@@ -72,6 +74,8 @@ struct Configs {
     cart: CartConfig,
     orders: OrdersConfig,
     payments: PaymentsConfig,
+    notifications: NotificationsConfig,
+    reviews: ReviewsConfig,
 }
 
 impl Configs {
@@ -84,6 +88,8 @@ impl Configs {
             cart: load(shop_cart::SERVICE)?,
             orders: load(shop_orders::SERVICE)?,
             payments: load(shop_payments::SERVICE)?,
+            notifications: load(shop_notifications::SERVICE)?,
+            reviews: load(shop_reviews::SERVICE)?,
         })
     }
 }
@@ -118,16 +124,23 @@ async fn run() -> anyhow::Result<()> {
     let cart_listener = server::bind(&configs.cart.listen).await.context("binding cart")?;
     let orders_listener = server::bind(&configs.orders.listen).await.context("binding orders")?;
     let payments_listener = server::bind(&configs.payments.listen).await.context("binding payments")?;
+    let notifications_listener = server::bind(&configs.notifications.listen).await.context("binding notifications")?;
+    let reviews_listener = server::bind(&configs.reviews.listen).await.context("binding reviews")?;
     // The router owns the process-wide log subscriber; start it before the services log.
     let router = shop_router::run_in_thread()?;
-    let users = shop_users::build(&configs.users).await.context("starting users")?;
+    let bus = saga_bus(&configs).await?;
+    let users = shop_users::build_with_bus(&configs.users, bus.clone()).await.context("starting users")?;
     let catalog = shop_catalog::build(&configs.catalog).await.context("starting catalog")?;
     let inventory = shop_inventory::build(&configs.inventory).await.context("starting inventory")?;
     let cart = shop_cart::build(&configs.cart).await.context("starting cart")?;
-    let bus = saga_bus(&configs).await?;
     let orders = shop_orders::from_parts(&configs.orders.database_url, bus.clone(), &configs.orders).await.context("starting orders")?;
     let payments =
         shop_payments::from_parts(&configs.payments.database_url, bus.clone(), &configs.payments).await.context("starting payments")?;
+    let notifications = shop_notifications::from_parts(&configs.notifications.database_url, bus.clone(), &configs.notifications)
+        .await
+        .context("starting notifications")?;
+    let reviews =
+        shop_reviews::from_parts(&configs.reviews.database_url, bus.clone(), &configs.reviews).await.context("starting reviews")?;
 
     let shutdown = server::shutdown_on_signal();
     let mut tasks = tokio::task::JoinSet::new();
@@ -137,20 +150,26 @@ async fn run() -> anyhow::Result<()> {
     tasks.spawn(server::serve(cart_listener, cart.app(), shutdown.clone()));
     tasks.spawn(server::serve(orders_listener, orders.app(), shutdown.clone()));
     tasks.spawn(server::serve(payments_listener, payments.app(), shutdown.clone()));
+    tasks.spawn(server::serve(notifications_listener, notifications.app(), shutdown.clone()));
+    tasks.spawn(server::serve(reviews_listener, reviews.app(), shutdown.clone()));
     if std::env::var("SHOP_SEED").map_or(true, |v| v != "false") {
         seed(&catalog, &inventory, &users).await?;
     }
-    // The saga's workers: outbox relays, consumers, sweepers.
-    let mut workers = inventory.start(bus.clone(), &shutdown).await.context("starting inventory workers")?;
+    // The event workers: outbox relays, consumers, sweepers.
+    let mut workers = users.start(shutdown.clone());
+    workers.extend(inventory.start(bus.clone(), &shutdown).await.context("starting inventory workers")?);
     workers.extend(orders.start(shutdown.clone()).await.context("starting orders workers")?);
     workers.extend(payments.start(shutdown.clone()).await.context("starting payments workers")?);
+    workers.extend(notifications.start(shutdown.clone()).await.context("starting notifications workers")?);
+    workers.extend(reviews.start(shutdown.clone()).await.context("starting reviews workers")?);
     for worker in workers {
         tasks.spawn(async move { worker.await.map_err(std::io::Error::other) });
     }
 
     println!(
-        "\n  GraphiQL:  http://localhost:4000/graphql\n  users:     http://localhost:4001/graphql\n  catalog:   http://localhost:4002/graphql\n  inventory: http://localhost:4003/graphql\n  cart:      http://localhost:4004/graphql\n  orders:    http://localhost:4005/graphql\n  payments:  http://localhost:4006/graphql\n  saga bus:  {}\n  demo admin: {} / {}\n  demo customer: {} / {}\n  Ctrl-C stops everything.\n",
+        "\n  GraphiQL:  http://localhost:4000/graphql\n  users:     http://localhost:4001/graphql\n  catalog:   http://localhost:4002/graphql\n  inventory: http://localhost:4003/graphql\n  cart:      http://localhost:4004/graphql\n  orders:    http://localhost:4005/graphql\n  payments:  http://localhost:4006/graphql\n  notifications: http://localhost:4007/graphql\n  reviews:   http://localhost:4008/graphql\n  event bus: {}\n  emails:    {}\n  demo admin: {} / {}\n  demo customer: {} / {}\n  Ctrl-C stops everything.\n",
         if configs.orders.amqp_url.is_some() { "RabbitMQ" } else { "in-process" },
+        mail_destination(&configs.notifications),
         shop_users::seed::ADMIN_EMAIL,
         shop_users::seed::ADMIN_PASSWORD,
         shop_users::seed::CUSTOMER_EMAIL,
@@ -168,6 +187,16 @@ async fn run() -> anyhow::Result<()> {
         Ok(Ok(Err(_))) => anyhow::bail!("router thread panicked"),
         Ok(Err(error)) => Err(error.into()),
         Err(_) => anyhow::bail!("router did not stop within 10s"),
+    }
+}
+
+/// Where the embedded notifications service puts the emails it sends, for the banner.
+fn mail_destination(config: &NotificationsConfig) -> String {
+    use shop_notifications::config::TransportKind;
+    match config.email.transport {
+        TransportKind::File => format!("one .eml file per email in {}/", config.email.file_dir),
+        TransportKind::Smtp => format!("SMTP {}", config.email.smtp_url.as_deref().unwrap_or("(unset)")),
+        TransportKind::Memory => "kept in memory".to_owned(),
     }
 }
 
@@ -206,19 +235,24 @@ async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {
     let in_memory = "sqlite::memory:".to_owned();
     // The SDL needs no stored data and no persistent key: an unprepared in-memory store and a
     // throwaway key will do.
+    let bus: Arc<dyn Bus> = shop_messaging::memory::InMemoryBus::new(contracts::topology());
     let users = shop_users::from_parts(
         Arc::new(shop_users::store::sql::SqlUserStore::connect(&in_memory).await?),
         Arc::new(shop_kernel::cache::MemoryCache::new(1)),
         shop_users::keys::SigningKeys::from_pems(&shop_users::keys::generate_pem()?, &[])?,
+        bus.clone(),
         &UsersConfig::default(),
     );
     let catalog = shop_catalog::build(&CatalogConfig { database_url: in_memory.clone(), ..CatalogConfig::default() }).await?;
     let inventory =
         shop_inventory::build(&InventoryConfig { database_url: in_memory.clone(), max_connections: 1, ..InventoryConfig::default() }).await?;
     let cart = shop_cart::build(&CartConfig::default()).await?;
-    let bus: Arc<dyn Bus> = shop_messaging::memory::InMemoryBus::new(contracts::topology());
     let orders = shop_orders::from_parts(&in_memory, bus.clone(), &OrdersConfig::default()).await?;
-    let payments = shop_payments::from_parts(&in_memory, bus, &PaymentsConfig::default()).await?;
+    let payments = shop_payments::from_parts(&in_memory, bus.clone(), &PaymentsConfig::default()).await?;
+    let mut notifications_config = NotificationsConfig::default();
+    notifications_config.email.transport = shop_notifications::config::TransportKind::Memory;
+    let notifications = shop_notifications::from_parts(&in_memory, bus.clone(), &notifications_config).await?;
+    let reviews = shop_reviews::from_parts(&in_memory, bus, &ReviewsConfig::default()).await?;
     for (name, sdl) in [
         ("users", users.sdl()),
         ("catalog", catalog.sdl()),
@@ -226,6 +260,8 @@ async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {
         ("cart", cart.sdl()),
         ("orders", orders.sdl()),
         ("payments", payments.sdl()),
+        ("notifications", notifications.sdl()),
+        ("reviews", reviews.sdl()),
     ] {
         let path = dir.join(format!("{name}.graphql"));
         std::fs::write(&path, sdl).with_context(|| format!("writing {}", path.display()))?;

@@ -11,10 +11,10 @@ use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValu
 
 use crate::stack::{Stack, StackOptions, spawn_stack};
 
-const ORDER: &str = "id status paymentStatus cancellationReason subtotal { amount currencyCode } shipping { amount } tax { amount } total { amount currencyCode } lines { sku quantity unitPrice { amount } } events { status at note }";
+pub(crate) const ORDER: &str = "id status paymentStatus cancellationReason subtotal { amount currencyCode } shipping { amount } tax { amount } total { amount currencyCode } lines { sku quantity unitPrice { amount } } events { status at note }";
 
 /// A SKU of the seeded catalog and how many units are available now.
-async fn a_sku_in_stock(stack: &Stack) -> (String, i64) {
+pub(crate) async fn a_sku_in_stock(stack: &Stack) -> (String, i64) {
     let (_, body) = stack
         .graphql("{ products(first: 20, sort: NAME_ASC) { edges { node { variants { sku stock { available } } } } } }", json!({}))
         .await;
@@ -55,17 +55,17 @@ async fn set_available(stack: &Stack, sku: &str, units: i64) {
     db.close().await.ok();
 }
 
-fn address() -> Value {
+pub(crate) fn address() -> Value {
     json!({ "name": "Ada Customer", "line1": "1 Main Street", "city": "Springfield", "postalCode": "12345", "country": "US" })
 }
 
-async fn customer_token(stack: &Stack) -> String {
+pub(crate) async fn customer_token(stack: &Stack) -> String {
     let email = format!("{}@example.com", shop_testkit::unique_name("buyer"));
     let registered = stack.register(&email, "correct horse battery staple").await;
     registered["accessToken"].as_str().unwrap_or_else(|| panic!("{registered}")).to_owned()
 }
 
-async fn checkout(stack: &Stack, token: &str, sku: &str, quantity: i64, payment_token: &str, key: &str) -> Value {
+pub(crate) async fn checkout(stack: &Stack, token: &str, sku: &str, quantity: i64, payment_token: &str, key: &str) -> Value {
     let (status, body) = stack
         .graphql_as(
             token,
@@ -82,13 +82,13 @@ async fn checkout(stack: &Stack, token: &str, sku: &str, quantity: i64, payment_
     body["data"]["checkout"].clone()
 }
 
-async fn order(stack: &Stack, token: &str, id: &str) -> Value {
+pub(crate) async fn order(stack: &Stack, token: &str, id: &str) -> Value {
     let (_, body) = stack.graphql_as(token, &format!("query($id: ID!) {{ order(id: $id) {{ {ORDER} payment {{ id status amount {{ amount }} }} }} }}"), json!({ "id": id })).await;
     body["data"]["order"].clone()
 }
 
 /// Polls the order through the router until `done` holds for it.
-async fn wait_for(stack: &Stack, token: &str, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(stack: &Stack, token: &str, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let current = order(stack, token, id).await;
@@ -100,7 +100,7 @@ async fn wait_for(stack: &Stack, token: &str, id: &str, what: &str, done: impl F
     }
 }
 
-async fn wait_for_status(stack: &Stack, token: &str, id: &str, status: &str) -> Value {
+pub(crate) async fn wait_for_status(stack: &Stack, token: &str, id: &str, status: &str) -> Value {
     wait_for(stack, token, id, status, |o| o["status"] == status).await
 }
 

@@ -15,4 +15,6 @@ mod authorization;
 mod cart;
 mod checkout;
 mod identity;
+mod notifications;
+mod reviews;
 mod stack;

@@ -4,6 +4,10 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -12,8 +16,13 @@ use shop_cart::CartConfig;
 use shop_catalog::CatalogConfig;
 use shop_inventory::InventoryConfig;
 use shop_kernel::auth::AuthConfig;
+use shop_notifications::{
+    NotificationsConfig,
+    config::{DeliveryConfig, EmailConfig, TransportKind},
+};
 use shop_orders::OrdersConfig;
 use shop_payments::PaymentsConfig;
+use shop_reviews::ReviewsConfig;
 use shop_users::UsersConfig;
 use shop_testkit as testkit;
 use tokio::process::{Child, Command};
@@ -54,8 +63,15 @@ pub struct Stack {
     pub inventory_db: String,
     /// The payments database.
     pub payments_db: String,
+    /// The notifications database.
+    pub notifications_db: String,
     orders_config: OrdersConfig,
     payments: tokio::sync::Mutex<Restartable<PaymentsConfig>>,
+    notifications: tokio::sync::Mutex<Restartable<NotificationsConfig>>,
+    /// Where notifications writes its emails (file transport, one `<id>.eml` each).
+    mail_dir: PathBuf,
+    /// HTTP requests the reviews subgraph has received.
+    reviews_requests: Arc<AtomicUsize>,
     inventory: tokio::sync::Mutex<Restartable<InventoryConfig>>,
     _router: Child,
     shutdown: CancellationToken,
@@ -96,6 +112,8 @@ struct Ports {
     cart: u16,
     orders: u16,
     payments: u16,
+    notifications: u16,
+    reviews: u16,
 }
 
 /// `router/router.yaml` as shipped, pointed at this test's subgraphs and port.
@@ -113,6 +131,8 @@ fn router_config(dir: &Path, port: u16, ports: &Ports, options: &StackOptions) -
             "cart": { "url": format!("http://127.0.0.1:{}/graphql", ports.cart) },
             "orders": { "url": format!("http://127.0.0.1:{}/graphql", ports.orders) },
             "payments": { "url": format!("http://127.0.0.1:{}/graphql", ports.payments) },
+            "notifications": { "url": format!("http://127.0.0.1:{}/graphql", ports.notifications) },
+            "reviews": { "url": format!("http://127.0.0.1:{}/graphql", ports.reviews) },
         } },
     }))
     .unwrap();
@@ -165,6 +185,14 @@ async fn start_payments(config: &PaymentsConfig, port: u16, shutdown: Cancellati
     serve_on(port, payments.app(), shutdown).await
 }
 
+/// Starts notifications (its HTTP app, event consumer and delivery worker) on `port` (0 = any);
+/// returns the port.
+async fn start_notifications(config: &NotificationsConfig, port: u16, shutdown: CancellationToken) -> u16 {
+    let notifications = shop_notifications::build(config).await.expect("notifications");
+    notifications.start(shutdown.clone()).await.expect("notifications workers");
+    serve_on(port, notifications.app(), shutdown).await
+}
+
 /// Starts users (MongoDB protocol + Redis counters), catalog (MongoDB protocol + Redis cache),
 /// inventory (PostgreSQL) and cart (Redis), seeds the demo catalog and accounts, and starts the
 /// router binary in front of them.
@@ -174,6 +202,7 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
     std::fs::create_dir_all(&dir_path).unwrap();
     let prefix = |service: &str| format!("{}:{service}:", testkit::unique_name("shoptest"));
 
+    let queue_prefix = format!("{}.", testkit::unique_name("shoptest"));
     let key_file = dir_path.join("signing-key.pem");
     let users_config = UsersConfig {
         database_url: testkit::mongo_url(),
@@ -181,9 +210,12 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         redis_url: Some(testkit::redis_url()),
         key_prefix: prefix("users"),
         signing_key_file: key_file.display().to_string(),
+        amqp_url: Some(amqp_url()),
+        queue_prefix: queue_prefix.clone(),
         ..UsersConfig::default()
     };
     let users = shop_users::build(&users_config).await.expect("users");
+    users.start(shutdown.clone());
     shop_users::seed::apply(&users.identity).await.expect("seed accounts");
     let users_port = serve(users.app(), shutdown.clone()).await;
     let auth = AuthConfig { jwks_url: format!("http://127.0.0.1:{users_port}/.well-known/jwks.json"), ..AuthConfig::default() };
@@ -196,7 +228,6 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         auth: auth.clone(),
         ..CatalogConfig::default()
     };
-    let queue_prefix = format!("{}.", testkit::unique_name("shoptest"));
     let inventory_db = testkit::fresh_postgres_database().await;
     let inventory_config = InventoryConfig {
         database_url: inventory_db.clone(),
@@ -231,6 +262,41 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
     let payments_shutdown = shutdown.child_token();
     let payments_port = start_payments(&payments_config, 0, payments_shutdown.clone()).await;
 
+    let notifications_db = testkit::fresh_postgres_database().await;
+    let mail_dir = dir_path.join("mail");
+    let notifications_config = NotificationsConfig {
+        database_url: notifications_db.clone(),
+        max_connections: 4,
+        amqp_url: Some(amqp_url()),
+        queue_prefix: queue_prefix.clone(),
+        auth: auth.clone(),
+        email: EmailConfig { transport: TransportKind::File, file_dir: mail_dir.display().to_string(), ..EmailConfig::default() },
+        delivery: DeliveryConfig { poll_interval_ms: 100, initial_backoff_ms: 200, ..DeliveryConfig::default() },
+        ..NotificationsConfig::default()
+    };
+    let notifications_shutdown = shutdown.child_token();
+    let notifications_port = start_notifications(&notifications_config, 0, notifications_shutdown.clone()).await;
+
+    let reviews_config = ReviewsConfig {
+        database_url: testkit::mongo_url(),
+        mongo_database: testkit::unique_name("shoptest"),
+        amqp_url: Some(amqp_url()),
+        queue_prefix: queue_prefix.clone(),
+        auth: auth.clone(),
+        ..ReviewsConfig::default()
+    };
+    let reviews = shop_reviews::build(&reviews_config).await.expect("reviews");
+    reviews.start(shutdown.clone()).await.expect("reviews workers");
+    let reviews_requests = Arc::new(AtomicUsize::new(0));
+    let counter = reviews_requests.clone();
+    let counted = reviews.app().layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+        if request.uri().path() == "/graphql" {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        next.run(request)
+    }));
+    let reviews_port = serve(counted, shutdown.clone()).await;
+
     let subgraph = |port: u16| format!("http://127.0.0.1:{port}/graphql");
     let orders_config = OrdersConfig {
         database_url: testkit::fresh_postgres_database().await,
@@ -256,6 +322,8 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         cart: cart_port,
         orders: serve(orders.app(), shutdown.clone()).await,
         payments: payments_port,
+        notifications: notifications_port,
+        reviews: reviews_port,
     };
 
     let port = free_port();
@@ -293,6 +361,8 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         ("cart", ports.cart),
         ("orders", ports.orders),
         ("payments", ports.payments),
+        ("notifications", ports.notifications),
+        ("reviews", ports.reviews),
     ]
     .into_iter()
     .map(|(name, port)| (name, format!("http://127.0.0.1:{port}/graphql")))
@@ -304,8 +374,16 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         subgraph_urls,
         inventory_db,
         payments_db,
+        notifications_db,
         orders_config,
         payments: tokio::sync::Mutex::new(Restartable { config: payments_config, port: payments_port, shutdown: payments_shutdown }),
+        notifications: tokio::sync::Mutex::new(Restartable {
+            config: notifications_config,
+            port: notifications_port,
+            shutdown: notifications_shutdown,
+        }),
+        mail_dir,
+        reviews_requests,
         inventory: tokio::sync::Mutex::new(Restartable {
             config: inventory_config,
             port: inventory_port,
@@ -317,7 +395,91 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
     }
 }
 
+/// One email the notifications service sent, as read back from its `.eml` file.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// The notification's kind (`ORDER_CONFIRMED`, …), from the notifications database.
+    pub kind: String,
+    /// The `To` address.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text part, decoded.
+    pub text: String,
+    /// The HTML part, decoded.
+    pub html: String,
+}
+
 impl Stack {
+    /// Every email sent to `address` so far (parsed from the file transport's `.eml` files,
+    /// each named by its notification id, whose kind comes from the notifications database).
+    pub fn mails_to(&self, address: &str) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(&self.mail_dir) else { return Vec::new() };
+        let mut mails = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "eml") {
+                continue;
+            }
+            let raw = std::fs::read(&path).unwrap();
+            let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            let to = message.to().and_then(|to| to.first()).and_then(|a| a.address()).unwrap_or_default().to_owned();
+            if !to.eq_ignore_ascii_case(address) {
+                continue;
+            }
+            let id = path.file_stem().unwrap().to_string_lossy().into_owned();
+            mails.push(Mail {
+                kind: self.notification_kind(&id),
+                to,
+                subject: message.subject().unwrap_or_default().to_owned(),
+                text: message.body_text(0).unwrap_or_default().into_owned(),
+                html: message.body_html(0).unwrap_or_default().into_owned(),
+            });
+        }
+        mails
+    }
+
+    fn notification_kind(&self, id: &str) -> String {
+        // A blocking read keeps `mails_to` usable from any test code; the query is tiny.
+        let url = self.notifications_db.clone();
+        let id = id.to_owned();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+                let db = Database::connect(url.as_str()).await.unwrap();
+                let row = db
+                    .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT kind FROM notifications WHERE id = $1", [id.clone().into()]))
+                    .await
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("an email for notification {id}, which does not exist"));
+                db.close().await.ok();
+                row.try_get::<String>("", "kind").unwrap()
+            })
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Stops the notifications service (HTTP, consumer and delivery) as a crashed process would.
+    pub async fn stop_notifications(&self) {
+        self.notifications.lock().await.shutdown.cancel();
+        // Let the listener and the consumer wind down before the test goes on.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    /// Starts notifications again on the same database and port.
+    pub async fn start_notifications(&self) {
+        let mut notifications = self.notifications.lock().await;
+        notifications.shutdown = self.shutdown.child_token();
+        start_notifications(&notifications.config, notifications.port, notifications.shutdown.clone()).await;
+    }
+
+    /// How many HTTP requests the reviews subgraph has received so far.
+    pub fn reviews_requests(&self) -> usize {
+        self.reviews_requests.load(Ordering::SeqCst)
+    }
+
     /// How many `operation`s (AUTHORIZE, CAPTURE, …) payments recorded for an order.
     pub async fn payment_operations(&self, order_id: &str, operation: &str) -> i64 {
         use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};

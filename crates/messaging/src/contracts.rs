@@ -15,6 +15,10 @@ pub const INVENTORY_COMMANDS: &str = "inventory.commands";
 pub const PAYMENTS_COMMANDS: &str = "payments.commands";
 /// Results the order saga reacts to.
 pub const ORDERS_SAGA: &str = "orders.saga";
+/// Facts the customer is told about (notifications).
+pub const NOTIFICATIONS_EVENTS: &str = "notifications.events";
+/// Purchases that make a review verified (reviews).
+pub const REVIEWS_PURCHASES: &str = "reviews.purchases";
 
 /// Every durable consumer queue of the system and its bindings. Every service declares ALL of
 /// them when it connects (idempotent), so a message published before its consumer first starts
@@ -50,6 +54,18 @@ pub fn topology() -> Vec<QueueSpec> {
                 "payment.refunded.*",
             ],
         ),
+        spec(
+            NOTIFICATIONS_EVENTS,
+            &[
+                "user.registered.*",
+                "order.confirmed.*",
+                "order.cancelled.*",
+                "order.shipped.*",
+                "order.delivered.*",
+                "payment.refunded.*",
+            ],
+        ),
+        spec(REVIEWS_PURCHASES, &["order.confirmed.*", "order.delivered.*"]),
     ]
 }
 
@@ -89,6 +105,59 @@ pub struct Shortage {
     pub requested: i64,
     /// Units that were available.
     pub available: i64,
+}
+
+/// One line of an order as the order's facts carry it: what was bought, at what price.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineFact {
+    /// The catalog product.
+    pub product_id: String,
+    /// The stock keeping unit of the variant.
+    pub sku: String,
+    /// Product name at order time.
+    pub product_name: String,
+    /// Variant name at order time.
+    pub variant_name: String,
+    /// How many units.
+    pub quantity: i64,
+    /// Unit price in minor units at order time.
+    pub unit_price_minor: i64,
+    /// `quantity × unit price`, in minor units, before tax.
+    pub line_subtotal_minor: i64,
+}
+
+/// What an order contains and costs, as its announcements carry it, so consumers (emails,
+/// verified purchases) need not ask the orders service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderSummary {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// The lines, in order.
+    pub lines: Vec<OrderLineFact>,
+    /// Sum of the lines, minor units.
+    pub subtotal_minor: i64,
+    /// Shipping, minor units.
+    pub shipping_minor: i64,
+    /// Tax, minor units.
+    pub tax_minor: i64,
+    /// What the customer pays, minor units.
+    pub total_minor: i64,
+}
+
+event! {
+    /// A customer account was created.
+    UserRegistered = "user.registered.v1" {
+        /// The new user.
+        user_id: String,
+        /// Where to write to them.
+        email: String,
+        /// How to address them.
+        name: String,
+        /// When the account was created.
+        registered_at: DateTime<Utc>,
+    }
 }
 
 event! {
@@ -247,6 +316,9 @@ event! {
         refunded_total_minor: i64,
         /// ISO 4217 code.
         currency: String,
+        /// Who paid (absent in messages from before it was added).
+        #[serde(default)]
+        user_id: Option<String>,
     }
 }
 event! {
@@ -277,6 +349,9 @@ event! {
         total_minor: i64,
         /// ISO 4217 code.
         currency: String,
+        /// What the order contains and costs (absent in messages from before it was added).
+        #[serde(default)]
+        summary: Option<OrderSummary>,
     }
 }
 event! {
@@ -288,6 +363,9 @@ event! {
         user_id: String,
         /// Why.
         reason: String,
+        /// What the order contains and costs (absent in messages from before it was added).
+        #[serde(default)]
+        summary: Option<OrderSummary>,
     }
 }
 event! {
@@ -299,6 +377,9 @@ event! {
         user_id: String,
         /// The carrier's tracking number.
         tracking_number: String,
+        /// What the order contains and costs (absent in messages from before it was added).
+        #[serde(default)]
+        summary: Option<OrderSummary>,
     }
 }
 event! {
@@ -308,5 +389,8 @@ event! {
         order_id: String,
         /// Its owner.
         user_id: String,
+        /// What the order contains and costs (absent in messages from before it was added).
+        #[serde(default)]
+        summary: Option<OrderSummary>,
     }
 }

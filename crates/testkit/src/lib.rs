@@ -60,3 +60,14 @@ pub fn mongo_url() -> String {
 pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
+
+/// The SMTP server for tests and the Maildir folder it delivers into: `TEST_SMTP_URL` (e.g.
+/// `smtp://127.0.0.1:2525`) and `TEST_SMTP_MAILDIR`, both required (`scripts/test.sh` starts
+/// aiosmtpd with its Maildir handler). Messages arrive as files under `<maildir>/new`.
+pub fn smtp_server() -> (String, std::path::PathBuf) {
+    let url = std::env::var("TEST_SMTP_URL")
+        .expect("TEST_SMTP_URL is not set: run the tests with scripts/test.sh, which starts an SMTP server");
+    let maildir = std::env::var("TEST_SMTP_MAILDIR")
+        .expect("TEST_SMTP_MAILDIR is not set: run the tests with scripts/test.sh, which starts an SMTP server");
+    (url, std::path::PathBuf::from(maildir))
+}

@@ -455,6 +455,7 @@ impl Payments {
             amount_minor: refund.amount_minor,
             refunded_total_minor: payment.refunded_minor,
             currency: payment.currency.as_str().to_owned(),
+            user_id: Some(payment.user_id.clone()),
         };
         let result = RefundResult::Succeeded { provider_reference: receipt.reference };
         let written = match origin {

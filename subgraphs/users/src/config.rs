@@ -40,6 +40,14 @@ pub struct UsersConfig {
     pub max_failures_per_ip: i64,
     /// How long a lockout lasts after the last failure, in seconds. Default 900.
     pub lockout_secs: u64,
+    /// RabbitMQ, where `user.registered` is announced, e.g.
+    /// `amqp://guest:guest@127.0.0.1:5672/%2f`. Default none: the embedded launcher hands in
+    /// its in-process bus; `build` alone then uses a private in-process bus.
+    pub amqp_url: Option<String>,
+    /// The topic exchange of every message. Default `shop.events`.
+    pub exchange: String,
+    /// Prefix of exchange and queue names (tests use a random one). Default empty.
+    pub queue_prefix: String,
 }
 
 impl Default for UsersConfig {
@@ -60,6 +68,9 @@ impl Default for UsersConfig {
             max_failures_per_account: 5,
             max_failures_per_ip: 50,
             lockout_secs: 900,
+            amqp_url: None,
+            exchange: "shop.events".into(),
+            queue_prefix: String::new(),
         }
     }
 }

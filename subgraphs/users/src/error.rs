@@ -32,6 +32,9 @@ pub enum UsersError {
     /// A blocking task died.
     #[error("worker failed: {0}")]
     Worker(String),
+    /// A message could not be encoded.
+    #[error("cannot encode a message: {0}")]
+    Encode(#[from] shop_messaging::envelope::EnvelopeError),
 }
 
 impl ServiceError for UsersError {

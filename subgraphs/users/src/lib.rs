@@ -23,6 +23,9 @@ use shop_kernel::{
     config::is_sqlite_url,
     health::Readiness,
 };
+use shop_messaging::{Bus, BusError, outbox::OutboxWaker};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use crate::{config::UsersConfig, graphql::UsersSchema};
 use crate::{
@@ -46,6 +49,8 @@ pub struct UsersService {
     pub schema: UsersSchema,
     /// Verifies access tokens against this service's own keys.
     pub verifier: Arc<TokenVerifier>,
+    /// Where `user.registered` is published.
+    pub bus: Arc<dyn Bus>,
 }
 
 /// Why the service could not start.
@@ -60,6 +65,9 @@ pub enum StartError {
     /// The signing keys could not be loaded.
     #[error("users signing keys: {0}")]
     Keys(#[from] KeyError),
+    /// The message broker is unreachable or refused the topology.
+    #[error("message bus: {0}")]
+    Bus(#[from] BusError),
 }
 
 struct UsersReadiness {
@@ -75,8 +83,15 @@ impl Readiness for UsersReadiness {
     }
 }
 
-/// Connects the store and counters named by `config`, loads the keys and builds the schema.
+/// Connects the store, counters and bus named by `config` (RabbitMQ; without `amqp_url`, a
+/// private in-process bus), loads the keys and builds the schema.
 pub async fn build(config: &UsersConfig) -> Result<UsersService, StartError> {
+    let bus = shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await?;
+    build_with_bus(config, bus).await
+}
+
+/// [`build`] over a bus of the caller's (the embedded launcher's in-process bus).
+pub async fn build_with_bus(config: &UsersConfig, bus: Arc<dyn Bus>) -> Result<UsersService, StartError> {
     let store: Arc<dyn UserStore> = if is_sqlite_url(&config.database_url) {
         Arc::new(SqlUserStore::connect(&config.database_url).await?)
     } else {
@@ -88,11 +103,17 @@ pub async fn build(config: &UsersConfig) -> Result<UsersService, StartError> {
         None => Arc::new(MemoryCache::new(100_000)),
     };
     let keys = SigningKeys::load(&config.signing_key_file, &config.previous_key_files, config.generate_signing_key)?;
-    Ok(from_parts(store, throttle, keys, config))
+    Ok(from_parts(store, throttle, keys, bus, config))
 }
 
-/// Builds the service over a prepared store, counters and keys.
-pub fn from_parts(store: Arc<dyn UserStore>, throttle: Arc<dyn KvCache>, keys: SigningKeys, config: &UsersConfig) -> UsersService {
+/// Builds the service over a prepared store, counters, keys and bus.
+pub fn from_parts(
+    store: Arc<dyn UserStore>,
+    throttle: Arc<dyn KvCache>,
+    keys: SigningKeys,
+    bus: Arc<dyn Bus>,
+    config: &UsersConfig,
+) -> UsersService {
     let verifier = Arc::new(TokenVerifier::with_keys(keys.jwks(), &config.issuer, &config.audience));
     let issuer = TokenIssuer::new(keys, &config.issuer, &config.audience, Duration::from_secs(config.access_token_ttl_secs));
     let settings = IdentitySettings {
@@ -102,12 +123,19 @@ pub fn from_parts(store: Arc<dyn UserStore>, throttle: Arc<dyn KvCache>, keys: S
         max_failures_per_ip: config.max_failures_per_ip,
         lockout: Duration::from_secs(config.lockout_secs),
     };
-    let identity = Arc::new(Identity::new(store, throttle, issuer, settings));
+    let identity = Arc::new(Identity::new(store, throttle, issuer, settings, OutboxWaker::new()));
     let schema = graphql::schema(identity.clone());
-    UsersService { identity, schema, verifier }
+    UsersService { identity, schema, verifier, bus }
 }
 
 impl UsersService {
+    /// Starts the outbox relay that publishes `user.registered`; it stops when `shutdown` is
+    /// cancelled. Returns its task.
+    pub fn start(&self, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
+        let waker = self.identity.outbox_waker().clone();
+        vec![self.identity.store().spawn_relay(self.bus.clone(), waker, shutdown)]
+    }
+
     /// The HTTP app: `/graphql`, the JWKS, health and metrics.
     pub fn app(&self) -> Router {
         let readiness =

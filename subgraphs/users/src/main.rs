@@ -15,6 +15,10 @@ async fn main() -> anyhow::Result<()> {
     let service = shop_users::build(&config).await?;
     let listener = server::bind(&config.listen).await?;
     let shutdown = server::shutdown_on_signal();
+    let workers = service.start(shutdown.clone());
     server::serve(listener, service.app(), shutdown).await?;
+    for worker in workers {
+        worker.await?;
+    }
     Ok(())
 }

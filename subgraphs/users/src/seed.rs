@@ -8,7 +8,7 @@ use crate::{
     credentials,
     domain::{NewUser, email_key},
     error::UsersError,
-    service::Identity,
+    service::{Identity, registration_announcement},
     store::StoreError,
 };
 
@@ -40,8 +40,13 @@ pub async fn apply(identity: &Identity) -> Result<usize, UsersError> {
         let now = Utc::now();
         let mut user = new_user.into_user(hash, now);
         user.roles = roles.to_vec();
-        match identity.store().insert_user(&user).await {
-            Ok(()) => created += 1,
+        // Announced like any registration, so demo accounts get their mail too.
+        let announcement = registration_announcement(&user)?;
+        match identity.store().insert_user(&user, &[announcement]).await {
+            Ok(()) => {
+                identity.outbox_waker().wake();
+                created += 1;
+            }
             // Seeded before (or by a concurrent seeder): leave the account as it is.
             Err(StoreError::EmailTaken) => {}
             Err(error) => return Err(error.into()),

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use shop_kernel::{auth::Role, cache::KvCache};
+use shop_messaging::{Envelope, contracts::UserRegistered, outbox::OutboxWaker};
 use uuid::Uuid;
 
 use crate::{
@@ -107,6 +108,18 @@ pub struct Identity {
     throttle: Arc<dyn KvCache>,
     issuer: TokenIssuer,
     settings: IdentitySettings,
+    waker: OutboxWaker,
+}
+
+/// The message that announces a new account to the other services.
+pub fn registration_announcement(user: &User) -> Result<Envelope, UsersError> {
+    let event = UserRegistered {
+        user_id: user.id.to_string(),
+        email: user.email.clone(),
+        name: user.name.clone(),
+        registered_at: user.created_at,
+    };
+    Ok(Envelope::new(&event, user.id.to_string())?)
 }
 
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, UsersError> {
@@ -114,9 +127,21 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 }
 
 impl Identity {
-    /// The use cases over a store, throttle counters and a token issuer.
-    pub fn new(store: Arc<dyn UserStore>, throttle: Arc<dyn KvCache>, issuer: TokenIssuer, settings: IdentitySettings) -> Self {
-        Self { store, throttle, issuer, settings }
+    /// The use cases over a store, throttle counters and a token issuer; `waker` wakes the
+    /// outbox relay after an announcement is committed.
+    pub fn new(
+        store: Arc<dyn UserStore>,
+        throttle: Arc<dyn KvCache>,
+        issuer: TokenIssuer,
+        settings: IdentitySettings,
+        waker: OutboxWaker,
+    ) -> Self {
+        Self { store, throttle, issuer, settings, waker }
+    }
+
+    /// Wakes the outbox relay (after committing announcements).
+    pub fn outbox_waker(&self) -> &OutboxWaker {
+        &self.waker
     }
 
     /// The store.
@@ -153,8 +178,9 @@ impl Identity {
         let hash = blocking(move || credentials::hash_password(&password)).await??;
         let now = Utc::now();
         let user = new_user.into_user(hash, now);
-        match self.store.insert_user(&user).await {
-            Ok(()) => {}
+        let announcement = registration_announcement(&user)?;
+        match self.store.insert_user(&user, &[announcement]).await {
+            Ok(()) => self.waker.wake(),
             Err(StoreError::EmailTaken) => {
                 return Ok(Err(vec![Refusal::at(&["input", "email"], UsersErrorCode::EmailTaken, "this email is already registered")]));
             }

@@ -19,7 +19,7 @@ use shop_messaging::{
     Envelope, Event, Handler, HandlerError,
     contracts::{
         InventoryCommit, InventoryExpired, InventoryRejected, InventoryRelease, InventoryReserved,
-        OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped, OrderUpdated,
+        OrderCancelled, OrderConfirmed, OrderDelivered, OrderLineFact, OrderShipped, OrderSummary, OrderUpdated,
         PaymentAuthorize, PaymentAuthorized, PaymentCapture, PaymentCaptured, PaymentFailed,
         PaymentRefunded, PaymentVoid, PaymentVoided,
     },
@@ -389,6 +389,7 @@ impl Saga {
                 order_id: order.id.to_string(),
                 user_id: order.user_id.to_string(),
                 tracking_number: tracking_number.to_owned(),
+                summary: Some(summary(order)),
             })?;
             Ok(Step::change(
                 after,
@@ -407,6 +408,7 @@ impl Saga {
             em.emit(&OrderDelivered {
                 order_id: order.id.to_string(),
                 user_id: order.user_id.to_string(),
+                summary: Some(summary(order)),
             })?;
             Ok(Step::change(after, "Delivered"))
         })
@@ -431,6 +433,30 @@ impl Saga {
             cancel_if_allowed(order, trigger, reason, em)
         })
         .await
+    }
+}
+
+/// The order's lines and totals as its announcements carry them.
+fn summary(order: &Order) -> OrderSummary {
+    OrderSummary {
+        currency: order.currency.as_str().to_owned(),
+        lines: order
+            .lines
+            .iter()
+            .map(|line| OrderLineFact {
+                product_id: line.product_id.clone(),
+                sku: line.sku.clone(),
+                product_name: line.product_name.clone(),
+                variant_name: line.variant_name.clone(),
+                quantity: line.quantity,
+                unit_price_minor: line.unit_price_minor,
+                line_subtotal_minor: line.line_subtotal_minor,
+            })
+            .collect(),
+        subtotal_minor: order.subtotal_minor,
+        shipping_minor: order.shipping_minor,
+        tax_minor: order.tax_minor,
+        total_minor: order.total_minor,
     }
 }
 
@@ -468,6 +494,7 @@ fn cancel(
         order_id,
         user_id: order.user_id.to_string(),
         reason: reason.to_owned(),
+        summary: Some(summary(order)),
     })?;
     Ok(Step::change(after, format!("Cancelled: {reason}")))
 }
@@ -565,6 +592,7 @@ fn on_authorized(
         user_id: order.user_id.to_string(),
         total_minor: order.total_minor,
         currency: order.currency.as_str().to_owned(),
+        summary: Some(summary(order)),
     })?;
     Ok(Step::change(after, "Payment authorized; order confirmed"))
 }

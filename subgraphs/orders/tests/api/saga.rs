@@ -347,6 +347,7 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
         amount_minor,
         refunded_total_minor,
         currency: "USD".into(),
+        user_id: None,
     };
     let (_, partial) = deliver(&app, &id, &refund(1_000, 1_000)).await;
     assert_eq!(

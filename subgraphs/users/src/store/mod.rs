@@ -5,7 +5,12 @@
 pub mod mongo;
 pub mod sql;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use shop_messaging::{Bus, Envelope, outbox::OutboxWaker};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::domain::User;
@@ -63,8 +68,13 @@ pub trait UserStore: Send + Sync + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Stores a new user; [`StoreError::EmailTaken`] if `email_key` is in use.
-    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Stores a new user and, in the same transaction, the messages that announce it (the
+    /// outbox); [`StoreError::EmailTaken`] if `email_key` is in use (nothing is written).
+    async fn insert_user(&self, user: &User, announcements: &[Envelope]) -> Result<(), StoreError>;
+    /// How many announcements wait in the outbox.
+    async fn pending_announcements(&self) -> Result<u64, StoreError>;
+    /// Starts publishing the outbox to `bus` (woken by `waker` after commits) until `shutdown`.
+    fn spawn_relay(&self, bus: Arc<dyn Bus>, waker: OutboxWaker, shutdown: CancellationToken) -> JoinHandle<()>;
     /// The users with these ids that exist, in any order.
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>, StoreError>;
     /// The user whose `email_key` is `email_key`.

@@ -10,6 +10,8 @@
 //! milliseconds (so they compare as numbers), and the flags `spent` and `revoked`. Spending is a
 //! single conditional `find_one_and_update`, so of two concurrent spends only one matches.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::{
@@ -19,6 +21,13 @@ use mongodb::{
     options::IndexOptions,
 };
 use shop_kernel::literal::regex_literal;
+use shop_messaging::{
+    Bus, Envelope,
+    mongo_outbox::{self, MongoOutboxRelay, OutboxDocument},
+    outbox::OutboxWaker,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Consumed, RefreshToken, StoreError, UserStore};
@@ -30,6 +39,7 @@ pub struct MongoUserStore {
     client: Client,
     users: Collection<Document>,
     refresh_tokens: Collection<Document>,
+    outbox: Collection<OutboxDocument>,
 }
 
 /// Sorts errors into "the server cannot be reached" and "the server said something unexpected".
@@ -99,7 +109,12 @@ impl MongoUserStore {
     pub async fn connect(url: &str, database: &str) -> Result<Self, StoreError> {
         let client = Client::with_uri_str(url).await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let db = client.database(database);
-        Ok(Self { users: db.collection("users"), refresh_tokens: db.collection("refresh_tokens"), client })
+        Ok(Self {
+            users: db.collection("users"),
+            refresh_tokens: db.collection("refresh_tokens"),
+            outbox: db.collection("outbox"),
+            client,
+        })
     }
 
     fn user_document(user: &User) -> Result<Document, StoreError> {
@@ -171,6 +186,8 @@ impl UserStore for MongoUserStore {
             ])
             .await
             .map_err(classify)?;
+        // Also creates the collection, which a transaction cannot do on MongoDB before 4.4.
+        mongo_outbox::ensure_indexes(&self.outbox).await.map_err(classify)?;
         Ok(())
     }
 
@@ -179,9 +196,24 @@ impl UserStore for MongoUserStore {
         Ok(())
     }
 
-    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
-        self.users.insert_one(Self::user_document(user)?).await.map_err(write_error)?;
+    async fn insert_user(&self, user: &User, announcements: &[Envelope]) -> Result<(), StoreError> {
+        let document = Self::user_document(user)?;
+        // A multi-document transaction (MongoDB needs a replica set for it) so the account and
+        // its announcement commit together; dropping the session unfinished aborts it.
+        let mut session = self.client.start_session().await.map_err(classify)?;
+        session.start_transaction().await.map_err(classify)?;
+        self.users.insert_one(document).session(&mut session).await.map_err(write_error)?;
+        mongo_outbox::enqueue(&self.outbox, &mut session, announcements).await.map_err(classify)?;
+        session.commit_transaction().await.map_err(write_error)?;
         Ok(())
+    }
+
+    async fn pending_announcements(&self) -> Result<u64, StoreError> {
+        mongo_outbox::pending_count(&self.outbox).await.map_err(classify)
+    }
+
+    fn spawn_relay(&self, bus: Arc<dyn Bus>, waker: OutboxWaker, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(MongoOutboxRelay::new(self.outbox.clone(), bus, waker).run(shutdown))
     }
 
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>, StoreError> {

@@ -3,12 +3,22 @@
 //! Each `contract_*` function takes any store; the macro below runs it on a fresh SQLite file
 //! and on a fresh MongoDB database.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
+use shop_messaging::{
+    Bus, ConsumerSpec, Envelope, Handler, HandlerError,
+    contracts::{NOTIFICATIONS_EVENTS, UserRegistered, topology},
+    memory::InMemoryBus,
+    outbox::OutboxWaker,
+};
 use shop_testkit::TempDir;
 use shop_users::{
     domain::{AddressInput, AddressKind, NewUser, ProfilePatch, User, email_key},
+    service::registration_announcement,
     store::{Consumed, RefreshToken, StoreError, UserStore, mongo::MongoUserStore, sql::SqlUserStore},
 };
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------
@@ -51,7 +61,55 @@ on_both_stores!(contract_listing => lists_search_prefixes_literally_and_paginate
 on_both_stores!(contract_refresh_tokens => refresh_tokens_are_fresh_once_then_reused_expired_or_unknown_on_sqlite, refresh_tokens_are_fresh_once_then_reused_expired_or_unknown_on_mongo);
 on_both_stores!(contract_revoke_family => revoking_a_family_spares_other_families_on_sqlite, revoking_a_family_spares_other_families_on_mongo);
 on_both_stores!(contract_revoke_user_tokens => revoking_a_user_spares_other_users_on_sqlite, revoking_a_user_spares_other_users_on_mongo);
+on_both_stores!(contract_announcements => a_registration_and_its_announcement_commit_together_then_publish_on_sqlite, a_registration_and_its_announcement_commit_together_then_publish_on_mongo);
 on_both_stores!(contract_concurrent_consume => concurrent_consumes_of_one_token_have_one_winner_on_sqlite, concurrent_consumes_of_one_token_have_one_winner_on_mongo);
+
+/// The announcement is written with the user, never without it, and the relay publishes it.
+async fn contract_announcements(store: &dyn UserStore) {
+    let ada = user("ada@example.com", "Ada Lovelace", 1);
+    let announcement = registration_announcement(&ada).expect("encode");
+    store.insert_user(&ada, &[announcement.clone()]).await.expect("insert Ada");
+    assert_eq!(store.pending_announcements().await.expect("count"), 1);
+
+    // A refused registration announces nothing.
+    let twin = user("ADA@example.com", "Another Ada", 2);
+    let refused = registration_announcement(&twin).expect("encode");
+    let result = store.insert_user(&twin, &[refused]).await;
+    assert!(matches!(result, Err(StoreError::EmailTaken)), "{result:?}");
+    assert_eq!(store.pending_announcements().await.expect("count"), 1);
+
+    // The relay publishes it: a consumer of `user.registered` receives Ada's announcement.
+    let bus: Arc<dyn Bus> = InMemoryBus::new(topology());
+    let (seen, received) = tokio::sync::mpsc::unbounded_channel();
+    let spec = topology().into_iter().find(|q| q.name == NOTIFICATIONS_EVENTS).expect("queue");
+    let shutdown = CancellationToken::new();
+    let consumer = bus.consume(ConsumerSpec::durable(spec), Arc::new(Collect(seen)), shutdown.clone()).await.expect("consume");
+    let relay = store.spawn_relay(bus.clone(), OutboxWaker::new(), shutdown.clone());
+    let mut received = received;
+    let envelope = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
+        .await
+        .expect("published within 10 s")
+        .expect("a message");
+    assert_eq!(envelope.id, announcement.id);
+    let event: UserRegistered = envelope.decode().expect("a user.registered payload");
+    assert_eq!(event.user_id, ada.id.to_string());
+    assert_eq!(event.email, "ada@example.com");
+    assert_eq!(event.name, "Ada Lovelace");
+    shutdown.cancel();
+    relay.await.expect("relay stops");
+    consumer.join().await;
+    assert_eq!(store.pending_announcements().await.expect("count"), 0);
+}
+
+/// Forwards every message it handles.
+struct Collect(tokio::sync::mpsc::UnboundedSender<Envelope>);
+
+#[async_trait::async_trait]
+impl Handler for Collect {
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
+        self.0.send(envelope.clone()).map_err(|e| HandlerError::Permanent(e.to_string()))
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Fixtures.
@@ -145,8 +203,8 @@ async fn contract_users_round_trip(store: &dyn UserStore) {
         .expect("add a billing address");
     assert_eq!(ada.version, 3);
     let alan = user("alan@example.com", "Alan Turing", 4);
-    store.insert_user(&ada).await.expect("insert Ada");
-    store.insert_user(&alan).await.expect("insert Alan");
+    store.insert_user(&ada, &[]).await.expect("insert Ada");
+    store.insert_user(&alan, &[]).await.expect("insert Alan");
 
     let found = store.users_by_ids(&[alan.id, ada.id, Uuid::new_v4()]).await.expect("read by ids");
     assert_eq!(by_id(found), by_id(vec![ada.clone(), alan.clone()]), "unknown ids are skipped");
@@ -167,14 +225,14 @@ async fn contract_users_round_trip(store: &dyn UserStore) {
 /// An email that differs only in case is taken; a refused insert writes nothing.
 async fn contract_duplicate_emails(store: &dyn UserStore) {
     let ada = user("ada@example.com", "Ada Lovelace", 1);
-    store.insert_user(&ada).await.expect("insert Ada");
+    store.insert_user(&ada, &[]).await.expect("insert Ada");
 
     let twin = user("ADA@Example.COM", "Another Ada", 2);
     assert_eq!(twin.email_key, ada.email_key);
-    let result = store.insert_user(&twin).await;
+    let result = store.insert_user(&twin, &[]).await;
     assert!(matches!(result, Err(StoreError::EmailTaken)), "same email, other case: {result:?}");
 
-    let result = store.insert_user(&ada).await;
+    let result = store.insert_user(&ada, &[]).await;
     assert!(matches!(result, Err(StoreError::EmailTaken)), "the same user twice: {result:?}");
 
     assert_eq!(read(store, twin.id).await, None, "the refused user was not written");
@@ -192,8 +250,8 @@ async fn contract_duplicate_emails(store: &dyn UserStore) {
 async fn contract_optimistic_updates(store: &dyn UserStore) {
     let v1 = user("ada@example.com", "Ada Lovelace", 1);
     let grace = user("grace@navy.mil", "Grace Hopper", 2);
-    store.insert_user(&v1).await.expect("insert Ada");
-    store.insert_user(&grace).await.expect("insert Grace");
+    store.insert_user(&v1, &[]).await.expect("insert Ada");
+    store.insert_user(&grace, &[]).await.expect("insert Grace");
 
     let v2 = v1.with_profile(ProfilePatch::parse(Some("Ada King"), Some("+44 20 7946 0001")).expect("a valid patch"), at(5));
     assert_eq!(v2.version, 2);
@@ -235,7 +293,7 @@ async fn contract_optimistic_updates(store: &dyn UserStore) {
     assert_eq!(store.user_by_email("ada@example.com").await.expect("old email"), None, "the old email is released");
     assert_eq!(store.user_by_email("countess@example.com").await.expect("new email"), Some(v3.clone()));
     let reuse = user("ada@example.com", "New Ada", 11);
-    store.insert_user(&reuse).await.expect("a released email can be registered again");
+    store.insert_user(&reuse, &[]).await.expect("a released email can be registered again");
     assert_eq!(read(store, v1.id).await, Some(v3));
 }
 
@@ -256,7 +314,7 @@ async fn contract_listing(store: &dyn UserStore) {
     ];
     // Insert out of order: the list order must come from the store.
     for u in users.iter().rev() {
-        store.insert_user(u).await.expect("insert a fixture user");
+        store.insert_user(u, &[]).await.expect("insert a fixture user");
     }
     users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.to_string().cmp(&b.id.to_string())));
 

@@ -6,13 +6,23 @@
 
 mod entity;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Schema,
+    QueryFilter, QueryOrder, QuerySelect, Schema, TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
+use sea_orm_migration::{MigrationTrait, SchemaManager};
 use shop_kernel::{db, literal::like_literal};
+use shop_messaging::{
+    Bus, Envelope,
+    migration::CreateOutbox,
+    outbox::{self, OutboxRelay, OutboxWaker},
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use self::entity::{account, refresh_token};
@@ -118,6 +128,7 @@ impl UserStore for SqlUserStore {
         ] {
             self.db.execute_unprepared(index).await.map_err(unavailable)?;
         }
+        CreateOutbox.up(&SchemaManager::new(&self.db)).await.map_err(unavailable)?;
         Ok(())
     }
 
@@ -125,9 +136,21 @@ impl UserStore for SqlUserStore {
         self.db.ping().await.map_err(unavailable)
     }
 
-    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
-        account::Entity::insert(Self::account_row(user)?).exec(&self.db).await.map_err(write_error)?;
+    async fn insert_user(&self, user: &User, announcements: &[Envelope]) -> Result<(), StoreError> {
+        let row = Self::account_row(user)?;
+        let tx = self.db.begin().await.map_err(unavailable)?;
+        account::Entity::insert(row).exec(&tx).await.map_err(write_error)?;
+        outbox::enqueue(&tx, announcements).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn pending_announcements(&self) -> Result<u64, StoreError> {
+        outbox::pending_count(&self.db).await.map_err(unavailable)
+    }
+
+    fn spawn_relay(&self, bus: Arc<dyn Bus>, waker: OutboxWaker, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(OutboxRelay::new(self.db.clone(), bus, waker).run(shutdown))
     }
 
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>, StoreError> {

@@ -1,0 +1,83 @@
+//! The reviews GraphQL schema: a Federation v2 subgraph that owns `Review @key(id)` and
+//! extends the catalog's `Product` (with `reviews` and `rating`) and the users service's
+//! `User` (with `reviews`).
+//!
+//! Entity batching: every `Product.rating` of one operation (a whole `_entities` batch of the
+//! router, or a product list) goes through [`RatingLoader`], which asks the store once, with
+//! every product id, via [`ReviewStore::ratings_for`](crate::store::ReviewStore::ratings_for).
+
+mod entities;
+mod mutation;
+mod query;
+mod types;
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    EmptySubscription, Schema,
+    dataloader::{DataLoader, Loader},
+};
+use uuid::Uuid;
+
+pub use self::{
+    mutation::{
+        MutationRoot, ReviewCreateInput, ReviewCreatePayload, ReviewDeletePayload, ReviewHideInput, ReviewHidePayload,
+        ReviewUpdateInput, ReviewUpdatePayload,
+    },
+    query::QueryRoot,
+    types::{Product, Rating, RatingBucket, Review, User},
+};
+use crate::{domain, error::gql, service::Reviews};
+
+/// The reviews subgraph schema.
+pub type ReviewsSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Most keys one loader batch holds; a router batch beyond it costs one more query per 500.
+const MAX_BATCH: usize = 500;
+
+/// Builds the schema over `reviews`.
+pub fn schema(reviews: Arc<Reviews>) -> ReviewsSchema {
+    Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
+        .enable_federation()
+        .limit_depth(16)
+        .limit_complexity(5_000)
+        .data(DataLoader::new(ReviewLoader(reviews.clone()), tokio::spawn).max_batch_size(MAX_BATCH))
+        .data(DataLoader::new(RatingLoader(reviews.clone()), tokio::spawn).max_batch_size(MAX_BATCH))
+        .data(reviews)
+        .finish()
+}
+
+/// The subgraph SDL as composition expects it.
+pub fn sdl(schema: &ReviewsSchema) -> String {
+    shop_kernel::federation::subgraph_sdl(
+        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
+    )
+}
+
+/// Reviews by id: every `review` and `_entities` lookup of one operation is one store read.
+pub struct ReviewLoader(pub Arc<Reviews>);
+
+impl Loader<Uuid> for ReviewLoader {
+    type Value = Arc<domain::Review>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let reviews = self.0.store().reviews_by_ids(keys).await.map_err(gql)?;
+        Ok(reviews.into_iter().map(|r| (r.id, Arc::new(r))).collect())
+    }
+}
+
+/// Rating aggregates by product id: every `Product.rating` of one operation is one store read.
+pub struct RatingLoader(pub Arc<Reviews>);
+
+impl Loader<String> for RatingLoader {
+    type Value = domain::ProductRating;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        #[allow(clippy::cast_precision_loss)] // a batch size, far below 2^52
+        metrics::histogram!("reviews_rating_batch_size").record(keys.len() as f64);
+        let ratings = self.0.store().ratings_for(keys).await.map_err(gql)?;
+        Ok(ratings.into_iter().map(|r| (r.product_id.clone(), r)).collect())
+    }
+}

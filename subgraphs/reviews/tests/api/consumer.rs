@@ -1,0 +1,128 @@
+//! The purchase consumer: order announcements make buyers' reviews verified purchases,
+//! called directly and through the in-process bus.
+
+use std::time::Duration;
+
+use shop_messaging::{
+    Bus, Envelope, Handler, HandlerError,
+    contracts::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderLineFact, OrderSummary},
+};
+use shop_reviews::events::PurchaseRecorder;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{Backend, TestApp, product, spawn_app};
+
+on_both_stores!(
+    confirmed_orders_verify_the_buyers_reviews,
+    announcements_without_lines_or_of_other_kinds_are_not_purchases,
+    purchases_arrive_over_the_bus,
+);
+
+fn summary(products: &[&str]) -> OrderSummary {
+    let lines: Vec<OrderLineFact> = products
+        .iter()
+        .map(|p| OrderLineFact {
+            product_id: (*p).to_owned(),
+            sku: format!("SKU-{p}"),
+            product_name: "Kettle".into(),
+            variant_name: "Steel".into(),
+            quantity: 1,
+            unit_price_minor: 2500,
+            line_subtotal_minor: 2500,
+        })
+        .collect();
+    let subtotal = 2500 * i64::try_from(lines.len()).unwrap();
+    OrderSummary { currency: "USD".into(), lines, subtotal_minor: subtotal, shipping_minor: 0, tax_minor: 0, total_minor: subtotal }
+}
+
+fn confirmed(user: Uuid, products: &[&str]) -> Envelope {
+    let order_id = Uuid::now_v7().to_string();
+    let event = OrderConfirmed { order_id: order_id.clone(), user_id: user.to_string(), total_minor: 2500, currency: "USD".into(), summary: Some(summary(products)) };
+    Envelope::new(&event, order_id).unwrap()
+}
+
+fn delivered(user: Uuid, products: &[&str]) -> Envelope {
+    let order_id = Uuid::now_v7().to_string();
+    let event = OrderDelivered { order_id: order_id.clone(), user_id: user.to_string(), summary: Some(summary(products)) };
+    Envelope::new(&event, order_id).unwrap()
+}
+
+fn recorder(app: &TestApp) -> PurchaseRecorder {
+    PurchaseRecorder::new(app.service.reviews.clone())
+}
+
+async fn verified(app: &TestApp, id: Uuid) -> bool {
+    app.service.store.reviews_by_ids(&[id]).await.unwrap()[0].verified_purchase
+}
+
+async fn confirmed_orders_verify_the_buyers_reviews(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let handler = recorder(&app);
+    let (buyer, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let (p, q) = (product(), product());
+    let review = app.review(buyer, &p, 4).await;
+    let others = app.review(other, &p, 2).await;
+
+    let message = confirmed(buyer, &[&p, &q, &p]);
+    handler.handle(&message).await.unwrap();
+    assert!(verified(&app, review.id).await);
+    assert!(!verified(&app, others.id).await, "only the buyer's review");
+    assert!(app.service.store.has_purchased(buyer, &q).await.unwrap());
+    // The same message again, or the order's delivery, changes nothing.
+    handler.handle(&message).await.unwrap();
+    handler.handle(&delivered(buyer, &[&p, &q])).await.unwrap();
+    let stored = app.service.store.reviews_by_ids(&[review.id]).await.unwrap().pop().unwrap();
+    assert!(stored.verified_purchase);
+    assert_eq!(stored.version, 2, "marked once");
+
+    // A later review of a bought product is verified from the start.
+    assert!(app.review(buyer, &q, 5).await.verified_purchase);
+    // A delivered order verifies too.
+    let late = product();
+    let late_review = app.review(other, &late, 3).await;
+    handler.handle(&delivered(other, &[&late])).await.unwrap();
+    assert!(verified(&app, late_review.id).await);
+}
+
+async fn announcements_without_lines_or_of_other_kinds_are_not_purchases(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let handler = recorder(&app);
+    let (buyer, p) = (Uuid::new_v4(), product());
+
+    let order_id = Uuid::now_v7().to_string();
+    let old = OrderConfirmed { order_id: order_id.clone(), user_id: buyer.to_string(), total_minor: 100, currency: "USD".into(), summary: None };
+    handler.handle(&Envelope::new(&old, order_id.clone()).unwrap()).await.unwrap();
+    assert!(!app.service.store.has_purchased(buyer, &p).await.unwrap());
+
+    let cancelled = OrderCancelled { order_id: order_id.clone(), user_id: buyer.to_string(), reason: "changed mind".into(), summary: Some(summary(&[&p])) };
+    let refused = handler.handle(&Envelope::new(&cancelled, order_id.clone()).unwrap()).await;
+    assert!(matches!(refused, Err(HandlerError::Permanent(_))), "{refused:?}");
+
+    let mut malformed = confirmed(buyer, &[&p]);
+    malformed.payload["userId"] = "not-a-uuid".into();
+    assert!(matches!(handler.handle(&malformed).await, Err(HandlerError::Permanent(_))));
+    malformed.payload = serde_json::json!({ "orderId": 42 });
+    assert!(matches!(handler.handle(&malformed).await, Err(HandlerError::Permanent(_))));
+    assert!(!app.service.store.has_purchased(buyer, &p).await.unwrap());
+}
+
+async fn purchases_arrive_over_the_bus(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shutdown = CancellationToken::new();
+    let workers = app.service.start(shutdown.clone()).await.unwrap();
+    let (buyer, p) = (Uuid::new_v4(), product());
+    let review = app.review(buyer, &p, 5).await;
+
+    app.bus.publish(&[delivered(buyer, &[&p])]).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !verified(&app, review.id).await {
+        assert!(tokio::time::Instant::now() < deadline, "the purchase never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    shutdown.cancel();
+    for worker in workers {
+        tokio::time::timeout(Duration::from_secs(10), worker).await.expect("stops on shutdown").unwrap();
+    }
+}

@@ -1,0 +1,350 @@
+//! The store contract: what `ReviewStore` promises, on SQLite, MongoDB and PostgreSQL.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use futures::future::join_all;
+use shop_reviews::{
+    domain::{Position, ProductRating, Review, ReviewChange, ReviewDraft, ReviewSort, Stars, now_millis},
+    store::{ReviewStore, StoreError},
+};
+use uuid::Uuid;
+
+use crate::{Backend, fresh_store, product};
+
+on_every_store!(
+    one_review_per_user_and_product,
+    aggregates_follow_every_write,
+    concurrent_writes_keep_aggregates_exact,
+    pages_follow_every_sort_and_skip_hidden_reviews,
+    purchases_verify_reviews_before_and_after_they_are_written,
+    a_purchase_racing_a_review_is_never_missed,
+    ratings_of_many_products_come_in_one_call,
+);
+
+/// A fixed instant plus whole minutes: fixtures get distinct, predictable creation times.
+fn at(minute: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(1_767_225_600, 0).unwrap() + Duration::minutes(minute)
+}
+
+fn draft(product: &str, rating: i32) -> ReviewDraft {
+    ReviewDraft::parse(product, rating, "Solid", "Does what it says.").unwrap()
+}
+
+async fn write(store: &Arc<dyn ReviewStore>, author: Uuid, product: &str, rating: i32) -> Review {
+    store.insert_review(&draft(product, rating).into_review(author, now_millis())).await.unwrap()
+}
+
+fn change(rating: Option<i32>, title: Option<&str>) -> ReviewChange {
+    ReviewChange::parse(rating, title, None).unwrap()
+}
+
+async fn rating_of(store: &Arc<dyn ReviewStore>, product: &str) -> ProductRating {
+    let kept = store.ratings_for(&[product.to_owned()]).await.unwrap().pop().unwrap_or_else(|| ProductRating::empty(product));
+    let recounted = store.recount_rating(product).await.unwrap();
+    assert_eq!(kept, recounted, "the kept aggregate differs from a recount");
+    kept
+}
+
+async fn one_review_per_user_and_product(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let (ada, bob, p, q) = (Uuid::new_v4(), Uuid::new_v4(), product(), product());
+
+    let first = write(&store, ada, &p, 4).await;
+    assert!(!first.verified_purchase);
+    assert_eq!(store.reviews_by_ids(&[first.id]).await.unwrap(), vec![first.clone()], "read back as written");
+    let again = store.insert_review(&draft(&p, 1).into_review(ada, now_millis())).await;
+    assert!(matches!(again, Err(StoreError::AlreadyReviewed)), "{again:?}");
+    assert_eq!(rating_of(&store, &p).await.count, 1, "the refused review counts nowhere");
+
+    // A hidden review still holds its author's place.
+    store.set_hidden(first.id, true, Some("spam")).await.unwrap().unwrap();
+    let again = store.insert_review(&draft(&p, 1).into_review(ada, now_millis())).await;
+    assert!(matches!(again, Err(StoreError::AlreadyReviewed)), "{again:?}");
+
+    write(&store, bob, &p, 2).await;
+    write(&store, ada, &q, 5).await;
+    // Deleting the review frees the place.
+    store.delete_review(first.id, Some(ada)).await.unwrap().unwrap();
+    write(&store, ada, &p, 3).await;
+    let rating = rating_of(&store, &p).await;
+    assert_eq!((rating.count, rating.sum), (2, 5));
+}
+
+async fn aggregates_follow_every_write(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let p = product();
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let five = write(&store, a, &p, 5).await;
+    let three = write(&store, b, &p, 3).await;
+    write(&store, c, &p, 1).await;
+    let rating = rating_of(&store, &p).await;
+    assert_eq!((rating.count, rating.sum, rating.stars), (3, 9, [1, 0, 1, 0, 1]));
+    assert_eq!(rating.average(), Some(3.0));
+
+    let updated = store.update_review(three.id, b, &change(Some(4), Some("Better")), now_millis()).await.unwrap().unwrap();
+    assert_eq!((updated.rating.get(), updated.title.as_str(), updated.version), (4, "Better", 2));
+    assert_eq!(store.reviews_by_ids(&[three.id]).await.unwrap(), vec![updated]);
+    store.update_review(three.id, b, &change(None, Some("Title only")), now_millis()).await.unwrap().unwrap();
+    let rating = rating_of(&store, &p).await;
+    assert_eq!((rating.count, rating.sum, rating.stars), (3, 10, [1, 0, 0, 1, 1]));
+
+    // Someone else's review cannot be changed or deleted through the author's filter.
+    assert_eq!(store.update_review(three.id, a, &change(Some(1), None), now_millis()).await.unwrap(), None);
+    assert_eq!(store.delete_review(three.id, Some(a)).await.unwrap(), None);
+    assert_eq!(store.update_review(Uuid::now_v7(), a, &change(Some(1), None), now_millis()).await.unwrap(), None);
+    assert_eq!(store.set_hidden(Uuid::now_v7(), true, None).await.unwrap(), None);
+
+    // Hidden reviews count nowhere, whatever happens to them meanwhile; hiding twice is once.
+    let hidden = store.set_hidden(five.id, true, Some("off-topic")).await.unwrap().unwrap();
+    assert_eq!((hidden.hidden, hidden.hidden_reason.as_deref()), (true, Some("off-topic")));
+    store.set_hidden(five.id, true, Some("off-topic")).await.unwrap().unwrap();
+    assert_eq!((rating_of(&store, &p).await.count, rating_of(&store, &p).await.sum), (2, 5));
+    store.update_review(five.id, a, &change(Some(2), None), now_millis()).await.unwrap().unwrap();
+    assert_eq!(rating_of(&store, &p).await.sum, 5);
+    let shown = store.set_hidden(five.id, false, Some("ignored when showing")).await.unwrap().unwrap();
+    assert_eq!((shown.hidden, shown.hidden_reason), (false, None));
+    let rating = rating_of(&store, &p).await;
+    assert_eq!((rating.count, rating.sum, rating.stars), (3, 7, [1, 1, 0, 1, 0]));
+
+    // Deleting a hidden review changes nothing; deleting a visible one uncounts it.
+    store.set_hidden(five.id, true, None).await.unwrap().unwrap();
+    let deleted = store.delete_review(five.id, None).await.unwrap().unwrap();
+    assert_eq!(deleted.id, five.id);
+    assert_eq!(rating_of(&store, &p).await.count, 2);
+    store.delete_review(three.id, Some(b)).await.unwrap().unwrap();
+    let rating = rating_of(&store, &p).await;
+    assert_eq!((rating.count, rating.sum, rating.stars), (1, 1, [1, 0, 0, 0, 0]));
+    assert_eq!(store.delete_review(three.id, None).await.unwrap(), None, "deleted once");
+}
+
+/// Many writers on one product at once: creates (some duplicates), rating changes of the same
+/// reviews from several tasks, hide/show toggles and deletes. The aggregate must equal a
+/// recount afterwards, and the recount what the surviving reviews say.
+async fn concurrent_writes_keep_aggregates_exact(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let p = product();
+    let authors: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();
+
+    let creates = authors.iter().enumerate().flat_map(|(i, author)| {
+        let rating = i32::try_from(i % 5).unwrap() + 1;
+        // Every author tries twice at once: exactly one of each pair wins.
+        [draft(&p, rating).into_review(*author, now_millis()), draft(&p, 6 - rating).into_review(*author, now_millis())]
+    });
+    let results = join_all(creates.map(|review| {
+        let store = store.clone();
+        async move { store.insert_review(&review).await }
+    }))
+    .await;
+    let created: Vec<Review> = results.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+    assert_eq!(created.len(), authors.len(), "one review per author: {results:?}");
+    assert!(results.iter().all(|r| matches!(r, Ok(_) | Err(StoreError::AlreadyReviewed))), "{results:?}");
+    assert_eq!(rating_of(&store, &p).await.count, 12);
+
+    let mut writes = Vec::new();
+    for (i, review) in created.iter().enumerate() {
+        for round in 0..3 {
+            let (store, id, author) = (store.clone(), review.id, review.user_id);
+            let stars = i32::try_from((i + round) % 5).unwrap() + 1;
+            writes.push(tokio::spawn(async move {
+                store.update_review(id, author, &change(Some(stars), None), now_millis()).await.map(drop)
+            }));
+        }
+        if i % 3 == 0 {
+            for hidden in [true, false, true] {
+                let (store, id) = (store.clone(), review.id);
+                writes.push(tokio::spawn(async move { store.set_hidden(id, hidden, None).await.map(drop) }));
+            }
+        }
+        if i % 4 == 1 {
+            let (store, id, author) = (store.clone(), review.id, review.user_id);
+            writes.push(tokio::spawn(async move { store.delete_review(id, Some(author)).await.map(drop) }));
+        }
+    }
+    for write in join_all(writes).await {
+        write.unwrap().unwrap();
+    }
+
+    let survivors = store.reviews_by_ids(&created.iter().map(|r| r.id).collect::<Vec<_>>()).await.unwrap();
+    assert_eq!(survivors.len(), 9, "three reviews were deleted");
+    let expected = ProductRating::recount(p.clone(), survivors.iter().filter_map(Review::counted_rating));
+    assert_eq!(rating_of(&store, &p).await, expected);
+}
+
+/// `count` reviews of `product` by new authors, created at the given minutes with the given
+/// ratings (written directly, so times are chosen, ties included).
+async fn seed(store: &Arc<dyn ReviewStore>, product: &str, fixtures: &[(i64, i32)]) -> Vec<Review> {
+    let mut reviews = Vec::new();
+    for (minute, rating) in fixtures {
+        let review = draft(product, *rating).into_review(Uuid::new_v4(), at(*minute));
+        reviews.push(store.insert_review(&review).await.unwrap());
+    }
+    reviews
+}
+
+/// Every review of `product` in `sort` order, read in pages of `size`.
+async fn read_all(store: &Arc<dyn ReviewStore>, product: &str, sort: ReviewSort, size: u64) -> Vec<Uuid> {
+    let (mut seen, mut after): (Vec<Uuid>, Option<Position>) = (Vec::new(), None);
+    loop {
+        let page = store.product_reviews(product, sort, after.as_ref(), size).await.unwrap();
+        assert!(page.len() <= usize::try_from(size).unwrap());
+        seen.extend(page.iter().map(|r| r.id));
+        match page.last() {
+            Some(last) if page.len() == usize::try_from(size).unwrap() => after = Some(Position::of(last)),
+            _ => return seen,
+        }
+    }
+}
+
+async fn pages_follow_every_sort_and_skip_hidden_reviews(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let (p, other) = (product(), product());
+    // Ties on time and on rating, so the tie-breakers decide.
+    let reviews = seed(&store, &p, &[(1, 3), (2, 5), (2, 1), (3, 3), (4, 5), (5, 2), (5, 3), (6, 4)]).await;
+    seed(&store, &other, &[(1, 5), (7, 1)]).await;
+    let hidden = &reviews[3];
+    store.set_hidden(hidden.id, true, None).await.unwrap();
+    let visible: Vec<&Review> = reviews.iter().filter(|r| r.id != hidden.id).collect();
+
+    let key = |r: &&Review| (r.created_at, r.id);
+    let mut newest = visible.clone();
+    newest.sort_by_key(|r| std::cmp::Reverse(key(r)));
+    let mut oldest = visible.clone();
+    oldest.sort_by_key(key);
+    let mut highest = visible.clone();
+    highest.sort_by_key(|r| std::cmp::Reverse((r.rating, r.created_at, r.id)));
+    let mut lowest = visible.clone();
+    lowest.sort_by_key(|r| (r.rating, std::cmp::Reverse((r.created_at, r.id))));
+
+    for (sort, expected) in
+        [(ReviewSort::Newest, newest), (ReviewSort::Oldest, oldest), (ReviewSort::HighestRating, highest), (ReviewSort::LowestRating, lowest)]
+    {
+        let expected: Vec<Uuid> = expected.iter().map(|r| r.id).collect();
+        for size in [1, 3, 100] {
+            assert_eq!(read_all(&store, &p, sort, size).await, expected, "{sort:?} in pages of {size}");
+        }
+    }
+    assert!(store.product_reviews(&p, ReviewSort::Newest, None, 0).await.unwrap().is_empty(), "a page of none is empty");
+
+    // A user's reviews across products, newest first; hidden ones only on request.
+    let author = Uuid::new_v4();
+    let mine: Vec<Review> = join_all((0..3).map(|minute| {
+        let store = store.clone();
+        async move { store.insert_review(&draft(&product(), 4).into_review(author, at(minute))).await.unwrap() }
+    }))
+    .await;
+    store.set_hidden(mine[1].id, true, Some("spam")).await.unwrap();
+    let page = store.user_reviews(author, true, None, 2).await.unwrap();
+    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![mine[2].id, mine[1].id]);
+    let rest = store.user_reviews(author, true, Some(&Position::of(&page[1])), 2).await.unwrap();
+    assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), vec![mine[0].id]);
+    let public = store.user_reviews(author, false, None, 10).await.unwrap();
+    assert_eq!(public.iter().map(|r| r.id).collect::<Vec<_>>(), vec![mine[2].id, mine[0].id]);
+}
+
+async fn purchases_verify_reviews_before_and_after_they_are_written(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let (ada, bob, p, q) = (Uuid::new_v4(), Uuid::new_v4(), product(), product());
+    assert!(!store.has_purchased(ada, &p).await.unwrap());
+
+    // Reviewed first, bought later: the purchase marks the review.
+    let early = write(&store, ada, &p, 4).await;
+    assert!(!early.verified_purchase);
+    let marked = store.record_purchases(ada, &[p.clone(), q.clone(), p.clone()]).await.unwrap();
+    assert_eq!(marked, 1);
+    assert!(store.has_purchased(ada, &p).await.unwrap() && store.has_purchased(ada, &q).await.unwrap());
+    assert!(store.reviews_by_ids(&[early.id]).await.unwrap()[0].verified_purchase);
+    // Recording it again changes nothing.
+    assert_eq!(store.record_purchases(ada, &[p.clone(), q.clone()]).await.unwrap(), 0);
+
+    // Bought first, reviewed later: verified from the start.
+    assert!(write(&store, ada, &q, 5).await.verified_purchase);
+    // Someone else's purchase verifies nothing of Ada's, and Ada's nothing of Bob's.
+    assert!(!write(&store, bob, &p, 2).await.verified_purchase);
+    assert!(!store.has_purchased(bob, &q).await.unwrap());
+    assert_eq!(store.record_purchases(bob, &[]).await.unwrap(), 0);
+    assert_eq!(rating_of(&store, &p).await.count, 2, "purchases do not touch ratings");
+}
+
+/// A review and its author's purchase written at the same moment, many times: the review ends
+/// verified every time, whichever transaction commits first.
+async fn a_purchase_racing_a_review_is_never_missed(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let p = product();
+    let races = (0..12).map(|_| {
+        let store = store.clone();
+        let p = p.clone();
+        async move {
+            let author = Uuid::new_v4();
+            let review = draft(&p, 5).into_review(author, now_millis());
+            let (created, purchased) =
+                tokio::join!(store.insert_review(&review), store.record_purchases(author, std::slice::from_ref(&p)));
+            let (created, _) = (created.unwrap(), purchased.unwrap());
+            store.reviews_by_ids(&[created.id]).await.unwrap()[0].verified_purchase
+        }
+    });
+    let verified = join_all(races).await;
+    assert!(verified.iter().all(|v| *v), "{verified:?}");
+}
+
+async fn ratings_of_many_products_come_in_one_call(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let products: Vec<String> = (0..3).map(|_| product()).collect();
+    for (i, p) in products.iter().enumerate() {
+        for stars in 1..=i32::try_from(i + 1).unwrap() {
+            write(&store, Uuid::new_v4(), p, stars).await;
+        }
+    }
+    let mut asked = products.clone();
+    asked.push(product());
+    let mut ratings = store.ratings_for(&asked).await.unwrap();
+    ratings.sort_by_key(|r| products.iter().position(|p| *p == r.product_id));
+    let expected: Vec<ProductRating> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ProductRating::recount(p.clone(), (1..=i32::try_from(i + 1).unwrap()).map(|s| Stars::new(s).unwrap())))
+        .collect();
+    assert_eq!(ratings, expected, "the unknown product has no aggregate");
+    assert!(store.ratings_for(&[]).await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// What the SQL schema refuses by itself, whatever the code does.
+
+mod sql_constraints {
+    use sea_orm::ConnectionTrait;
+    use shop_reviews::store::{ReviewStore, sql::SqlReviewStore};
+
+    #[tokio::test]
+    async fn the_database_refuses_bad_ratings_and_aggregates_that_do_not_add_up() {
+        let (url, _guard) = shop_testkit::fresh_sqlite_database();
+        let store = SqlReviewStore::connect(&url, 2).await.unwrap();
+        store.prepare().await.unwrap();
+        let db = store.connection();
+        let review = |rating: i32, title: &str| {
+            format!(
+                "INSERT INTO reviews_reviews (id, product_id, user_id, rating, title, body, created_at_ms, updated_at_ms, version)
+                 VALUES ('{}', 'p', 'u{rating}{}', {rating}, '{title}', '', 0, 0, 1)",
+                uuid::Uuid::now_v7(),
+                title.len()
+            )
+        };
+        assert!(db.execute_unprepared(&review(6, "t")).await.is_err(), "rating 6");
+        assert!(db.execute_unprepared(&review(0, "t")).await.is_err(), "rating 0");
+        assert!(db.execute_unprepared(&review(3, "")).await.is_err(), "empty title");
+        assert!(db.execute_unprepared(&review(3, &"t".repeat(121))).await.is_err(), "long title");
+        db.execute_unprepared(&review(3, "t")).await.unwrap();
+        assert!(db.execute_unprepared(&review(3, "t")).await.is_err(), "second review of the pair");
+
+        let rating = |count: i64, sum: i64, stars_3: i64| {
+            format!(
+                "INSERT INTO reviews_product_ratings (product_id, review_count, rating_sum, stars_3) VALUES ('{}', {count}, {sum}, {stars_3})",
+                uuid::Uuid::now_v7()
+            )
+        };
+        assert!(db.execute_unprepared(&rating(-1, -3, -1)).await.is_err(), "negative counts");
+        assert!(db.execute_unprepared(&rating(2, 6, 1)).await.is_err(), "count and buckets disagree");
+        assert!(db.execute_unprepared(&rating(1, 4, 1)).await.is_err(), "sum and buckets disagree");
+        db.execute_unprepared(&rating(1, 3, 1)).await.unwrap();
+    }
+}

@@ -1,0 +1,189 @@
+//! Customer notifications through the whole stack: registration and every order event reach
+//! the notifications service over RabbitMQ and become exactly one email each (in the test
+//! stack's file transport) and one `notifications` entry on the customer, and an order never
+//! waits for this service.
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+use crate::{
+    checkout::{checkout, wait_for, wait_for_status},
+    stack::{Mail, Stack, StackOptions, spawn_stack},
+};
+
+/// Registers a customer; returns (token, email).
+async fn customer(stack: &Stack) -> (String, String) {
+    let email = format!("{}@example.com", shop_testkit::unique_name("mailme"));
+    let registered = stack.register(&email, "correct horse battery staple").await;
+    (registered["accessToken"].as_str().unwrap_or_else(|| panic!("{registered}")).to_owned(), email)
+}
+
+/// A SKU in stock and its product's name.
+async fn a_sku_in_stock(stack: &Stack) -> (String, String) {
+    let (_, body) = stack
+        .graphql("{ products(first: 20, sort: NAME_ASC) { edges { node { name variants { sku stock { available } } } } } }", json!({}))
+        .await;
+    body["data"]["products"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|edge| {
+            let node = &edge["node"];
+            let variant = node["variants"].as_array()?.iter().find(|v| v["stock"]["available"].as_i64().unwrap_or(0) >= 5)?;
+            Some((variant["sku"].as_str()?.to_owned(), node["name"].as_str()?.to_owned()))
+        })
+        .unwrap_or_else(|| panic!("no SKU in stock: {body}"))
+}
+
+/// Waits until `email` has received mail of every kind in `kinds`, then a little longer so a
+/// duplicate would show; returns the mails by kind.
+async fn wait_for_mail(stack: &Stack, email: &str, kinds: &[&str]) -> BTreeMap<String, Vec<Mail>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let by_kind = by_kind(stack.mails_to(email));
+        if kinds.iter().all(|kind| by_kind.contains_key(*kind)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "mail of kinds {kinds:?} never all arrived for {email}; got {:?}", by_kind.keys());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The delivery worker polls every few hundred milliseconds: a second copy would be here by now.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    by_kind(stack.mails_to(email))
+}
+
+fn by_kind(mails: Vec<Mail>) -> BTreeMap<String, Vec<Mail>> {
+    let mut by_kind: BTreeMap<String, Vec<Mail>> = BTreeMap::new();
+    for mail in mails {
+        by_kind.entry(mail.kind.clone()).or_default().push(mail);
+    }
+    by_kind
+}
+
+async fn my_notifications(stack: &Stack, token: &str) -> Vec<Value> {
+    let (_, body) = stack
+        .graphql_as(
+            token,
+            "{ me { notifications(first: 50) { edges { node { kind status channel subject recipient sentAt } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["me"]["notifications"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_order_event_sends_exactly_one_email_and_lists_it_for_the_customer() {
+    let stack = spawn_stack(StackOptions::default()).await;
+    let (token, email) = customer(&stack).await;
+    let (sku, product_name) = a_sku_in_stock(&stack).await;
+    let placed = checkout(&stack, &token, &sku, 2, "tok_visa", "mail-every-event").await;
+    let order_id = placed["order"]["id"].as_str().unwrap_or_else(|| panic!("{placed}")).to_owned();
+    let confirmed = wait_for(&stack, &token, &order_id, "captured", |o| o["paymentStatus"] == "CAPTURED").await;
+    let total = confirmed["total"]["amount"].as_str().unwrap().to_owned();
+
+    let admin = stack.admin_token().await;
+    let (_, shipped) = stack
+        .graphql_as(&admin, "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"TRACK-42\") { userErrors { code } } }", json!({ "id": order_id }))
+        .await;
+    assert_eq!(shipped["data"]["orderShip"]["userErrors"], json!([]), "{shipped}");
+    let (_, delivered) =
+        stack.graphql_as(&admin, "mutation($id: ID!) { orderDeliver(id: $id) { userErrors { code } } }", json!({ "id": order_id })).await;
+    assert_eq!(delivered["data"]["orderDeliver"]["userErrors"], json!([]), "{delivered}");
+    let (_, refunded) = stack
+        .graphql_as(
+            &admin,
+            "mutation($input: RefundCreateInput!) { refundCreate(input: $input) { userErrors { code message } } }",
+            json!({ "input": { "orderId": order_id, "amount": "1.00", "reason": "scratched box", "idempotencyKey": "mail-refund" } }),
+        )
+        .await;
+    assert_eq!(refunded["data"]["refundCreate"]["userErrors"], json!([]), "{refunded}");
+
+    let kinds = ["WELCOME", "ORDER_CONFIRMED", "ORDER_SHIPPED", "ORDER_DELIVERED", "PAYMENT_REFUNDED"];
+    let mails = wait_for_mail(&stack, &email, &kinds).await;
+    for kind in kinds {
+        assert_eq!(mails[kind].len(), 1, "{kind}: {:?}", mails[kind]);
+    }
+    assert_eq!(mails.len(), kinds.len(), "no other mail: {:?}", mails.keys());
+
+    // The confirmation lists what was bought and what it cost, in text and HTML.
+    let confirmation = &mails["ORDER_CONFIRMED"][0];
+    assert!(confirmation.text.contains(&product_name), "{}", confirmation.text);
+    assert!(confirmation.text.contains(&total), "total {total} missing: {}", confirmation.text);
+    assert!(confirmation.html.contains(&total), "total {total} missing from the HTML part");
+    assert!(confirmation.text.contains(&order_id), "{}", confirmation.text);
+    assert!(mails["ORDER_SHIPPED"][0].text.contains("TRACK-42"));
+    assert!(mails["PAYMENT_REFUNDED"][0].text.contains("1.00"));
+
+    // The same five, as the customer's notifications, all sent by email.
+    let listed = my_notifications(&stack, &token).await;
+    let mut listed_kinds: Vec<&str> = listed.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    listed_kinds.sort_unstable();
+    let mut expected = kinds.to_vec();
+    expected.sort_unstable();
+    assert_eq!(listed_kinds, expected, "{listed:?}");
+    for notification in &listed {
+        assert_eq!(notification["status"], "SENT", "{notification}");
+        assert_eq!(notification["channel"], "EMAIL");
+        assert_eq!(notification["recipient"], email.as_str());
+        assert!(notification["sentAt"].is_string());
+    }
+    let subject_of = |kind: &str| listed.iter().find(|n| n["kind"] == kind).unwrap()["subject"].clone();
+    assert_eq!(subject_of("ORDER_CONFIRMED"), confirmation.subject.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancelled_order_sends_a_cancellation() {
+    let stack = spawn_stack(StackOptions::default()).await;
+    let (token, email) = customer(&stack).await;
+    let (sku, _) = a_sku_in_stock(&stack).await;
+    let placed = checkout(&stack, &token, &sku, 1, "tok_declined", "mail-declined").await;
+    let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
+    wait_for_status(&stack, &token, &order_id, "CANCELLED").await;
+
+    let mails = wait_for_mail(&stack, &email, &["WELCOME", "ORDER_CANCELLED"]).await;
+    assert_eq!(mails["ORDER_CANCELLED"].len(), 1);
+    assert!(!mails.contains_key("ORDER_CONFIRMED"));
+    assert!(mails["ORDER_CANCELLED"][0].text.contains(&order_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_confirm_while_notifications_is_down_and_the_mail_follows() {
+    let stack = spawn_stack(StackOptions::default()).await;
+    let (token, email) = customer(&stack).await;
+    wait_for_mail(&stack, &email, &["WELCOME"]).await;
+    stack.stop_notifications().await;
+
+    let (sku, _) = a_sku_in_stock(&stack).await;
+    let placed = checkout(&stack, &token, &sku, 1, "tok_visa", "mail-later").await;
+    let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
+    wait_for_status(&stack, &token, &order_id, "CONFIRMED").await;
+    assert!(!by_kind(stack.mails_to(&email)).contains_key("ORDER_CONFIRMED"), "nothing could have sent it");
+
+    stack.start_notifications().await;
+    let mails = wait_for_mail(&stack, &email, &["WELCOME", "ORDER_CONFIRMED"]).await;
+    assert_eq!(mails["ORDER_CONFIRMED"].len(), 1);
+    assert_eq!(mails["WELCOME"].len(), 1, "the welcome mail is not sent again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nobody_reads_another_customers_notifications() {
+    let stack = spawn_stack(StackOptions::default()).await;
+    let (owner, _) = customer(&stack).await;
+    let (stranger, _) = customer(&stack).await;
+    let (_, me) = stack.graphql_as(&owner, "{ me { id } }", json!({})).await;
+    let owner_id = me["data"]["me"]["id"].as_str().unwrap().to_owned();
+
+    // Straight at the subgraph, as a crafted entity request would be.
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { notifications(first: 5) { edges { node { subject } } } } } }";
+    let representations = json!({ "r": [{ "__typename": "User", "id": owner_id }] });
+    let (_, body) = stack.subgraph("notifications", Some(&stranger), query, representations.clone()).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    assert!(body["data"]["_entities"][0].is_null() || body["data"]["_entities"][0]["notifications"].is_null(), "{body}");
+    let (_, body) = stack.subgraph("notifications", Some(&owner), query, representations).await;
+    assert!(body["errors"].is_null(), "{body}");
+}
