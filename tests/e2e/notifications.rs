@@ -48,7 +48,9 @@ async fn wait_for_mail(stack: &Stack, email: &str, kinds: &[&str]) -> BTreeMap<S
         if kinds.iter().all(|kind| by_kind.contains_key(*kind)) {
             break;
         }
-        assert!(Instant::now() < deadline, "mail of kinds {kinds:?} never all arrived for {email}; got {:?}", by_kind.keys());
+        if Instant::now() >= deadline {
+            panic!("mail of kinds {kinds:?} never all arrived for {email}; got {:?}; {}", by_kind.keys(), stack.notifications_state().await);
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The delivery worker polls every few hundred milliseconds: a second copy would be here by now.
@@ -112,6 +114,7 @@ async fn every_order_event_sends_exactly_one_email_and_lists_it_for_the_customer
 
     // The confirmation lists what was bought and what it cost, in text and HTML.
     let confirmation = &mails["ORDER_CONFIRMED"][0];
+    assert!(confirmation.to.eq_ignore_ascii_case(&email), "{confirmation:?}");
     assert!(confirmation.text.contains(&product_name), "{}", confirmation.text);
     assert!(confirmation.text.contains(&total), "total {total} missing: {}", confirmation.text);
     assert!(confirmation.html.contains(&total), "total {total} missing from the HTML part");
@@ -119,8 +122,13 @@ async fn every_order_event_sends_exactly_one_email_and_lists_it_for_the_customer
     assert!(mails["ORDER_SHIPPED"][0].text.contains("TRACK-42"));
     assert!(mails["PAYMENT_REFUNDED"][0].text.contains("1.00"));
 
-    // The same five, as the customer's notifications, all sent by email.
+    // The same five, as the customer's notifications, all sent by email; plus the review
+    // request that delivery scheduled for days later (marketing, still queued).
     let listed = my_notifications(&stack, &token).await;
+    let (scheduled, listed): (Vec<Value>, Vec<Value>) = listed.into_iter().partition(|n| n["kind"] == "REVIEW_REQUEST");
+    assert_eq!(scheduled.len(), 1, "{scheduled:?}");
+    assert_eq!(scheduled[0]["status"], "QUEUED");
+    assert!(scheduled[0]["sentAt"].is_null());
     let mut listed_kinds: Vec<&str> = listed.iter().map(|n| n["kind"].as_str().unwrap()).collect();
     listed_kinds.sort_unstable();
     let mut expected = kinds.to_vec();

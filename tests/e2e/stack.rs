@@ -461,6 +461,25 @@ impl Stack {
         .unwrap()
     }
 
+    /// What the notifications database and mail folder hold, for failure messages.
+    pub async fn notifications_state(&self) -> String {
+        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+        let db = Database::connect(self.notifications_db.as_str()).await.unwrap();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT kind || ' ' || status || ' ' || COALESCE(recipient, '-') || ' ' || COALESCE(last_error, '-') AS line FROM notifications",
+            ))
+            .await
+            .unwrap();
+        db.close().await.ok();
+        let lines: Vec<String> = rows.iter().map(|row| row.try_get::<String>("", "line").unwrap()).collect();
+        let files: Vec<String> = std::fs::read_dir(&self.mail_dir)
+            .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        format!("notifications: {lines:?}; files in {}: {files:?}", self.mail_dir.display())
+    }
+
     /// Stops the notifications service (HTTP, consumer and delivery) as a crashed process would.
     pub async fn stop_notifications(&self) {
         self.notifications.lock().await.shutdown.cancel();

@@ -22,6 +22,7 @@
 //! aggregate delta is computed from that document, so it is exact however writers interleave.
 
 use chrono::{DateTime, Utc};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::{FutureExt, TryStreamExt, future::BoxFuture};
 use mongodb::{
     Client, ClientSession, Collection, IndexModel,
@@ -91,6 +92,34 @@ fn transaction_error(error: mongodb::error::Error) -> StoreError {
     }
 }
 
+/// A transaction lost a race with another one and must run again.
+///
+/// MongoDB reports a write to a document that a concurrent transaction wrote as a
+/// `WriteConflict` labelled `TransientTransactionError`, and the driver's helper reruns the
+/// transaction. SecantusDB (the MongoDB-protocol server the tests run on) sometimes reports
+/// that race on a collection with a unique index as a duplicate key (E11000) on that index
+/// instead, even for an update that leaves the indexed fields alone; the helper does not
+/// retry that. Writes that cannot create a duplicate (they never change `product_id` or
+/// `user_id`) turn E11000 into this marker, and [`MongoReviewStore::transaction`] reruns the
+/// whole transaction with backoff, as the helper would.
+#[derive(Debug)]
+struct Contended;
+
+/// A duplicate key from a write that cannot create one, as [`Contended`].
+fn contended(error: mongodb::error::Error) -> mongodb::error::Error {
+    if is_duplicate_key(&error) { mongodb::error::Error::custom(Contended) } else { error }
+}
+
+/// Reruns of a [`Contended`] transaction: from 5 ms doubling to 200 ms, with jitter.
+fn contention_backoff() -> impl Iterator<Item = std::time::Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(5))
+        .with_max_delay(std::time::Duration::from_millis(200))
+        .with_max_times(10)
+        .with_jitter()
+        .build()
+}
+
 /// A [`StoreError`] raised inside a transaction callback, whose errors are the driver's.
 fn raise(error: StoreError) -> mongodb::error::Error {
     mongodb::error::Error::custom(error)
@@ -106,7 +135,7 @@ async fn apply_delta(
     if delta.is_zero() {
         return Ok(());
     }
-    let updated = ratings.update_one(doc! { "_id": product_id }, increment(delta)).session(session).await?;
+    let updated = ratings.update_one(doc! { "_id": product_id }, increment(delta)).session(session).await.map_err(contended)?;
     if updated.matched_count == 1 {
         Ok(())
     } else {
@@ -277,12 +306,24 @@ impl MongoReviewStore {
     /// Runs `callback` in a transaction with `context`, retried by the driver on transient
     /// transaction errors. The callback gets its data through `context` because the driver may
     /// run it several times.
-    async fn transaction<C, R, F>(&self, context: C, callback: F) -> Result<R, StoreError>
+    ///
+    /// A transaction that fails as [`Contended`] runs again after a backoff.
+    async fn transaction<C, R, F>(&self, context: C, mut callback: F) -> Result<R, StoreError>
     where
+        C: Clone,
         F: for<'b> FnMut(&'b mut ClientSession, &'b mut C) -> BoxFuture<'b, mongodb::error::Result<R>>,
     {
-        let mut session = self.client.start_session().await.map_err(read_error)?;
-        session.start_transaction().and_run(context, callback).await.map_err(transaction_error)
+        let mut delays = contention_backoff();
+        loop {
+            let mut session = self.client.start_session().await.map_err(read_error)?;
+            match session.start_transaction().and_run(context.clone(), &mut callback).await {
+                Err(error) if error.get_custom::<Contended>().is_some() => match delays.next() {
+                    Some(delay) => tokio::time::sleep(delay).await,
+                    None => return Err(StoreError::Unavailable("the write kept conflicting with others".into())),
+                },
+                result => return result.map_err(transaction_error),
+            }
+        }
     }
 
     /// Creates document `id` of `collection` with `fields` unless it exists, outside any
@@ -388,7 +429,8 @@ impl ReviewStore for MongoReviewStore {
                         .find_one_and_update(doc! { "_id": pair.as_str() }, doc! { "$inc": { "version": 1_i64 } })
                         .return_document(ReturnDocument::After)
                         .session(&mut *session)
-                        .await?;
+                        .await
+                        .map_err(contended)?;
                     let verified = record.is_some_and(|r| r.get_bool("purchased").unwrap_or(false));
                     let mut document = document.clone();
                     document.insert("verified_purchase", verified);
@@ -427,7 +469,8 @@ impl ReviewStore for MongoReviewStore {
                     .find_one_and_update(filter.clone(), update.clone())
                     .return_document(ReturnDocument::Before)
                     .session(&mut *session)
-                    .await?;
+                    .await
+                    .map_err(contended)?;
                 let Some(before) = before else { return Ok(None) };
                 let before = review_in_transaction(&before)?;
                 let after = change.apply(&before, now);
@@ -447,7 +490,7 @@ impl ReviewStore for MongoReviewStore {
         }
         self.transaction((self.collections.clone(), filter), |session, (c, filter)| {
             async move {
-                let Some(before) = c.reviews.find_one_and_delete(filter.clone()).session(&mut *session).await? else {
+                let Some(before) = c.reviews.find_one_and_delete(filter.clone()).session(&mut *session).await.map_err(contended)? else {
                     return Ok(None);
                 };
                 let before = review_in_transaction(&before)?;
@@ -471,7 +514,8 @@ impl ReviewStore for MongoReviewStore {
                     .find_one_and_update(doc! { "_id": id.as_str() }, update.clone())
                     .return_document(ReturnDocument::Before)
                     .session(&mut *session)
-                    .await?;
+                    .await
+                    .map_err(contended)?;
                 let Some(before) = before else { return Ok(None) };
                 let before = review_in_transaction(&before)?;
                 let after = Review { hidden, hidden_reason: reason.clone(), version: before.version + 1, ..before.clone() };
@@ -563,13 +607,18 @@ impl ReviewStore for MongoReviewStore {
                 let mut verified = 0;
                 for product_id in products.iter() {
                     let purchase = doc! { "$set": { "purchased": true }, "$inc": { "version": 1_i64 } };
-                    c.purchases.update_one(doc! { "_id": pair_key(user_id, product_id) }, purchase).session(&mut *session).await?;
+                    c.purchases
+                        .update_one(doc! { "_id": pair_key(user_id, product_id) }, purchase)
+                        .session(&mut *session)
+                        .await
+                        .map_err(contended)?;
                     let unverified = doc! { "product_id": product_id.as_str(), "user_id": user_id.to_string(), "verified_purchase": false };
                     let marked = c
                         .reviews
                         .update_one(unverified, doc! { "$set": { "verified_purchase": true }, "$inc": { "version": 1_i64 } })
                         .session(&mut *session)
-                        .await?;
+                        .await
+                        .map_err(contended)?;
                     verified += marked.modified_count;
                 }
                 Ok(verified)

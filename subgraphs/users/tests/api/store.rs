@@ -68,7 +68,7 @@ on_both_stores!(contract_concurrent_consume => concurrent_consumes_of_one_token_
 async fn contract_announcements(store: &dyn UserStore) {
     let ada = user("ada@example.com", "Ada Lovelace", 1);
     let announcement = registration_announcement(&ada).expect("encode");
-    store.insert_user(&ada, &[announcement.clone()]).await.expect("insert Ada");
+    store.insert_user(&ada, std::slice::from_ref(&announcement)).await.expect("insert Ada");
     assert_eq!(store.pending_announcements().await.expect("count"), 1);
 
     // A refused registration announces nothing.
