@@ -54,19 +54,29 @@ pub fn topology() -> Vec<QueueSpec> {
                 "payment.refunded.*",
             ],
         ),
-        spec(
-            NOTIFICATIONS_EVENTS,
-            &[
-                "user.registered.*",
-                "order.confirmed.*",
-                "order.cancelled.*",
-                "order.shipped.*",
-                "order.delivered.*",
-                "payment.refunded.*",
-            ],
-        ),
-        spec(REVIEWS_PURCHASES, &["order.confirmed.*", "order.delivered.*"]),
+        notifications_queue(),
+        reviews_purchases_queue(),
     ]
+}
+
+/// The notifications service's queue: every fact a customer is told about.
+pub fn notifications_queue() -> QueueSpec {
+    QueueSpec::new(
+        NOTIFICATIONS_EVENTS,
+        [
+            "user.registered.*",
+            "order.confirmed.*",
+            "order.cancelled.*",
+            "order.shipped.*",
+            "order.delivered.*",
+            "payment.refunded.*",
+        ],
+    )
+}
+
+/// The reviews service's queue: the orders that make reviews verified purchases.
+pub fn reviews_purchases_queue() -> QueueSpec {
+    QueueSpec::new(REVIEWS_PURCHASES, ["order.confirmed.*", "order.delivered.*"])
 }
 
 /// Declares a payload struct with its derives and its `Event` type name.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use shop_messaging::{
-    ConsumerSpec, Envelope, Handler, HandlerError, QueueSpec,
+    ConsumerSpec, Envelope, Handler, HandlerError,
     contracts::{self, OrderConfirmed, OrderDelivered, OrderSummary},
 };
 use uuid::Uuid;
@@ -14,11 +14,7 @@ use crate::service::Reviews;
 /// The consumer of `reviews.purchases`: durable, with the bus's default prefetch, concurrency
 /// and retries.
 pub fn consumer_spec() -> ConsumerSpec {
-    let queue = contracts::topology()
-        .into_iter()
-        .find(|q| q.name == contracts::REVIEWS_PURCHASES)
-        .unwrap_or_else(|| QueueSpec::new(contracts::REVIEWS_PURCHASES, ["order.confirmed.*", "order.delivered.*"]));
-    ConsumerSpec::durable(queue)
+    ConsumerSpec::durable(contracts::reviews_purchases_queue())
 }
 
 /// Records purchases from order announcements.

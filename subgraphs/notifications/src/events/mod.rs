@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use shop_messaging::{
-    ConsumerSpec, Envelope, Handler, HandlerError, QueueSpec,
+    ConsumerSpec, Envelope, Handler, HandlerError,
     contracts::{
         self, OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped, PaymentRefunded, UserRegistered,
     },
@@ -28,20 +28,7 @@ pub const CONSUMER: &str = "notifications";
 /// The consumer of `notifications.events`: durable, with the bus's default prefetch,
 /// concurrency and retries.
 pub fn consumer_spec() -> ConsumerSpec {
-    let queue = contracts::topology().into_iter().find(|q| q.name == contracts::NOTIFICATIONS_EVENTS).unwrap_or_else(|| {
-        QueueSpec::new(
-            contracts::NOTIFICATIONS_EVENTS,
-            [
-                "user.registered.*",
-                "order.confirmed.*",
-                "order.cancelled.*",
-                "order.shipped.*",
-                "order.delivered.*",
-                "payment.refunded.*",
-            ],
-        )
-    });
-    ConsumerSpec::durable(queue)
+    ConsumerSpec::durable(contracts::notifications_queue())
 }
 
 /// Turns customer-facing events into queued notifications.
