@@ -93,7 +93,7 @@ fn topic_patterns_match_like_rabbitmq() {
 }
 
 #[test]
-fn the_topology_routes_every_saga_message_to_one_queue() {
+fn the_topology_routes_commands_to_one_queue_and_facts_to_each_consumer() {
     use shop_messaging::topic::matches;
     let topology = contracts::topology();
     let queue_of = |kind: &str| -> Vec<String> {
@@ -108,7 +108,22 @@ fn the_topology_routes_every_saga_message_to_one_queue() {
         [contracts::INVENTORY_COMMANDS]
     );
     assert_eq!(queue_of("payment.void.v1"), [contracts::PAYMENTS_COMMANDS]);
-    assert_eq!(queue_of("payment.refunded.v1"), [contracts::ORDERS_SAGA]);
+    assert_eq!(
+        queue_of("payment.refunded.v1"),
+        [contracts::ORDERS_SAGA, contracts::NOTIFICATIONS_EVENTS]
+    );
     assert_eq!(queue_of("inventory.expired.v1"), [contracts::ORDERS_SAGA]);
+    assert_eq!(
+        queue_of("order.confirmed.v1"),
+        [contracts::NOTIFICATIONS_EVENTS, contracts::REVIEWS_PURCHASES]
+    );
+    assert_eq!(
+        queue_of("order.shipped.v1"),
+        [contracts::NOTIFICATIONS_EVENTS]
+    );
+    assert_eq!(
+        queue_of("user.registered.v1"),
+        [contracts::NOTIFICATIONS_EVENTS]
+    );
     assert!(queue_of("order.updated.v1").is_empty());
 }
