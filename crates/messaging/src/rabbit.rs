@@ -25,7 +25,7 @@ use lapin::{
 };
 use tokio::sync::{Notify, Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::bus::{
     Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Disposition, Handler, QueueSpec,
@@ -78,7 +78,9 @@ pub struct RabbitBus {
     prefix: String,
     publisher: Link,
     consumers: Link,
-    shutdown: CancellationToken,
+    /// Closes both connections when the last holder goes: the bus and each running consumer
+    /// hold it, so a consumer outlives a dropped bus handle and stops only on its own token.
+    connections: Arc<DropGuard>,
 }
 
 impl std::fmt::Debug for RabbitBus {
@@ -86,12 +88,6 @@ impl std::fmt::Debug for RabbitBus {
         f.debug_struct("RabbitBus")
             .field("exchange", &self.exchange)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for RabbitBus {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 
@@ -135,7 +131,7 @@ impl RabbitBus {
             prefix: config.queue_prefix,
             publisher,
             consumers,
-            shutdown,
+            connections: Arc::new(shutdown.drop_guard()),
         }))
     }
 
@@ -251,12 +247,12 @@ impl Bus for RabbitBus {
         });
         let (ready_tx, ready_rx) = oneshot::channel();
         let stop = shutdown.child_token();
-        let task = tokio::spawn(supervise(
-            self.consumers.clone(),
-            consumer,
-            stop.clone(),
-            ready_tx,
-        ));
+        let connections = self.connections.clone();
+        let supervised = supervise(self.consumers.clone(), consumer, stop.clone(), ready_tx);
+        let task = tokio::spawn(async move {
+            supervised.await;
+            drop(connections);
+        });
         match tokio::time::timeout(CONSUME_READY_TIMEOUT, ready_rx).await {
             Ok(Ok(Ok(()))) => Ok(ConsumerHandle::new(task)),
             Ok(Ok(Err(error))) => Err(error),

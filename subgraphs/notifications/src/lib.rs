@@ -194,17 +194,7 @@ impl NotificationsService {
                 return Err(error);
             }
         };
-        // A bus closes its connection when the last handle to it goes, and the consumer does
-        // not hold one: the task keeps the bus alive for as long as the consumer runs, even if
-        // this service value is dropped first.
-        let bus = self.bus.clone();
-        Ok(vec![
-            worker,
-            tokio::spawn(async move {
-                consumer.join().await;
-                drop(bus);
-            }),
-        ])
+        Ok(vec![worker, tokio::spawn(consumer.join())])
     }
 
     /// The HTTP app: `/graphql`, health and metrics.

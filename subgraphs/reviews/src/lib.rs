@@ -105,14 +105,7 @@ impl ReviewsService {
     pub async fn start(&self, shutdown: CancellationToken) -> Result<Vec<JoinHandle<()>>, BusError> {
         let handler = Arc::new(PurchaseRecorder::new(self.reviews.clone()));
         let consumer = self.bus.consume(events::consumer_spec(), handler, shutdown).await?;
-        // A bus closes its connection when the last handle to it goes, and the consumer does
-        // not hold one: the task keeps the bus alive for as long as the consumer runs, even if
-        // this service value is dropped first.
-        let bus = self.bus.clone();
-        Ok(vec![tokio::spawn(async move {
-            consumer.join().await;
-            drop(bus);
-        })])
+        Ok(vec![tokio::spawn(consumer.join())])
     }
 
     /// The HTTP app: `/graphql`, health and metrics.

@@ -177,3 +177,25 @@ async fn a_dropped_connection_loses_nothing_and_duplicates_no_effect() {
     relay.await.unwrap();
     consumer.join().await;
 }
+
+#[tokio::test]
+async fn a_consumer_keeps_consuming_after_its_bus_handle_is_dropped() {
+    let prefix = prefix();
+    let queue = QueueSpec::new("orphan", ["test.ping.*"]);
+    let consuming = rabbit(&prefix, vec![queue.clone()]).await;
+    let recorder = crate::helpers::Recorder::new();
+    let shutdown = CancellationToken::new();
+    let consumer = consuming
+        .consume(ConsumerSpec::durable(queue.clone()), recorder.clone(), shutdown.clone())
+        .await
+        .unwrap();
+    // A service that started its consumer and then let go of the bus, as a test stack does.
+    drop(consuming);
+
+    let publishing = rabbit(&prefix, vec![queue]).await;
+    publishing.publish(&[ping(1), ping(2)]).await.unwrap();
+    eventually(Duration::from_secs(10), "both messages handled", || async { recorder.calls() == 2 }).await;
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), consumer.join()).await.expect("the consumer stops on its token");
+}
