@@ -44,7 +44,7 @@ async fn a_sku_in_stock(stack: &Stack) -> (String, String) {
 async fn wait_for_mail(stack: &Stack, email: &str, kinds: &[&str]) -> BTreeMap<String, Vec<Mail>> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let by_kind = by_kind(stack.mails_to(email));
+        let by_kind = by_kind(stack.mails_to(email).await);
         if kinds.iter().all(|kind| by_kind.contains_key(*kind)) {
             break;
         }
@@ -55,7 +55,7 @@ async fn wait_for_mail(stack: &Stack, email: &str, kinds: &[&str]) -> BTreeMap<S
     }
     // The delivery worker polls every few hundred milliseconds: a second copy would be here by now.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    by_kind(stack.mails_to(email))
+    by_kind(stack.mails_to(email).await)
 }
 
 fn by_kind(mails: Vec<Mail>) -> BTreeMap<String, Vec<Mail>> {
@@ -170,7 +170,7 @@ async fn orders_confirm_while_notifications_is_down_and_the_mail_follows() {
     let placed = checkout(&stack, &token, &sku, 1, "tok_visa", "mail-later").await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
     wait_for_status(&stack, &token, &order_id, "CONFIRMED").await;
-    assert!(!by_kind(stack.mails_to(&email)).contains_key("ORDER_CONFIRMED"), "nothing could have sent it");
+    assert!(!by_kind(stack.mails_to(&email).await).contains_key("ORDER_CONFIRMED"), "nothing could have sent it");
 
     stack.start_notifications().await;
     let mails = wait_for_mail(&stack, &email, &["WELCOME", "ORDER_CONFIRMED"]).await;

@@ -413,9 +413,10 @@ pub struct Mail {
 impl Stack {
     /// Every email sent to `address` so far (parsed from the file transport's `.eml` files,
     /// each named by its notification id, whose kind comes from the notifications database).
-    pub fn mails_to(&self, address: &str) -> Vec<Mail> {
+    pub async fn mails_to(&self, address: &str) -> Vec<Mail> {
+        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
         let Ok(entries) = std::fs::read_dir(&self.mail_dir) else { return Vec::new() };
-        let mut mails = Vec::new();
+        let mut parsed = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().is_none_or(|e| e != "eml") {
@@ -428,37 +429,40 @@ impl Stack {
                 continue;
             }
             let id = path.file_stem().unwrap().to_string_lossy().into_owned();
-            mails.push(Mail {
-                kind: self.notification_kind(&id),
+            let mail = Mail {
+                kind: String::new(),
                 to,
                 subject: message.subject().unwrap_or_default().to_owned(),
                 text: message.body_text(0).unwrap_or_default().into_owned(),
                 html: message.body_html(0).unwrap_or_default().into_owned(),
-            });
+            };
+            parsed.push((id, mail));
         }
-        mails
-    }
-
-    fn notification_kind(&self, id: &str) -> String {
-        // A blocking read keeps `mails_to` usable from any test code; the query is tiny.
-        let url = self.notifications_db.clone();
-        let id = id.to_owned();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-                let db = Database::connect(url.as_str()).await.unwrap();
-                let row = db
-                    .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT kind FROM notifications WHERE id = $1", [id.clone().into()]))
-                    .await
-                    .unwrap()
-                    .unwrap_or_else(|| panic!("an email for notification {id}, which does not exist"));
-                db.close().await.ok();
-                row.try_get::<String>("", "kind").unwrap()
+        if parsed.is_empty() {
+            return Vec::new();
+        }
+        // One query for the kinds of every mail found.
+        let db = Database::connect(self.notifications_db.as_str()).await.unwrap();
+        let ids: Vec<sea_orm::Value> = parsed.iter().map(|(id, _)| id.clone().into()).collect();
+        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("SELECT id, kind FROM notifications WHERE id IN ({})", placeholders.join(", ")),
+                ids,
+            ))
+            .await
+            .unwrap();
+        db.close().await.ok();
+        let kinds: std::collections::HashMap<String, String> =
+            rows.iter().map(|row| (row.try_get("", "id").unwrap(), row.try_get("", "kind").unwrap())).collect();
+        parsed
+            .into_iter()
+            .map(|(id, mail)| Mail {
+                kind: kinds.get(&id).cloned().unwrap_or_else(|| panic!("an email for notification {id}, which does not exist")),
+                ..mail
             })
-        })
-        .join()
-        .unwrap()
+            .collect()
     }
 
     /// What the notifications database and mail folder hold, for failure messages.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use shop_messaging::{
     Bus, ConsumerSpec, Envelope, Handler, HandlerError,
-    contracts::{NOTIFICATIONS_EVENTS, UserRegistered, topology},
+    contracts::{UserRegistered, notifications_queue, topology},
     memory::InMemoryBus,
     outbox::OutboxWaker,
 };
@@ -81,7 +81,7 @@ async fn contract_announcements(store: &dyn UserStore) {
     // The relay publishes it: a consumer of `user.registered` receives Ada's announcement.
     let bus: Arc<dyn Bus> = InMemoryBus::new(topology());
     let (seen, received) = tokio::sync::mpsc::unbounded_channel();
-    let spec = topology().into_iter().find(|q| q.name == NOTIFICATIONS_EVENTS).expect("queue");
+    let spec = notifications_queue();
     let shutdown = CancellationToken::new();
     let consumer = bus.consume(ConsumerSpec::durable(spec), Arc::new(Collect(seen)), shutdown.clone()).await.expect("consume");
     let relay = store.spawn_relay(bus.clone(), OutboxWaker::new(), shutdown.clone());
