@@ -59,7 +59,11 @@ impl Client {
 
     async fn login(&self, email: &str, password: &str) -> String {
         let body = self
-            .call(None, "mutation($i: LoginInput!) { login(input: $i) { accessToken } }", json!({ "i": { "email": email, "password": password } }))
+            .call(
+                None,
+                "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+                json!({ "i": { "email": email, "password": password } }),
+            )
             .await;
         body["data"]["login"]["accessToken"].as_str().unwrap_or_else(|| panic!("login failed: {body}")).to_owned()
     }
@@ -79,27 +83,46 @@ async fn main() {
     let concurrency: usize = env("CONCURRENCY", "64").parse().unwrap();
     let duration = Duration::from_secs(env("DURATION_SECS", "30").parse().unwrap());
     let warmup = Duration::from_secs(env("WARMUP_SECS", "5").parse().unwrap());
-    let client = Arc::new(Client { http: reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap(), url: format!("{router}/graphql") });
+    let client = Arc::new(Client {
+        http: reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap(),
+        url: format!("{router}/graphql"),
+    });
 
     let confirmations = Arc::new(Confirmations::default());
     let shutdown = CancellationToken::new();
     let bus = RabbitBus::connect(
-        RabbitConfig { url: env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"), exchange: "shop.events".into(), queue_prefix: env("QUEUE_PREFIX", "") },
+        RabbitConfig {
+            url: env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+            exchange: "shop.events".into(),
+            queue_prefix: env("QUEUE_PREFIX", ""),
+        },
         contracts::topology(),
     )
     .await
     .unwrap();
-    let spec = ConsumerSpec { prefetch: 1000, concurrency: 64, ..ConsumerSpec::fan_out("bench.confirmations", vec!["order.updated.*".into()]) };
+    let spec = ConsumerSpec {
+        prefetch: 1000,
+        concurrency: 64,
+        ..ConsumerSpec::fan_out("bench.confirmations", vec!["order.updated.*".into()])
+    };
     let _listener = bus.consume(spec, confirmations.clone(), shutdown.clone()).await.unwrap();
 
     // Plenty of stock, so every order can be confirmed.
     let admin = client.login("admin@shop.local", "admin-password-123").await;
-    let products = client.call(None, "{ products(first: 20) { edges { node { variants { sku } } } } }", json!({})).await;
+    let products =
+        client.call(None, "{ products(first: 20) { edges { node { variants { sku } } } } }", json!({})).await;
     let skus: Vec<String> = products["data"]["products"]["edges"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|e| e["node"]["variants"].as_array().unwrap().iter().map(|v| v["sku"].as_str().unwrap().to_owned()).collect::<Vec<_>>())
+        .flat_map(|e| {
+            e["node"]["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["sku"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert!(!skus.is_empty(), "no products: {products}");
     for sku in &skus {
@@ -115,7 +138,11 @@ async fn main() {
     let customer = Arc::new(client.login("customer@shop.local", "customer-password-123").await);
     let skus = Arc::new(skus);
 
-    println!("checkout benchmark: {concurrency} concurrent clients, {}s warm-up, {}s measured, through {router}", warmup.as_secs(), duration.as_secs());
+    println!(
+        "checkout benchmark: {concurrency} concurrent clients, {}s warm-up, {}s measured, through {router}",
+        warmup.as_secs(),
+        duration.as_secs()
+    );
     let started = Instant::now();
     let measure_from = started + warmup;
     let stop_at = measure_from + duration;
@@ -192,8 +219,17 @@ async fn main() {
     call_latency.sort_unstable();
     to_confirmed.sort_unstable();
     let seconds = duration.as_secs_f64();
-    println!("checkouts placed in the window: {} ({:.0}/s), failed calls: {failures}", placed.len(), placed.len() as f64 / seconds);
-    println!("confirmed: {} of them ({} within the window: {:.0} orders/s)", to_confirmed.len(), confirmed_in_window, confirmed_in_window as f64 / seconds);
+    println!(
+        "checkouts placed in the window: {} ({:.0}/s), failed calls: {failures}",
+        placed.len(),
+        placed.len() as f64 / seconds
+    );
+    println!(
+        "confirmed: {} of them ({} within the window: {:.0} orders/s)",
+        to_confirmed.len(),
+        confirmed_in_window,
+        confirmed_in_window as f64 / seconds
+    );
     println!(
         "checkout call latency:      p50 {:>7.1} ms  p99 {:>7.1} ms",
         percentile(&call_latency, 0.50).as_secs_f64() * 1e3,

@@ -43,7 +43,12 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(async {
                 let configs = Configs::load()?;
                 let users = shop_users::build(&configs.users).await?;
-                seed(&shop_catalog::build(&configs.catalog).await?, &shop_inventory::build(&configs.inventory).await?, &users).await
+                seed(
+                    &shop_catalog::build(&configs.catalog).await?,
+                    &shop_inventory::build(&configs.inventory).await?,
+                    &users,
+                )
+                .await
             })
         }
         ("export-schema", Some(dir)) => runtime.block_on(export_schema(PathBuf::from(dir))),
@@ -105,12 +110,16 @@ async fn seed(
 ) -> anyhow::Result<()> {
     let path = seed_file();
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let catalog_seed: shop_catalog::seed::SeedCatalog = serde_json::from_str(&text).context("parsing the catalog seed")?;
+    let catalog_seed: shop_catalog::seed::SeedCatalog =
+        serde_json::from_str(&text).context("parsing the catalog seed")?;
     let stock_seed: shop_inventory::seed::SeedStock = serde_json::from_str(&text).context("parsing the stock seed")?;
     let products = shop_catalog::seed::apply(&catalog.catalog, &catalog_seed).await?;
     let skus = shop_inventory::seed::apply(&inventory.store, &stock_seed).await?;
     let accounts = shop_users::seed::apply(&users.identity).await?;
-    println!("seeded {products} products and the stock of {skus} SKUs from {}, {accounts} demo accounts", path.display());
+    println!(
+        "seeded {products} products and the stock of {skus} SKUs from {}, {accounts} demo accounts",
+        path.display()
+    );
     Ok(())
 }
 
@@ -133,14 +142,19 @@ async fn run() -> anyhow::Result<()> {
     let catalog = shop_catalog::build(&configs.catalog).await.context("starting catalog")?;
     let inventory = shop_inventory::build(&configs.inventory).await.context("starting inventory")?;
     let cart = shop_cart::build(&configs.cart).await.context("starting cart")?;
-    let orders = shop_orders::from_parts(&configs.orders.database_url, bus.clone(), &configs.orders).await.context("starting orders")?;
-    let payments =
-        shop_payments::from_parts(&configs.payments.database_url, bus.clone(), &configs.payments).await.context("starting payments")?;
-    let notifications = shop_notifications::from_parts(&configs.notifications.database_url, bus.clone(), &configs.notifications)
+    let orders = shop_orders::from_parts(&configs.orders.database_url, bus.clone(), &configs.orders)
         .await
-        .context("starting notifications")?;
-    let reviews =
-        shop_reviews::from_parts(&configs.reviews.database_url, bus.clone(), &configs.reviews).await.context("starting reviews")?;
+        .context("starting orders")?;
+    let payments = shop_payments::from_parts(&configs.payments.database_url, bus.clone(), &configs.payments)
+        .await
+        .context("starting payments")?;
+    let notifications =
+        shop_notifications::from_parts(&configs.notifications.database_url, bus.clone(), &configs.notifications)
+            .await
+            .context("starting notifications")?;
+    let reviews = shop_reviews::from_parts(&configs.reviews.database_url, bus.clone(), &configs.reviews)
+        .await
+        .context("starting reviews")?;
 
     let shutdown = server::shutdown_on_signal();
     let mut tasks = tokio::task::JoinSet::new();
@@ -215,12 +229,18 @@ async fn saga_bus(configs: &Configs) -> anyhow::Result<Arc<dyn Bus>> {
 /// Lists or replays the dead letters of one consumer queue (e.g. `inventory.commands`).
 async fn dead_letters(action: &str, queue: &str, limit: usize) -> anyhow::Result<()> {
     let configs = Configs::load()?;
-    anyhow::ensure!(configs.orders.amqp_url.is_some(), "set ORDERS__AMQP_URL to the broker (the embedded bus keeps nothing to inspect)");
+    anyhow::ensure!(
+        configs.orders.amqp_url.is_some(),
+        "set ORDERS__AMQP_URL to the broker (the embedded bus keeps nothing to inspect)"
+    );
     let bus = saga_bus(&configs).await?;
     match action {
         "list" => {
             for letter in bus.dead_letters(queue, limit).await? {
-                let (kind, id) = letter.envelope.as_ref().map_or(("undecodable", String::new()), |e| (e.kind.as_str(), e.id.to_string()));
+                let (kind, id) = letter
+                    .envelope
+                    .as_ref()
+                    .map_or(("undecodable", String::new()), |e| (e.kind.as_str(), e.id.to_string()));
                 println!("{kind} {id} after {} attempts: {}\n  {}", letter.attempts, letter.reason, letter.body);
             }
         }
@@ -243,9 +263,14 @@ async fn export_schema(dir: PathBuf) -> anyhow::Result<()> {
         bus.clone(),
         &UsersConfig::default(),
     );
-    let catalog = shop_catalog::build(&CatalogConfig { database_url: in_memory.clone(), ..CatalogConfig::default() }).await?;
-    let inventory =
-        shop_inventory::build(&InventoryConfig { database_url: in_memory.clone(), max_connections: 1, ..InventoryConfig::default() }).await?;
+    let catalog =
+        shop_catalog::build(&CatalogConfig { database_url: in_memory.clone(), ..CatalogConfig::default() }).await?;
+    let inventory = shop_inventory::build(&InventoryConfig {
+        database_url: in_memory.clone(),
+        max_connections: 1,
+        ..InventoryConfig::default()
+    })
+    .await?;
     let cart = shop_cart::build(&CartConfig::default()).await?;
     let orders = shop_orders::from_parts(&in_memory, bus.clone(), &OrdersConfig::default()).await?;
     let payments = shop_payments::from_parts(&in_memory, bus.clone(), &PaymentsConfig::default()).await?;

@@ -20,7 +20,10 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::{Clock, DefaultClock}};
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
 use hive_router::{
     GraphQLError,
     http::StatusCode,
@@ -111,7 +114,8 @@ impl RouterPlugin for RateLimitPlugin {
 
     fn on_plugin_init(payload: OnPluginInitPayload<Self>) -> OnPluginInitResult<Self> {
         let config = payload.config()?;
-        let per_second = NonZeroU32::new(config.requests_per_second).ok_or("rate_limit.requests_per_second must be > 0")?;
+        let per_second =
+            NonZeroU32::new(config.requests_per_second).ok_or("rate_limit.requests_per_second must be > 0")?;
         let burst = NonZeroU32::new(config.burst).ok_or("rate_limit.burst must be > 0")?;
         let quota = Quota::per_second(per_second).allow_burst(burst);
         Ok(Some(Self {

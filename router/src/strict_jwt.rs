@@ -56,7 +56,10 @@ impl RouterPlugin for StrictJwtPlugin {
         Ok(Some(Self))
     }
 
-    async fn on_graphql_analysis<'exec>(&'exec self, payload: &mut OnGraphqlAnalysisHookPayload<'exec>) -> OnGraphqlAnalysisHookResult {
+    async fn on_graphql_analysis<'exec>(
+        &'exec self,
+        payload: &mut OnGraphqlAnalysisHookPayload<'exec>,
+    ) -> OnGraphqlAnalysisHookResult {
         let details = &payload.client_request_details;
         let presented = details.headers.contains_key(AUTHORIZATION);
         let verified = matches!(details.jwt.as_ref(), JwtRequestDetails::Authenticated { .. });

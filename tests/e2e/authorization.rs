@@ -154,7 +154,10 @@ async fn customers_cannot_read_each_others_data() {
     assert_eq!(codes(&body), ["FORBIDDEN"], "{body}");
     let (_, body) = stack.graphql(read, json!({ "id": cart_id })).await;
     let code = codes(&body);
-    assert!(code == ["FORBIDDEN"] || code == ["UNAUTHENTICATED"], "anonymous callers cannot read a user's cart by id either: {body}");
+    assert!(
+        code == ["FORBIDDEN"] || code == ["UNAUTHENTICATED"],
+        "anonymous callers cannot read a user's cart by id either: {body}"
+    );
     let add = "mutation($id: ID!, $lines: [CartLineInput!]!) { cartLinesAdd(cartId: $id, lines: $lines) { cart { totalQuantity } } }";
     let (_, body) = stack.graphql_as(&bob, add, json!({ "id": cart_id, "lines": [line] })).await;
     assert_eq!(codes(&body), ["FORBIDDEN"], "{body}");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::stack::{Stack, StackOptions, spawn_stack};
 
@@ -16,7 +16,10 @@ pub(crate) const ORDER: &str = "id status paymentStatus cancellationReason subto
 /// A SKU of the seeded catalog and how many units are available now.
 pub(crate) async fn a_sku_in_stock(stack: &Stack) -> (String, i64) {
     let (_, body) = stack
-        .graphql("{ products(first: 20, sort: NAME_ASC) { edges { node { variants { sku stock { available } } } } } }", json!({}))
+        .graphql(
+            "{ products(first: 20, sort: NAME_ASC) { edges { node { variants { sku stock { available } } } } } }",
+            json!({}),
+        )
         .await;
     body["data"]["products"]["edges"]
         .as_array()
@@ -65,7 +68,14 @@ pub(crate) async fn customer_token(stack: &Stack) -> String {
     registered["accessToken"].as_str().unwrap_or_else(|| panic!("{registered}")).to_owned()
 }
 
-pub(crate) async fn checkout(stack: &Stack, token: &str, sku: &str, quantity: i64, payment_token: &str, key: &str) -> Value {
+pub(crate) async fn checkout(
+    stack: &Stack,
+    token: &str,
+    sku: &str,
+    quantity: i64,
+    payment_token: &str,
+    key: &str,
+) -> Value {
     let (status, body) = stack
         .graphql_as(
             token,
@@ -83,7 +93,13 @@ pub(crate) async fn checkout(stack: &Stack, token: &str, sku: &str, quantity: i6
 }
 
 pub(crate) async fn order(stack: &Stack, token: &str, id: &str) -> Value {
-    let (_, body) = stack.graphql_as(token, &format!("query($id: ID!) {{ order(id: $id) {{ {ORDER} payment {{ id status amount {{ amount }} }} }} }}"), json!({ "id": id })).await;
+    let (_, body) = stack
+        .graphql_as(
+            token,
+            &format!("query($id: ID!) {{ order(id: $id) {{ {ORDER} payment {{ id status amount {{ amount }} }} }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
     body["data"]["order"].clone()
 }
 
@@ -119,13 +135,19 @@ async fn assert_stock_invariants(stack: &Stack) {
         .unwrap();
     for row in rows {
         let sku: String = row.try_get("", "sku").unwrap();
-        let (on_hand, reserved, held): (i64, i64, i64) =
-            (row.try_get("", "on_hand").unwrap(), row.try_get("", "reserved").unwrap(), row.try_get("", "held").unwrap());
+        let (on_hand, reserved, held): (i64, i64, i64) = (
+            row.try_get("", "on_hand").unwrap(),
+            row.try_get("", "reserved").unwrap(),
+            row.try_get("", "held").unwrap(),
+        );
         assert!(on_hand >= reserved && reserved >= 0, "{sku}: on hand {on_hand}, reserved {reserved}");
         assert_eq!(reserved, held, "{sku}: reserved {reserved} but active reservations hold {held}");
     }
     let active = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SELECT COUNT(*) AS n FROM inventory_reservations WHERE status = 'ACTIVE'"))
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM inventory_reservations WHERE status = 'ACTIVE'",
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -218,7 +240,13 @@ async fn sse_statuses(stack: &Stack, token: &str, order_id: &str, until: &str) -
     sse_statuses_at(stack, &format!("{}/graphql", stack.router_url), token, order_id, until).await
 }
 
-async fn sse_statuses_at(stack: &Stack, url: &str, token: &str, order_id: &str, until: &str) -> Result<Vec<String>, Value> {
+async fn sse_statuses_at(
+    stack: &Stack,
+    url: &str,
+    token: &str,
+    order_id: &str,
+    until: &str,
+) -> Result<Vec<String>, Value> {
     let response = stack
         .http
         .post(url)
@@ -262,7 +290,10 @@ async fn a_paid_order_is_confirmed_live_on_the_subscription() {
     assert_eq!(placed["userErrors"], json!([]), "{placed}");
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
     // Accepted at once; the saga runs after the call returned.
-    assert!(["PENDING", "AWAITING_PAYMENT", "CONFIRMED"].contains(&placed["order"]["status"].as_str().unwrap()), "{placed}");
+    assert!(
+        ["PENDING", "AWAITING_PAYMENT", "CONFIRMED"].contains(&placed["order"]["status"].as_str().unwrap()),
+        "{placed}"
+    );
     let total = &placed["order"]["total"];
     assert_eq!(total["currencyCode"], "USD", "{placed}");
 
@@ -273,7 +304,8 @@ async fn a_paid_order_is_confirmed_live_on_the_subscription() {
     assert_eq!(sse.unwrap().last().map(String::as_str), Some("CONFIRMED"));
 
     let confirmed = wait_for(&stack, &token, &order_id, "captured", |o| o["paymentStatus"] == "CAPTURED").await;
-    let mut timeline: Vec<&str> = confirmed["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let mut timeline: Vec<&str> =
+        confirmed["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
     // The capture is a timeline entry of its own, still CONFIRMED.
     timeline.dedup();
     assert_eq!(timeline, ["PENDING", "AWAITING_PAYMENT", "CONFIRMED"], "{confirmed}");
@@ -292,7 +324,11 @@ async fn a_paid_order_is_confirmed_live_on_the_subscription() {
     tracking.until("SHIPPED").await;
     // A customer may not ship.
     let (_, body) = stack
-        .graphql_as(&token, "mutation($id: ID!) { orderDeliver(id: $id) { order { status } userErrors { code } } }", json!({ "id": order_id }))
+        .graphql_as(
+            &token,
+            "mutation($id: ID!) { orderDeliver(id: $id) { order { status } userErrors { code } } }",
+            json!({ "id": order_id }),
+        )
         .await;
     assert!(body["data"]["orderDeliver"].is_null(), "{body}");
     assert_stock_invariants(&stack).await;
@@ -363,8 +399,10 @@ async fn a_double_submit_makes_one_order_and_one_charge() {
     let (sku, before) = a_sku_in_stock(&stack).await;
     let key = shop_testkit::unique_name("key");
 
-    let (first, second) =
-        tokio::join!(checkout(&stack, &token, &sku, 1, "tok_visa", &key), checkout(&stack, &token, &sku, 1, "tok_visa", &key));
+    let (first, second) = tokio::join!(
+        checkout(&stack, &token, &sku, 1, "tok_visa", &key),
+        checkout(&stack, &token, &sku, 1, "tok_visa", &key)
+    );
     assert_eq!(first["userErrors"], json!([]), "{first}");
     assert_eq!(second["userErrors"], json!([]), "{second}");
     let order_id = first["order"]["id"].as_str().unwrap().to_owned();
@@ -441,7 +479,8 @@ async fn a_restarted_payments_service_finishes_the_saga() {
     assert_eq!(order(&stack, &token, &order_id).await["status"], "AWAITING_PAYMENT");
 
     stack.start_payments().await;
-    wait_for(&stack, &token, &order_id, "captured", |o| o["status"] == "CONFIRMED" && o["paymentStatus"] == "CAPTURED").await;
+    wait_for(&stack, &token, &order_id, "captured", |o| o["status"] == "CONFIRMED" && o["paymentStatus"] == "CAPTURED")
+        .await;
     assert_eq!(available(&stack, &sku).await, before - 1);
     assert_stock_invariants(&stack).await;
 }

@@ -8,7 +8,10 @@ use crate::stack::{StackOptions, spawn_stack};
 async fn unknown_and_malformed_ids() {
     let stack = spawn_stack(StackOptions::default()).await;
     let (status, body) = stack
-        .graphql("query($id: ID!) { product(id: $id) { name stock { available } } }", json!({ "id": uuid::Uuid::new_v4().to_string() }))
+        .graphql(
+            "query($id: ID!) { product(id: $id) { name stock { available } } }",
+            json!({ "id": uuid::Uuid::new_v4().to_string() }),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(body, json!({ "data": { "product": null } }), "an unknown product is null, not an error");

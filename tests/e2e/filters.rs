@@ -25,14 +25,19 @@ fn nodes(connection: &Value) -> Vec<Value> {
 async fn filters_narrow_the_list_and_facets_count_it() {
     let stack = spawn_stack(StackOptions::default()).await;
     let (_, categories) = stack.graphql("{ categories { id slug children { id slug } } }", json!({})).await;
-    let footwear = categories["data"]["categories"].as_array().unwrap().iter().find(|c| c["slug"] == "footwear").unwrap().clone();
+    let footwear =
+        categories["data"]["categories"].as_array().unwrap().iter().find(|c| c["slug"] == "footwear").unwrap().clone();
 
     let shoes = list(&stack, json!({ "categoryId": footwear["id"] })).await;
     let shoe_nodes = nodes(&shoes);
     assert!(!shoe_nodes.is_empty());
-    assert!(shoe_nodes.iter().all(|n| n["category"]["parent"]["slug"] == "footwear"), "a parent category includes its children");
+    assert!(
+        shoe_nodes.iter().all(|n| n["category"]["parent"]["slug"] == "footwear"),
+        "a parent category includes its children"
+    );
     assert_eq!(shoes["totalCount"], shoe_nodes.len());
-    let brand_total: u64 = shoes["facets"]["brands"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    let brand_total: u64 =
+        shoes["facets"]["brands"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
     assert_eq!(brand_total, shoe_nodes.len() as u64, "brand facet counts add up to the list");
 
     let brand = shoes["facets"]["brands"][0]["value"].as_str().unwrap().to_owned();
@@ -41,14 +46,27 @@ async fn filters_narrow_the_list_and_facets_count_it() {
     assert!(nodes(&by_brand).iter().all(|n| n["brand"] == brand));
 
     let cheap = list(&stack, json!({ "priceRange": { "max": { "amount": "20.00", "currencyCode": "USD" } } })).await;
-    assert!(nodes(&cheap).iter().all(|n| n["price"]["amount"].as_str().unwrap().split('.').next().unwrap().parse::<i64>().unwrap() < 20
-        || n["price"]["amount"] == "20.00"));
+    assert!(
+        nodes(&cheap).iter().all(|n| n["price"]["amount"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            < 20
+            || n["price"]["amount"] == "20.00")
+    );
     assert!(cheap["facets"]["priceRange"]["max"]["amount"].as_str().is_some());
 
     let black = list(&stack, json!({ "attributes": [{ "name": "Colour", "values": ["BLACK"] }] })).await;
     assert!(black["totalCount"].as_u64().unwrap() > 0);
     for node in nodes(&black) {
-        let all_attrs: Vec<&Value> = node["attributes"].as_array().unwrap().iter()
+        let all_attrs: Vec<&Value> = node["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
             .chain(node["variants"].as_array().unwrap().iter().flat_map(|v| v["attributes"].as_array().unwrap()))
             .collect();
         assert!(all_attrs.iter().any(|a| a["name"] == "colour" && a["value"] == "black"), "{node}");

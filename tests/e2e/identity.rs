@@ -6,7 +6,8 @@ use serde_json::json;
 use crate::stack::{StackOptions, spawn_stack};
 
 const ME: &str = "{ me { id email name roles addresses { id } } }";
-const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken userErrors { code } } }";
+const REFRESH: &str =
+    "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken userErrors { code } } }";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn register_then_login_then_me() {
@@ -68,7 +69,9 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
     // Another session of the same user is untouched; logging it out ends it.
     let other = stack.login("carol@example.com", "correct horse battery").await;
     let other_refresh = other["refreshToken"].as_str().unwrap();
-    let (_, body) = stack.graphql("mutation($t: String!) { logout(refreshToken: $t) { success } }", json!({ "t": other_refresh })).await;
+    let (_, body) = stack
+        .graphql("mutation($t: String!) { logout(refreshToken: $t) { success } }", json!({ "t": other_refresh }))
+        .await;
     assert_eq!(body["data"]["logout"]["success"], true, "{body}");
     let (_, body) = stack.graphql(REFRESH, json!({ "t": other_refresh })).await;
     assert_ne!(body["data"]["refreshToken"]["userErrors"], json!([]), "a logged-out token is dead: {body}");
@@ -85,7 +88,11 @@ async fn addresses_keep_one_default_per_kind() {
                            "city": city, "postalCode": "12345", "country": "us" } })
     };
     let (_, body) = stack.graphql_as(token, add, address("Springfield", false)).await;
-    assert_eq!(body["data"]["addressAdd"]["user"]["addresses"], json!([{ "kind": "SHIPPING", "isDefault": true, "city": "Springfield" }]), "{body}");
+    assert_eq!(
+        body["data"]["addressAdd"]["user"]["addresses"],
+        json!([{ "kind": "SHIPPING", "isDefault": true, "city": "Springfield" }]),
+        "{body}"
+    );
     let (_, body) = stack.graphql_as(token, add, address("Shelbyville", true)).await;
     assert_eq!(
         body["data"]["addressAdd"]["user"]["addresses"],
@@ -95,7 +102,11 @@ async fn addresses_keep_one_default_per_kind() {
     let mut bad = address("Nowhere", false);
     bad["input"]["country"] = json!("USA");
     let (_, body) = stack.graphql_as(token, add, bad).await;
-    assert_eq!(body["data"]["addressAdd"]["userErrors"], json!([{ "field": ["input", "country"], "code": "INVALID" }]), "{body}");
+    assert_eq!(
+        body["data"]["addressAdd"]["userErrors"],
+        json!([{ "field": ["input", "country"], "code": "INVALID" }]),
+        "{body}"
+    );
     let (_, me) = stack.graphql_as(token, ME, json!({})).await;
     assert_eq!(me["data"]["me"]["addresses"].as_array().unwrap().len(), 2, "the refused address was not stored");
 }

@@ -6,15 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod errors;
-mod federated_join;
-mod filters;
-mod pagination;
-mod rate_limit;
 mod authorization;
 mod cart;
 mod checkout;
+mod errors;
+mod federated_join;
+mod filters;
 mod identity;
 mod notifications;
+mod pagination;
+mod rate_limit;
 mod reviews;
 mod stack;

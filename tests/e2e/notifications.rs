@@ -25,7 +25,10 @@ async fn customer(stack: &Stack) -> (String, String) {
 /// A SKU in stock and its product's name.
 async fn a_sku_in_stock(stack: &Stack) -> (String, String) {
     let (_, body) = stack
-        .graphql("{ products(first: 20, sort: NAME_ASC) { edges { node { name variants { sku stock { available } } } } } }", json!({}))
+        .graphql(
+            "{ products(first: 20, sort: NAME_ASC) { edges { node { name variants { sku stock { available } } } } } }",
+            json!({}),
+        )
         .await;
     body["data"]["products"]["edges"]
         .as_array()
@@ -33,7 +36,8 @@ async fn a_sku_in_stock(stack: &Stack) -> (String, String) {
         .iter()
         .find_map(|edge| {
             let node = &edge["node"];
-            let variant = node["variants"].as_array()?.iter().find(|v| v["stock"]["available"].as_i64().unwrap_or(0) >= 5)?;
+            let variant =
+                node["variants"].as_array()?.iter().find(|v| v["stock"]["available"].as_i64().unwrap_or(0) >= 5)?;
             Some((variant["sku"].as_str()?.to_owned(), node["name"].as_str()?.to_owned()))
         })
         .unwrap_or_else(|| panic!("no SKU in stock: {body}"))
@@ -49,7 +53,11 @@ async fn wait_for_mail(stack: &Stack, email: &str, kinds: &[&str]) -> BTreeMap<S
             break;
         }
         if Instant::now() >= deadline {
-            panic!("mail of kinds {kinds:?} never all arrived for {email}; got {:?}; {}", by_kind.keys(), stack.notifications_state().await);
+            panic!(
+                "mail of kinds {kinds:?} never all arrived for {email}; got {:?}; {}",
+                by_kind.keys(),
+                stack.notifications_state().await
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -90,11 +98,20 @@ async fn every_order_event_sends_exactly_one_email_and_lists_it_for_the_customer
 
     let admin = stack.admin_token().await;
     let (_, shipped) = stack
-        .graphql_as(&admin, "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"TRACK-42\") { userErrors { code } } }", json!({ "id": order_id }))
+        .graphql_as(
+            &admin,
+            "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"TRACK-42\") { userErrors { code } } }",
+            json!({ "id": order_id }),
+        )
         .await;
     assert_eq!(shipped["data"]["orderShip"]["userErrors"], json!([]), "{shipped}");
-    let (_, delivered) =
-        stack.graphql_as(&admin, "mutation($id: ID!) { orderDeliver(id: $id) { userErrors { code } } }", json!({ "id": order_id })).await;
+    let (_, delivered) = stack
+        .graphql_as(
+            &admin,
+            "mutation($id: ID!) { orderDeliver(id: $id) { userErrors { code } } }",
+            json!({ "id": order_id }),
+        )
+        .await;
     assert_eq!(delivered["data"]["orderDeliver"]["userErrors"], json!([]), "{delivered}");
     let (_, refunded) = stack
         .graphql_as(
@@ -191,7 +208,10 @@ async fn nobody_reads_another_customers_notifications() {
     let representations = json!({ "r": [{ "__typename": "User", "id": owner_id }] });
     let (_, body) = stack.subgraph("notifications", Some(&stranger), query, representations.clone()).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
-    assert!(body["data"]["_entities"][0].is_null() || body["data"]["_entities"][0]["notifications"].is_null(), "{body}");
+    assert!(
+        body["data"]["_entities"][0].is_null() || body["data"]["_entities"][0]["notifications"].is_null(),
+        "{body}"
+    );
     let (_, body) = stack.subgraph("notifications", Some(&owner), query, representations).await;
     assert!(body["errors"].is_null(), "{body}");
 }

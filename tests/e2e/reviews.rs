@@ -17,7 +17,10 @@ const REVIEW: &str = "id rating title body verifiedPurchase author { id } produc
 /// A product of the seeded catalog with a variant in stock: (product id, sku).
 async fn a_product_in_stock(stack: &Stack, skip: usize) -> (String, String) {
     let (_, body) = stack
-        .graphql("{ products(first: 20, sort: NAME_ASC) { edges { node { id variants { sku stock { available } } } } } }", json!({}))
+        .graphql(
+            "{ products(first: 20, sort: NAME_ASC) { edges { node { id variants { sku stock { available } } } } } }",
+            json!({}),
+        )
         .await;
     body["data"]["products"]["edges"]
         .as_array()
@@ -25,7 +28,8 @@ async fn a_product_in_stock(stack: &Stack, skip: usize) -> (String, String) {
         .iter()
         .filter_map(|edge| {
             let node = &edge["node"];
-            let variant = node["variants"].as_array()?.iter().find(|v| v["stock"]["available"].as_i64().unwrap_or(0) >= 5)?;
+            let variant =
+                node["variants"].as_array()?.iter().find(|v| v["stock"]["available"].as_i64().unwrap_or(0) >= 5)?;
             Some((node["id"].as_str()?.to_owned(), variant["sku"].as_str()?.to_owned()))
         })
         .nth(skip)
@@ -43,7 +47,10 @@ async fn customer(stack: &Stack, name: &str) -> (String, String) {
         .await;
     assert_eq!(status, 200, "{body}");
     let payload = &body["data"]["register"];
-    (payload["accessToken"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned(), payload["user"]["id"].as_str().unwrap().to_owned())
+    (
+        payload["accessToken"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned(),
+        payload["user"]["id"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn create_review(stack: &Stack, token: &str, product_id: &str, rating: i64, title: &str) -> Value {
@@ -60,7 +67,8 @@ async fn create_review(stack: &Stack, token: &str, product_id: &str, rating: i64
 }
 
 async fn review(stack: &Stack, id: &str) -> Value {
-    let (_, body) = stack.graphql(&format!("query($id: ID!) {{ review(id: $id) {{ {REVIEW} }} }}"), json!({ "id": id })).await;
+    let (_, body) =
+        stack.graphql(&format!("query($id: ID!) {{ review(id: $id) {{ {REVIEW} }} }}"), json!({ "id": id })).await;
     body["data"]["review"].clone()
 }
 
@@ -112,7 +120,8 @@ async fn a_buyers_review_is_a_verified_purchase_and_a_strangers_is_not() {
         )
         .await;
     let product = &body["data"]["product"];
-    let ratings: Vec<i64> = product["reviews"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["rating"].as_i64().unwrap()).collect();
+    let ratings: Vec<i64> =
+        product["reviews"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["rating"].as_i64().unwrap()).collect();
     assert_eq!(ratings, vec![5, 2], "{body}");
     assert_eq!(product["reviews"]["edges"][0]["node"]["author"]["id"], buyer_id.as_str());
     assert_eq!(product["reviews"]["edges"][0]["node"]["verifiedPurchase"], true);
@@ -128,8 +137,14 @@ async fn a_buyers_review_is_a_verified_purchase_and_a_strangers_is_not() {
     assert_eq!(histogram, vec![(5, 1), (4, 0), (3, 0), (2, 1), (1, 0)]);
 
     // The buyer's own reviews, on their user.
-    let (_, me) = stack.graphql_as(&buyer, "{ me { reviews(first: 5) { edges { node { id verifiedPurchase } } } } }", json!({})).await;
-    assert_eq!(me["data"]["me"]["reviews"]["edges"], json!([{ "node": { "id": review_id, "verifiedPurchase": true } }]), "{me}");
+    let (_, me) = stack
+        .graphql_as(&buyer, "{ me { reviews(first: 5) { edges { node { id verifiedPurchase } } } } }", json!({}))
+        .await;
+    assert_eq!(
+        me["data"]["me"]["reviews"]["edges"],
+        json!([{ "node": { "id": review_id, "verifiedPurchase": true } }]),
+        "{me}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -146,7 +161,10 @@ async fn a_product_list_with_ratings_is_one_batched_request_to_reviews() {
 
     let before = stack.reviews_requests();
     let (_, body) = stack
-        .graphql("{ products(first: 20, sort: NAME_ASC) { edges { node { id name rating { average count } } } } }", json!({}))
+        .graphql(
+            "{ products(first: 20, sort: NAME_ASC) { edges { node { id name rating { average count } } } } }",
+            json!({}),
+        )
         .await;
     let after = stack.reviews_requests();
     assert!(body["errors"].is_null(), "{body}");
@@ -154,9 +172,11 @@ async fn a_product_list_with_ratings_is_one_batched_request_to_reviews() {
     assert!(edges.len() > 2, "the seeded catalog has several products: {body}");
     assert_eq!(after - before, 1, "ratings of {} products took {} requests to reviews", edges.len(), after - before);
 
-    let rating_of = |id: &str| edges.iter().find(|e| e["node"]["id"] == id).map(|e| e["node"]["rating"].clone()).unwrap();
+    let rating_of =
+        |id: &str| edges.iter().find(|e| e["node"]["id"] == id).map(|e| e["node"]["rating"].clone()).unwrap();
     assert_eq!(rating_of(&first), json!({ "average": 4.5, "count": 2 }));
     assert_eq!(rating_of(&second), json!({ "average": 1.0, "count": 1 }));
-    let unrated = edges.iter().find(|e| e["node"]["id"] != first.as_str() && e["node"]["id"] != second.as_str()).unwrap();
+    let unrated =
+        edges.iter().find(|e| e["node"]["id"] != first.as_str() && e["node"]["id"] != second.as_str()).unwrap();
     assert_eq!(unrated["node"]["rating"], json!({ "average": null, "count": 0 }));
 }

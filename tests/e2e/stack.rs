@@ -23,8 +23,8 @@ use shop_notifications::{
 use shop_orders::OrdersConfig;
 use shop_payments::PaymentsConfig;
 use shop_reviews::ReviewsConfig;
-use shop_users::UsersConfig;
 use shop_testkit as testkit;
+use shop_users::UsersConfig;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
@@ -218,7 +218,10 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
     users.start(shutdown.clone());
     shop_users::seed::apply(&users.identity).await.expect("seed accounts");
     let users_port = serve(users.app(), shutdown.clone()).await;
-    let auth = AuthConfig { jwks_url: format!("http://127.0.0.1:{users_port}/.well-known/jwks.json"), ..AuthConfig::default() };
+    let auth = AuthConfig {
+        jwks_url: format!("http://127.0.0.1:{users_port}/.well-known/jwks.json"),
+        ..AuthConfig::default()
+    };
 
     let catalog_config = CatalogConfig {
         database_url: testkit::mongo_url(),
@@ -237,13 +240,18 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         auth: auth.clone(),
         ..InventoryConfig::default()
     };
-    let cart_config =
-        CartConfig { redis_url: Some(testkit::redis_url()), key_prefix: prefix("cart"), auth: auth.clone(), ..CartConfig::default() };
+    let cart_config = CartConfig {
+        redis_url: Some(testkit::redis_url()),
+        key_prefix: prefix("cart"),
+        auth: auth.clone(),
+        ..CartConfig::default()
+    };
     let catalog = shop_catalog::build(&catalog_config).await.expect("catalog");
     let cart = shop_cart::build(&cart_config).await.expect("cart");
     let (catalog_seed, stock_seed) = seed();
     shop_catalog::seed::apply(&catalog.catalog, &catalog_seed).await.expect("seed catalog");
-    let inventory_store = shop_inventory::store::InventoryStore::connect(&inventory_config.database_url, 2).await.expect("inventory db");
+    let inventory_store =
+        shop_inventory::store::InventoryStore::connect(&inventory_config.database_url, 2).await.expect("inventory db");
     shop_inventory::seed::apply(&inventory_store, &stock_seed).await.expect("seed stock");
     let inventory_shutdown = shutdown.child_token();
     let inventory_port = start_inventory(&inventory_config, 0, inventory_shutdown.clone()).await;
@@ -270,7 +278,11 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         amqp_url: Some(amqp_url()),
         queue_prefix: queue_prefix.clone(),
         auth: auth.clone(),
-        email: EmailConfig { transport: TransportKind::File, file_dir: mail_dir.display().to_string(), ..EmailConfig::default() },
+        email: EmailConfig {
+            transport: TransportKind::File,
+            file_dir: mail_dir.display().to_string(),
+            ..EmailConfig::default()
+        },
         delivery: DeliveryConfig { poll_interval_ms: 100, initial_backoff_ms: 200, ..DeliveryConfig::default() },
         ..NotificationsConfig::default()
     };
@@ -289,12 +301,14 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
     reviews.start(shutdown.clone()).await.expect("reviews workers");
     let reviews_requests = Arc::new(AtomicUsize::new(0));
     let counter = reviews_requests.clone();
-    let counted = reviews.app().layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
-        if request.uri().path() == "/graphql" {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-        next.run(request)
-    }));
+    let counted = reviews.app().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            if request.uri().path() == "/graphql" {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            next.run(request)
+        },
+    ));
     let reviews_port = serve(counted, shutdown.clone()).await;
 
     let subgraph = |port: u16| format!("http://127.0.0.1:{port}/graphql");
@@ -336,7 +350,9 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         .stderr(Stdio::from(log))
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e} (build it with `cargo build --bins`)", router_binary().display()));
+        .unwrap_or_else(|e| {
+            panic!("cannot start {}: {e} (build it with `cargo build --bins`)", router_binary().display())
+        });
 
     let router_url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -376,7 +392,11 @@ pub async fn spawn_stack(options: StackOptions) -> Stack {
         payments_db,
         notifications_db,
         orders_config,
-        payments: tokio::sync::Mutex::new(Restartable { config: payments_config, port: payments_port, shutdown: payments_shutdown }),
+        payments: tokio::sync::Mutex::new(Restartable {
+            config: payments_config,
+            port: payments_port,
+            shutdown: payments_shutdown,
+        }),
         notifications: tokio::sync::Mutex::new(Restartable {
             config: notifications_config,
             port: notifications_port,
@@ -459,7 +479,10 @@ impl Stack {
         parsed
             .into_iter()
             .map(|(id, mail)| Mail {
-                kind: kinds.get(&id).cloned().unwrap_or_else(|| panic!("an email for notification {id}, which does not exist")),
+                kind: kinds
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("an email for notification {id}, which does not exist")),
                 ..mail
             })
             .collect()

@@ -225,7 +225,12 @@ impl TokenVerifier {
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self::new(KeySource::Remote { url: config.jwks_url.clone(), client }, &config.issuer, &config.audience, HashMap::new())
+        Self::new(
+            KeySource::Remote { url: config.jwks_url.clone(), client },
+            &config.issuer,
+            &config.audience,
+            HashMap::new(),
+        )
     }
 
     /// A verifier over a fixed key set.

@@ -132,14 +132,12 @@ mod tests {
 
     #[test]
     fn uncoded_resolver_errors_are_masked_and_validation_errors_coded() {
-        let mut response = async_graphql::Response::from_errors(vec![
-            async_graphql::ServerError::new("Unknown field \"x\"", None),
-            {
+        let mut response =
+            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new("Unknown field \"x\"", None), {
                 let mut leaked = async_graphql::ServerError::new("connection refused to 10.0.0.7", None);
                 leaked.path = vec![async_graphql::PathSegment::Field("products".into())];
                 leaked
-            },
-        ]);
+            }]);
         mask_errors(&mut response);
         let json = serde_json::to_value(&response).unwrap();
         assert_eq!(json["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");

@@ -97,9 +97,7 @@ impl Money {
         if normalized.scale() > exponent {
             return Err(MoneyError::TooPrecise { currency: currency.as_str(), exponent });
         }
-        let scaled = normalized
-            .checked_mul(Decimal::from(10_i64.pow(exponent)))
-            .ok_or(MoneyError::Overflow)?;
+        let scaled = normalized.checked_mul(Decimal::from(10_i64.pow(exponent))).ok_or(MoneyError::Overflow)?;
         let minor_units = i64::try_from(scaled).map_err(|_| MoneyError::Overflow)?;
         Ok(Self { minor_units, currency })
     }
@@ -168,19 +166,10 @@ mod tests {
 
     #[test]
     fn refuses_to_round_or_go_negative() {
-        assert!(matches!(
-            Money::from_decimal(dec("1.005"), CurrencyCode::Usd),
-            Err(MoneyError::TooPrecise { .. })
-        ));
-        assert!(matches!(
-            Money::from_decimal(dec("1.5"), CurrencyCode::Jpy),
-            Err(MoneyError::TooPrecise { .. })
-        ));
+        assert!(matches!(Money::from_decimal(dec("1.005"), CurrencyCode::Usd), Err(MoneyError::TooPrecise { .. })));
+        assert!(matches!(Money::from_decimal(dec("1.5"), CurrencyCode::Jpy), Err(MoneyError::TooPrecise { .. })));
         assert_eq!(Money::from_decimal(dec("-0.01"), CurrencyCode::Usd), Err(MoneyError::Negative));
-        assert_eq!(
-            Money::from_decimal(dec("99999999999999999999"), CurrencyCode::Usd),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Money::from_decimal(dec("99999999999999999999"), CurrencyCode::Usd), Err(MoneyError::Overflow));
     }
 
     #[test]

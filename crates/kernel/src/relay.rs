@@ -5,7 +5,9 @@
 
 use async_graphql::{
     OutputType,
-    connection::{Connection, ConnectionNameType, DefaultConnectionName, DefaultEdgeName, Edge, EdgeNameType, EmptyFields},
+    connection::{
+        Connection, ConnectionNameType, DefaultConnectionName, DefaultEdgeName, Edge, EdgeNameType, EmptyFields,
+    },
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
@@ -65,9 +67,7 @@ pub fn encode_cursor(position: u64) -> String {
 pub fn decode_cursor(cursor: &str) -> Result<u64, PageError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| PageError::InvalidCursor)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| PageError::InvalidCursor)?;
-    text.strip_prefix(CURSOR_PREFIX)
-        .and_then(|n| n.parse::<u64>().ok())
-        .ok_or(PageError::InvalidCursor)
+    text.strip_prefix(CURSOR_PREFIX).and_then(|n| n.parse::<u64>().ok()).ok_or(PageError::InvalidCursor)
 }
 
 /// Builds a connection from rows fetched with [`PageRequest::fetch_limit`].
@@ -86,16 +86,15 @@ where
     let has_next_page = rows.len() > limit;
     rows.truncate(limit);
     let mut connection = Connection::with_additional_fields(page.offset > 0, has_next_page, fields);
-    connection.edges.extend(
-        rows.into_iter()
-            .zip(page.offset..)
-            .map(|(node, position)| Edge::new(encode_cursor(position), node)),
-    );
+    connection
+        .edges
+        .extend(rows.into_iter().zip(page.offset..).map(|(node, position)| Edge::new(encode_cursor(position), node)));
     connection
 }
 
 /// A plain connection with no extra fields.
-pub type PlainConnection<Node> = Connection<String, Node, EmptyFields, EmptyFields, DefaultConnectionName, DefaultEdgeName>;
+pub type PlainConnection<Node> =
+    Connection<String, Node, EmptyFields, EmptyFields, DefaultConnectionName, DefaultEdgeName>;
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,6 @@
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use async_graphql::Executor;
-use futures::StreamExt;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Router,
@@ -20,6 +19,7 @@ use axum::{
     },
     routing::get,
 };
+use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
@@ -87,7 +87,10 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
 fn event_stream<E: Executor>(executor: &E, request: async_graphql::Request) -> impl IntoResponse + use<E> {
     let results = executor.execute_stream(request, None).map(|mut response| {
         crate::error::mask_errors(&mut response);
-        Event::default().event("next").json_data(&response).or_else(|_| Ok::<_, Infallible>(Event::default().event("next").data(INTERNAL_ERROR_EVENT)))
+        Event::default()
+            .event("next")
+            .json_data(&response)
+            .or_else(|_| Ok::<_, Infallible>(Event::default().event("next").data(INTERNAL_ERROR_EVENT)))
     });
     let complete = futures::stream::once(async { Ok::<_, Infallible>(Event::default().event("complete").data("")) });
     Sse::new(results.chain(complete)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
@@ -149,9 +152,7 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationTok
     crate::metrics::start_upkeep();
     let address: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?address, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
 }
 
 /// A token that is cancelled when the process receives Ctrl-C or SIGTERM.

@@ -14,9 +14,7 @@ pub fn init() {
     let result = if pretty {
         registry.with(fmt::layer()).try_init()
     } else {
-        registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(false))
-            .try_init()
+        registry.with(fmt::layer().json().flatten_event(true).with_current_span(false)).try_init()
     };
     // An existing subscriber is the expected case when embedded; nothing to report.
     let _ = result;

@@ -14,7 +14,10 @@ async fn contract(cache: &dyn KvCache) {
 
     assert_eq!(cache.get_many(&[key("a"), key("b")]).await.unwrap(), vec![None, None]);
     cache.set_many(&[(key("a"), "1".into()), (key("b"), "two".into())], Duration::from_secs(60)).await.unwrap();
-    assert_eq!(cache.get_many(&[key("b"), key("missing"), key("a")]).await.unwrap(), vec![Some("two".into()), None, Some("1".into())]);
+    assert_eq!(
+        cache.get_many(&[key("b"), key("missing"), key("a")]).await.unwrap(),
+        vec![Some("two".into()), None, Some("1".into())]
+    );
     assert_eq!(cache.get_many(&[]).await.unwrap(), Vec::<Option<String>>::new());
 
     cache.delete(&[key("a")]).await.unwrap();
@@ -48,14 +51,19 @@ async fn memory_cache_keeps_the_contract() {
 
 #[tokio::test]
 async fn concurrent_increments_are_not_lost() {
-    for cache in [Box::new(MemoryCache::new(100)) as Box<dyn KvCache>, Box::new(RedisCache::connect(&testing::redis_url()).await.unwrap())] {
+    for cache in [
+        Box::new(MemoryCache::new(100)) as Box<dyn KvCache>,
+        Box::new(RedisCache::connect(&testing::redis_url()).await.unwrap()),
+    ] {
         let cache: std::sync::Arc<dyn KvCache> = cache.into();
         let key = testing::unique_name("shoptest");
-        let tasks: Vec<_> = (0..50).map(|_| {
-            let cache = cache.clone();
-            let key = key.clone();
-            tokio::spawn(async move { cache.incr(&key).await.unwrap() })
-        }).collect();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let cache = cache.clone();
+                let key = key.clone();
+                tokio::spawn(async move { cache.incr(&key).await.unwrap() })
+            })
+            .collect();
         for task in tasks {
             task.await.unwrap();
         }

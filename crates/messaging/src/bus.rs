@@ -23,14 +23,8 @@ pub struct QueueSpec {
 
 impl QueueSpec {
     /// A queue bound with `bindings`.
-    pub fn new(
-        name: impl Into<String>,
-        bindings: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        Self {
-            name: name.into(),
-            bindings: bindings.into_iter().map(Into::into).collect(),
-        }
+    pub fn new(name: impl Into<String>, bindings: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self { name: name.into(), bindings: bindings.into_iter().map(Into::into).collect() }
     }
 }
 
@@ -47,11 +41,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(10),
-        }
+        Self { max_attempts: 5, initial_backoff: Duration::from_millis(200), max_backoff: Duration::from_secs(10) }
     }
 }
 
@@ -59,16 +49,12 @@ impl RetryPolicy {
     /// The delay before delivery `attempt + 1`, after delivery `attempt` (1-based) failed.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
     }
 
     /// The distinct delays a message can wait, shortest first (one retry queue each on RabbitMQ).
     pub fn tiers(&self) -> Vec<Duration> {
-        let mut tiers: Vec<Duration> = (1..self.max_attempts)
-            .map(|attempt| self.backoff(attempt))
-            .collect();
+        let mut tiers: Vec<Duration> = (1..self.max_attempts).map(|attempt| self.backoff(attempt)).collect();
         tiers.dedup();
         tiers
     }
@@ -93,23 +79,14 @@ pub struct ConsumerSpec {
 impl ConsumerSpec {
     /// A shared, durable queue: replicas compete for its messages.
     pub fn durable(queue: QueueSpec) -> Self {
-        Self {
-            queue,
-            durable: true,
-            prefetch: 100,
-            concurrency: 16,
-            retry: RetryPolicy::default(),
-        }
+        Self { queue, durable: true, prefetch: 100, concurrency: 16, retry: RetryPolicy::default() }
     }
 
     /// A queue of this replica alone, named `<name_prefix>.<uuid>`, so every replica sees every
     /// matching message.
     pub fn fan_out(name_prefix: &str, bindings: Vec<String>) -> Self {
         let name = format!("{name_prefix}.{}", uuid::Uuid::new_v4().simple());
-        Self {
-            durable: false,
-            ..Self::durable(QueueSpec { name, bindings })
-        }
+        Self { durable: false, ..Self::durable(QueueSpec { name, bindings }) }
     }
 }
 
@@ -222,12 +199,7 @@ pub(crate) async fn dispatch(
         Ok(envelope) => envelope,
         Err(error) => {
             tracing::warn!(queue, %error, "undecodable message, dead-lettering it");
-            return (
-                None,
-                Disposition::Dead {
-                    reason: format!("undecodable: {error}"),
-                },
-            );
+            return (None, Disposition::Dead { reason: format!("undecodable: {error}") });
         }
     };
     let span = tracing::info_span!(
@@ -239,36 +211,23 @@ pub(crate) async fn dispatch(
         traceparent = envelope.traceparent.as_deref().unwrap_or_default(),
         attempt,
     );
-    let outcome = AssertUnwindSafe(handler.handle(&envelope))
-        .catch_unwind()
-        .instrument(span.clone())
-        .await;
+    let outcome = AssertUnwindSafe(handler.handle(&envelope)).catch_unwind().instrument(span.clone()).await;
     let failure = match outcome {
         Ok(Ok(())) => return (Some(envelope), Disposition::Done),
         Ok(Err(HandlerError::Permanent(reason))) => {
             span.in_scope(|| tracing::warn!(%reason, "permanent failure, dead-lettering"));
-            return (
-                Some(envelope),
-                Disposition::Dead {
-                    reason: format!("permanent: {reason}"),
-                },
-            );
+            return (Some(envelope), Disposition::Dead { reason: format!("permanent: {reason}") });
         }
         Ok(Err(HandlerError::Transient(reason))) => reason,
         Err(panic) => panic_message(panic.as_ref()),
     };
     let disposition = if attempt >= retry.max_attempts {
         span.in_scope(|| tracing::warn!(reason = %failure, "retries exhausted, dead-lettering"));
-        Disposition::Dead {
-            reason: format!("gave up after {attempt} attempts: {failure}"),
-        }
+        Disposition::Dead { reason: format!("gave up after {attempt} attempts: {failure}") }
     } else {
         let delay = retry.backoff(attempt);
         span.in_scope(|| tracing::info!(reason = %failure, ?delay, "transient failure, retrying"));
-        Disposition::Retry {
-            delay,
-            next_attempt: attempt + 1,
-        }
+        Disposition::Retry { delay, next_attempt: attempt + 1 }
     };
     (Some(envelope), disposition)
 }
@@ -289,9 +248,7 @@ pub(crate) fn metric_queue(spec: &ConsumerSpec) -> String {
         return spec.queue.name.clone();
     }
     match spec.queue.name.rsplit_once('.') {
-        Some((prefix, id)) if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            prefix.to_owned()
-        }
+        Some((prefix, id)) if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => prefix.to_owned(),
         _ => spec.queue.name.clone(),
     }
 }
@@ -305,8 +262,7 @@ pub(crate) fn record_consumed(queue: &str, disposition: &Disposition) {
     };
     metrics::counter!("messaging_consumed_total", "queue" => queue.to_owned(), "outcome" => outcome).increment(1);
     if matches!(disposition, Disposition::Dead { .. }) {
-        metrics::counter!("messaging_dead_lettered_total", "queue" => queue.to_owned())
-            .increment(1);
+        metrics::counter!("messaging_dead_lettered_total", "queue" => queue.to_owned()).increment(1);
     }
 }
 

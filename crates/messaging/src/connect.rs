@@ -11,10 +11,19 @@ use crate::{
 /// The bus a service runs on: RabbitMQ at `amqp_url` with the whole topology declared, or,
 /// without a URL, an in-process bus private to this service (a service alone on it talks to
 /// no other service, so that is for development only and says so in the log).
-pub async fn connect(service: &str, amqp_url: Option<&str>, exchange: &str, queue_prefix: &str) -> Result<Arc<dyn Bus>, BusError> {
+pub async fn connect(
+    service: &str,
+    amqp_url: Option<&str>,
+    exchange: &str,
+    queue_prefix: &str,
+) -> Result<Arc<dyn Bus>, BusError> {
     match amqp_url {
         Some(url) => {
-            let config = RabbitConfig { url: url.to_owned(), exchange: exchange.to_owned(), queue_prefix: queue_prefix.to_owned() };
+            let config = RabbitConfig {
+                url: url.to_owned(),
+                exchange: exchange.to_owned(),
+                queue_prefix: queue_prefix.to_owned(),
+            };
             let bus: Arc<dyn Bus> = RabbitBus::connect(config, contracts::topology()).await?;
             Ok(bus)
         }

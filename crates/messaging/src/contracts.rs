@@ -29,18 +29,8 @@ pub fn topology() -> Vec<QueueSpec> {
         bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
     };
     vec![
-        spec(
-            INVENTORY_COMMANDS,
-            &[
-                "inventory.reserve.*",
-                "inventory.commit.*",
-                "inventory.release.*",
-            ],
-        ),
-        spec(
-            PAYMENTS_COMMANDS,
-            &["payment.authorize.*", "payment.capture.*", "payment.void.*"],
-        ),
+        spec(INVENTORY_COMMANDS, &["inventory.reserve.*", "inventory.commit.*", "inventory.release.*"]),
+        spec(PAYMENTS_COMMANDS, &["payment.authorize.*", "payment.capture.*", "payment.void.*"]),
         spec(
             ORDERS_SAGA,
             &[

@@ -54,10 +54,7 @@ pub enum EnvelopeError {
 
 impl Envelope {
     /// A new message starting a trace of its own (or continuing none).
-    pub fn new<E: Event>(
-        event: &E,
-        correlation_id: impl Into<String>,
-    ) -> Result<Self, EnvelopeError> {
+    pub fn new<E: Event>(event: &E, correlation_id: impl Into<String>) -> Result<Self, EnvelopeError> {
         Ok(Self {
             id: Uuid::now_v7(),
             kind: E::TYPE.to_owned(),
@@ -81,19 +78,13 @@ impl Envelope {
     /// Replaces the trace context, e.g. with the one of the GraphQL request that caused it.
     #[must_use]
     pub fn with_traceparent(self, traceparent: Option<String>) -> Self {
-        Self {
-            traceparent,
-            ..self
-        }
+        Self { traceparent, ..self }
     }
 
     /// The typed payload; `WrongType` unless `kind == E::TYPE`.
     pub fn decode<E: Event>(&self) -> Result<E, EnvelopeError> {
         if !self.is::<E>() {
-            return Err(EnvelopeError::WrongType {
-                expected: E::TYPE,
-                actual: self.kind.clone(),
-            });
+            return Err(EnvelopeError::WrongType { expected: E::TYPE, actual: self.kind.clone() });
         }
         E::deserialize(&self.payload).map_err(EnvelopeError::Decode)
     }

@@ -34,20 +34,13 @@ pub mod entity {
 ///
 /// `ON CONFLICT DO NOTHING` rather than catching the unique violation: on PostgreSQL a failed
 /// statement aborts the whole transaction.
-pub async fn claim<C: ConnectionTrait>(
-    tx: &C,
-    consumer: &str,
-    message_id: Uuid,
-) -> Result<bool, DbErr> {
+pub async fn claim<C: ConnectionTrait>(tx: &C, consumer: &str, message_id: Uuid) -> Result<bool, DbErr> {
     let row = entity::ActiveModel {
         consumer: Set(consumer.to_owned()),
         message_id: Set(message_id.to_string()),
         processed_at: Set(Utc::now()),
     };
-    let inserted = entity::Entity::insert(row)
-        .on_conflict_do_nothing()
-        .exec_without_returning(tx)
-        .await?;
+    let inserted = entity::Entity::insert(row).on_conflict_do_nothing().exec_without_returning(tx).await?;
     Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0))
 }
 

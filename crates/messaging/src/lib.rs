@@ -22,8 +22,5 @@ pub mod trace;
 
 pub mod topic;
 
-pub use bus::{
-    Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Handler, HandlerError, QueueSpec,
-    RetryPolicy,
-};
+pub use bus::{Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Handler, HandlerError, QueueSpec, RetryPolicy};
 pub use envelope::{Envelope, Event};

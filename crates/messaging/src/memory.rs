@@ -10,8 +10,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{
-    Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Disposition, Handler, QueueSpec,
-    RetryPolicy, dispatch, metric_queue, record_consumed, record_published,
+    Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Disposition, Handler, QueueSpec, RetryPolicy, dispatch,
+    metric_queue, record_consumed, record_published,
 };
 use crate::envelope::Envelope;
 use crate::topic;
@@ -45,9 +45,7 @@ impl Queue {
     }
 
     fn routes(&self, key: &str) -> bool {
-        lock(&self.bindings)
-            .iter()
-            .any(|pattern| topic::matches(pattern, key))
+        lock(&self.bindings).iter().any(|pattern| topic::matches(pattern, key))
     }
 
     fn push(&self, body: Arc<[u8]>, attempt: u32) {
@@ -63,48 +61,33 @@ pub struct InMemoryBus {
 
 /// A poisoned lock only means another thread panicked mid-update of plain data; keep going.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl InMemoryBus {
     /// A bus with the durable queues of `topology` declared, so messages published before their
     /// consumer starts wait for it.
     pub fn new(topology: Vec<QueueSpec>) -> Arc<Self> {
-        let queues = topology
-            .into_iter()
-            .map(|spec| (spec.name, Queue::new(spec.bindings, true)))
-            .collect();
-        Arc::new(Self {
-            queues: Arc::new(Mutex::new(queues)),
-        })
+        let queues = topology.into_iter().map(|spec| (spec.name, Queue::new(spec.bindings, true))).collect();
+        Arc::new(Self { queues: Arc::new(Mutex::new(queues)) })
     }
 
     /// Routes raw bytes as if published with `routing_key`; for tests of malformed messages.
     pub fn publish_raw(&self, routing_key: &str, body: &[u8]) {
         let body: Arc<[u8]> = Arc::from(body);
-        for queue in lock(&self.queues)
-            .values()
-            .filter(|queue| queue.routes(routing_key))
-        {
+        for queue in lock(&self.queues).values().filter(|queue| queue.routes(routing_key)) {
             queue.push(body.clone(), 1);
         }
     }
 
     fn queue(&self, name: &str) -> Result<Arc<Queue>, BusError> {
-        lock(&self.queues)
-            .get(name)
-            .cloned()
-            .ok_or_else(|| BusError::Topology(format!("no queue {name}")))
+        lock(&self.queues).get(name).cloned().ok_or_else(|| BusError::Topology(format!("no queue {name}")))
     }
 }
 
 impl std::fmt::Debug for InMemoryBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InMemoryBus")
-            .field("queues", &lock(&self.queues).keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("InMemoryBus").field("queues", &lock(&self.queues).keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -113,10 +96,7 @@ impl Bus for InMemoryBus {
     async fn publish(&self, messages: &[Envelope]) -> Result<(), BusError> {
         let queues: Vec<Arc<Queue>> = lock(&self.queues).values().cloned().collect();
         for message in messages {
-            let body: Arc<[u8]> = message
-                .to_json()
-                .map_err(|e| BusError::Decode(e.to_string()))?
-                .into();
+            let body: Arc<[u8]> = message.to_json().map_err(|e| BusError::Decode(e.to_string()))?.into();
             for queue in queues.iter().filter(|queue| queue.routes(&message.kind)) {
                 queue.push(body.clone(), 1);
             }
@@ -133,10 +113,8 @@ impl Bus for InMemoryBus {
     ) -> Result<ConsumerHandle, BusError> {
         let queue = {
             let mut queues = lock(&self.queues);
-            let queue = queues
-                .entry(spec.queue.name.clone())
-                .or_insert_with(|| Queue::new(Vec::new(), spec.durable))
-                .clone();
+            let queue =
+                queues.entry(spec.queue.name.clone()).or_insert_with(|| Queue::new(Vec::new(), spec.durable)).clone();
             let mut bindings = lock(&queue.bindings);
             for binding in &spec.queue.bindings {
                 if !bindings.contains(binding) {
@@ -177,12 +155,7 @@ impl Bus for InMemoryBus {
     }
 }
 
-async fn run_consumer(
-    queue: Arc<Queue>,
-    spec: &ConsumerSpec,
-    handler: Arc<dyn Handler>,
-    shutdown: CancellationToken,
-) {
+async fn run_consumer(queue: Arc<Queue>, spec: &ConsumerSpec, handler: Arc<dyn Handler>, shutdown: CancellationToken) {
     let label = metric_queue(spec);
     let slots = Arc::new(Semaphore::new(spec.concurrency.max(1)));
     let mut in_flight = JoinSet::new();
@@ -197,8 +170,7 @@ async fn run_consumer(
             delivery = async { queue.receiver.lock().await.recv().await } => delivery,
         };
         let Some(delivery) = delivery else { break };
-        let (queue, handler, label, retry) =
-            (queue.clone(), handler.clone(), label.clone(), spec.retry);
+        let (queue, handler, label, retry) = (queue.clone(), handler.clone(), label.clone(), spec.retry);
         in_flight.spawn(async move {
             handle(&queue, handler.as_ref(), &label, delivery, &retry).await;
             drop(permit);
@@ -208,22 +180,12 @@ async fn run_consumer(
     while in_flight.join_next().await.is_some() {}
 }
 
-async fn handle(
-    queue: &Arc<Queue>,
-    handler: &dyn Handler,
-    label: &str,
-    delivery: Delivery,
-    retry: &RetryPolicy,
-) {
-    let (envelope, disposition) =
-        dispatch(handler, label, &delivery.body, delivery.attempt, retry).await;
+async fn handle(queue: &Arc<Queue>, handler: &dyn Handler, label: &str, delivery: Delivery, retry: &RetryPolicy) {
+    let (envelope, disposition) = dispatch(handler, label, &delivery.body, delivery.attempt, retry).await;
     record_consumed(label, &disposition);
     match disposition {
         Disposition::Done => {}
-        Disposition::Retry {
-            delay,
-            next_attempt,
-        } => {
+        Disposition::Retry { delay, next_attempt } => {
             let queue = queue.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;

@@ -48,33 +48,12 @@ impl MigrationTrait for CreateOutbox {
                 Table::create()
                     .table(MessagingOutbox::Table)
                     .if_not_exists()
-                    .col(
-                        ColumnDef::new(MessagingOutbox::Id)
-                            .string_len(36)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(MessagingOutbox::Kind)
-                            .string_len(255)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(MessagingOutbox::CorrelationId)
-                            .string_len(255)
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(MessagingOutbox::Id).string_len(36).not_null().primary_key())
+                    .col(ColumnDef::new(MessagingOutbox::Kind).string_len(255).not_null())
+                    .col(ColumnDef::new(MessagingOutbox::CorrelationId).string_len(255).not_null())
                     .col(ColumnDef::new(MessagingOutbox::Body).text().not_null())
-                    .col(
-                        ColumnDef::new(MessagingOutbox::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(MessagingOutbox::SentAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
+                    .col(ColumnDef::new(MessagingOutbox::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(MessagingOutbox::SentAt).timestamp_with_time_zone().null())
                     .to_owned(),
             )
             .await?;
@@ -93,14 +72,7 @@ impl MigrationTrait for CreateOutbox {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(
-                Table::drop()
-                    .table(MessagingOutbox::Table)
-                    .if_exists()
-                    .to_owned(),
-            )
-            .await
+        manager.drop_table(Table::drop().table(MessagingOutbox::Table).if_exists().to_owned()).await
     }
 }
 
@@ -112,26 +84,10 @@ impl MigrationTrait for CreateInbox {
                 Table::create()
                     .table(MessagingInbox::Table)
                     .if_not_exists()
-                    .col(
-                        ColumnDef::new(MessagingInbox::Consumer)
-                            .string_len(255)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(MessagingInbox::MessageId)
-                            .string_len(36)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(MessagingInbox::ProcessedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .primary_key(
-                        Index::create()
-                            .col(MessagingInbox::Consumer)
-                            .col(MessagingInbox::MessageId),
-                    )
+                    .col(ColumnDef::new(MessagingInbox::Consumer).string_len(255).not_null())
+                    .col(ColumnDef::new(MessagingInbox::MessageId).string_len(36).not_null())
+                    .col(ColumnDef::new(MessagingInbox::ProcessedAt).timestamp_with_time_zone().not_null())
+                    .primary_key(Index::create().col(MessagingInbox::Consumer).col(MessagingInbox::MessageId))
                     .to_owned(),
             )
             .await?;
@@ -149,13 +105,6 @@ impl MigrationTrait for CreateInbox {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(
-                Table::drop()
-                    .table(MessagingInbox::Table)
-                    .if_exists()
-                    .to_owned(),
-            )
-            .await
+        manager.drop_table(Table::drop().table(MessagingInbox::Table).if_exists().to_owned()).await
     }
 }

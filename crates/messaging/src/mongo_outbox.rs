@@ -77,9 +77,10 @@ impl OutboxDocument {
     /// The pending document of `message`, created at `created_at`.
     fn pending(message: &Envelope, created_at: DateTime) -> Result<Self, mongodb::error::Error> {
         let body = serde_json::to_string(message).map_err(|e| {
-            mongodb::error::Error::from(<mongodb::bson::ser::Error as serde::ser::Error>::custom(
-                format!("cannot encode message {}: {e}", message.id),
-            ))
+            mongodb::error::Error::from(<mongodb::bson::ser::Error as serde::ser::Error>::custom(format!(
+                "cannot encode message {}: {e}",
+                message.id
+            )))
         })?;
         Ok(Self {
             id: message.id.to_string(),
@@ -108,19 +109,15 @@ pub async fn enqueue(
         return Ok(());
     }
     let now = DateTime::now();
-    let documents = messages
-        .iter()
-        .map(|message| OutboxDocument::pending(message, now))
-        .collect::<Result<Vec<_>, _>>()?;
+    let documents =
+        messages.iter().map(|message| OutboxDocument::pending(message, now)).collect::<Result<Vec<_>, _>>()?;
     collection.insert_many(documents).session(session).await?;
     Ok(())
 }
 
 /// Creates the index relays search pending documents with, `{sent_at: 1, _id: 1}` (idempotent;
 /// creates the collection too). Run it at startup.
-pub async fn ensure_indexes(
-    collection: &Collection<OutboxDocument>,
-) -> Result<(), mongodb::error::Error> {
+pub async fn ensure_indexes(collection: &Collection<OutboxDocument>) -> Result<(), mongodb::error::Error> {
     let index = IndexModel::builder()
         .keys(doc! { "sent_at": 1, "_id": 1 })
         .options(IndexOptions::builder().name("pending".to_owned()).build())
@@ -130,9 +127,7 @@ pub async fn ensure_indexes(
 }
 
 /// Messages enqueued but not yet confirmed by the broker.
-pub async fn pending_count(
-    collection: &Collection<OutboxDocument>,
-) -> Result<u64, mongodb::error::Error> {
+pub async fn pending_count(collection: &Collection<OutboxDocument>) -> Result<u64, mongodb::error::Error> {
     collection.count_documents(doc! { "sent_at": null }).await
 }
 
@@ -142,9 +137,7 @@ pub async fn purge_sent(
     before: chrono::DateTime<chrono::Utc>,
 ) -> Result<u64, mongodb::error::Error> {
     let before = DateTime::from_millis(before.timestamp_millis());
-    let result = collection
-        .delete_many(doc! { "sent_at": { "$ne": null, "$lt": before } })
-        .await?;
+    let result = collection.delete_many(doc! { "sent_at": { "$ne": null, "$lt": before } }).await?;
     Ok(result.deleted_count)
 }
 
@@ -172,11 +165,7 @@ pub struct MongoOutboxRelay {
 
 impl MongoOutboxRelay {
     /// A relay of `collection` to `bus`, woken by `waker`.
-    pub fn new(
-        collection: Collection<OutboxDocument>,
-        bus: Arc<dyn Bus>,
-        waker: OutboxWaker,
-    ) -> Self {
+    pub fn new(collection: Collection<OutboxDocument>, bus: Arc<dyn Bus>, waker: OutboxWaker) -> Self {
         Self {
             collection,
             bus,
@@ -191,10 +180,7 @@ impl MongoOutboxRelay {
     /// another replica, leases that lapsed, or a wake that was missed.
     #[must_use]
     pub fn with_poll_interval(self, poll_interval: Duration) -> Self {
-        Self {
-            poll_interval,
-            ..self
-        }
+        Self { poll_interval, ..self }
     }
 
     /// How long a claim keeps other relays off a document (default 30 s). A pass that takes
@@ -239,10 +225,7 @@ impl MongoOutboxRelay {
             self.release(&owner).await;
             return Err(error.into());
         }
-        let ids: Vec<&str> = claimed
-            .iter()
-            .map(|document| document.id.as_str())
-            .collect();
+        let ids: Vec<&str> = claimed.iter().map(|document| document.id.as_str()).collect();
         let marked = self
             .collection
             .update_many(
@@ -257,8 +240,7 @@ impl MongoOutboxRelay {
                 "outbox lease lapsed before the publish was confirmed; another relay may publish these messages again"
             );
         }
-        metrics::histogram!("messaging_outbox_relay_seconds", "store" => STORE)
-            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!("messaging_outbox_relay_seconds", "store" => STORE).record(started.elapsed().as_secs_f64());
         Ok(claimed.len())
     }
 
@@ -272,8 +254,7 @@ impl MongoOutboxRelay {
     async fn claim(&self, owner: &str) -> Result<Vec<OutboxDocument>, mongodb::error::Error> {
         let now = DateTime::now();
         let lease_millis = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
-        let lease_until =
-            DateTime::from_millis(now.timestamp_millis().saturating_add(lease_millis));
+        let lease_until = DateTime::from_millis(now.timestamp_millis().saturating_add(lease_millis));
         let claimable = doc! {
             "sent_at": null,
             "$or": [ { "lease_until": null }, { "lease_until": { "$lt": now } } ],
@@ -295,10 +276,7 @@ impl MongoOutboxRelay {
             if candidates.is_empty() {
                 break;
             }
-            let ids: Vec<Bson> = candidates
-                .iter()
-                .filter_map(|candidate| candidate.get("_id").cloned())
-                .collect();
+            let ids: Vec<Bson> = candidates.iter().filter_map(|candidate| candidate.get("_id").cloned()).collect();
             let mut filter = claimable.clone();
             filter.insert("_id", doc! { "$in": ids });
             let result = self.collection.update_many(filter, update.clone()).await?;

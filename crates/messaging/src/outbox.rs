@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType},
 };
 use shop_kernel::db;
@@ -75,8 +75,8 @@ pub async fn enqueue<C: ConnectionTrait>(tx: &C, messages: &[Envelope]) -> Resul
     let rows = messages
         .iter()
         .map(|message| {
-            let body = serde_json::to_string(message)
-                .map_err(|e| DbErr::Custom(format!("cannot encode message: {e}")))?;
+            let body =
+                serde_json::to_string(message).map_err(|e| DbErr::Custom(format!("cannot encode message: {e}")))?;
             Ok(entity::ActiveModel {
                 id: Set(message.id.to_string()),
                 kind: Set(message.kind.clone()),
@@ -93,22 +93,13 @@ pub async fn enqueue<C: ConnectionTrait>(tx: &C, messages: &[Envelope]) -> Resul
 
 /// Messages enqueued but not yet confirmed by the broker.
 pub async fn pending_count<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
-    Outbox::find()
-        .filter(Column::SentAt.is_null())
-        .count(db)
-        .await
+    Outbox::find().filter(Column::SentAt.is_null()).count(db).await
 }
 
 /// Deletes rows sent before `before`; the table otherwise only grows. Returns how many.
-pub async fn purge_sent<C: ConnectionTrait>(
-    db: &C,
-    before: chrono::DateTime<Utc>,
-) -> Result<u64, DbErr> {
-    let result = Outbox::delete_many()
-        .filter(Column::SentAt.is_not_null())
-        .filter(Column::SentAt.lt(before))
-        .exec(db)
-        .await?;
+pub async fn purge_sent<C: ConnectionTrait>(db: &C, before: chrono::DateTime<Utc>) -> Result<u64, DbErr> {
+    let result =
+        Outbox::delete_many().filter(Column::SentAt.is_not_null()).filter(Column::SentAt.lt(before)).exec(db).await?;
     Ok(result.rows_affected)
 }
 
@@ -157,23 +148,14 @@ pub struct OutboxRelay {
 impl OutboxRelay {
     /// A relay of `db`'s outbox to `bus`, woken by `waker`.
     pub fn new(db: DatabaseConnection, bus: Arc<dyn Bus>, waker: OutboxWaker) -> Self {
-        Self {
-            db,
-            bus,
-            waker,
-            poll_interval: Duration::from_millis(200),
-            purged: std::sync::Mutex::new(None),
-        }
+        Self { db, bus, waker, poll_interval: Duration::from_millis(200), purged: std::sync::Mutex::new(None) }
     }
 
     /// How often to look for rows without a wake (default 200 ms): rows committed by another
     /// replica, or a wake that was missed.
     #[must_use]
     pub fn with_poll_interval(self, poll_interval: Duration) -> Self {
-        Self {
-            poll_interval,
-            ..self
-        }
+        Self { poll_interval, ..self }
     }
 
     /// Publishes pending rows (oldest first, batches of 100, `FOR UPDATE SKIP LOCKED` on
@@ -186,10 +168,7 @@ impl OutboxRelay {
     pub async fn relay_once(&self) -> Result<usize, RelayError> {
         let started = Instant::now();
         let tx = db::begin_write(&self.db).await?;
-        let mut query = Outbox::find()
-            .filter(Column::SentAt.is_null())
-            .order_by_asc(Column::Id)
-            .limit(BATCH_SIZE);
+        let mut query = Outbox::find().filter(Column::SentAt.is_null()).order_by_asc(Column::Id).limit(BATCH_SIZE);
         if self.db.get_database_backend() == DbBackend::Postgres {
             query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
@@ -217,8 +196,7 @@ impl OutboxRelay {
             .exec(&tx)
             .await?;
         tx.commit().await?;
-        metrics::histogram!("messaging_outbox_relay_seconds")
-            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!("messaging_outbox_relay_seconds").record(started.elapsed().as_secs_f64());
         Ok(rows.len())
     }
 
@@ -244,12 +222,19 @@ impl OutboxRelay {
             wake_sibling_when_full: true,
             upkeep_interval: GAUGE_INTERVAL,
         };
-        relay_loop::run("sql", &self.waker, &pacing, &shutdown, || self.relay_once(), || async {
-            if lead {
-                self.record_pending().await;
-                self.purge_when_due().await;
-            }
-        })
+        relay_loop::run(
+            "sql",
+            &self.waker,
+            &pacing,
+            &shutdown,
+            || self.relay_once(),
+            || async {
+                if lead {
+                    self.record_pending().await;
+                    self.purge_when_due().await;
+                }
+            },
+        )
         .await;
     }
 

@@ -15,21 +15,18 @@ use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
 use futures::{FutureExt, StreamExt, future::BoxFuture};
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
-    BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{
-    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
-};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
 use tokio::sync::{Notify, Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::bus::{
-    Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Disposition, Handler, QueueSpec,
-    dispatch, metric_queue, record_consumed, record_published,
+    Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Disposition, Handler, QueueSpec, dispatch, metric_queue,
+    record_consumed, record_published,
 };
 use crate::envelope::Envelope;
 
@@ -85,25 +82,17 @@ pub struct RabbitBus {
 
 impl std::fmt::Debug for RabbitBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RabbitBus")
-            .field("exchange", &self.exchange)
-            .finish_non_exhaustive()
+        f.debug_struct("RabbitBus").field("exchange", &self.exchange).finish_non_exhaustive()
     }
 }
 
 impl RabbitBus {
     /// Connects and declares the exchange and every queue of `topology` with its dead-letter
     /// queue, so publishing before the consumers start never loses a message.
-    pub async fn connect(
-        config: RabbitConfig,
-        topology: Vec<QueueSpec>,
-    ) -> Result<Arc<Self>, BusError> {
+    pub async fn connect(config: RabbitConfig, topology: Vec<QueueSpec>) -> Result<Arc<Self>, BusError> {
         let exchange = format!("{}{}", config.queue_prefix, config.exchange);
-        let topology = Arc::new(Topology {
-            exchange: exchange.clone(),
-            prefix: config.queue_prefix.clone(),
-            queues: topology,
-        });
+        let topology =
+            Arc::new(Topology { exchange: exchange.clone(), prefix: config.queue_prefix.clone(), queues: topology });
         let shutdown = CancellationToken::new();
         let setup: Setup = {
             let topology = topology.clone();
@@ -112,20 +101,8 @@ impl RabbitBus {
                 async move { topology.declare(&channel).await }.boxed()
             })
         };
-        let publisher = Link::start(
-            "shop-messaging publisher",
-            &config.url,
-            setup.clone(),
-            shutdown.clone(),
-        )
-        .await?;
-        let consumers = Link::start(
-            "shop-messaging consumers",
-            &config.url,
-            setup,
-            shutdown.clone(),
-        )
-        .await?;
+        let publisher = Link::start("shop-messaging publisher", &config.url, setup.clone(), shutdown.clone()).await?;
+        let consumers = Link::start("shop-messaging consumers", &config.url, setup, shutdown.clone()).await?;
         Ok(Arc::new(Self {
             exchange,
             prefix: config.queue_prefix,
@@ -162,11 +139,7 @@ impl RabbitBus {
         format!("{}{queue}", self.prefix)
     }
 
-    async fn confirmed(
-        &self,
-        live: &Live,
-        confirms: Vec<lapin::PublisherConfirm>,
-    ) -> Result<(), BusError> {
+    async fn confirmed(&self, live: &Live, confirms: Vec<lapin::PublisherConfirm>) -> Result<(), BusError> {
         let all = futures::future::join_all(confirms);
         let results = tokio::time::timeout(CONFIRM_TIMEOUT, all)
             .await
@@ -175,9 +148,7 @@ impl RabbitBus {
             match result.map_err(|e| self.publisher.failed(live, e))? {
                 Confirmation::Ack(_) => {}
                 Confirmation::Nack(_) => {
-                    return Err(BusError::Publish(
-                        "the broker rejected a message".to_owned(),
-                    ));
+                    return Err(BusError::Publish("the broker rejected a message".to_owned()));
                 }
                 Confirmation::NotRequested => {
                     return Err(BusError::Publish("publisher confirms are off".to_owned()));
@@ -191,11 +162,7 @@ impl RabbitBus {
     /// only itself.
     async fn admin_channel(&self) -> Result<(Arc<Live>, Channel), BusError> {
         let live = self.publisher.current()?;
-        let channel = live
-            .connection
-            .create_channel()
-            .await
-            .map_err(|e| self.publisher.failed(&live, e))?;
+        let channel = live.connection.create_channel().await.map_err(|e| self.publisher.failed(&live, e))?;
         Ok((live, channel))
     }
 }
@@ -211,9 +178,7 @@ impl Bus for RabbitBus {
         // Publish the whole batch, then wait for all confirms: one round trip instead of one per message.
         let mut confirms = Vec::with_capacity(messages.len());
         for message in messages {
-            let body = message
-                .to_json()
-                .map_err(|e| BusError::Decode(e.to_string()))?;
+            let body = message.to_json().map_err(|e| BusError::Decode(e.to_string()))?;
             let confirm = live
                 .channel
                 .basic_publish(
@@ -256,14 +221,10 @@ impl Bus for RabbitBus {
         match tokio::time::timeout(CONSUME_READY_TIMEOUT, ready_rx).await {
             Ok(Ok(Ok(()))) => Ok(ConsumerHandle::new(task)),
             Ok(Ok(Err(error))) => Err(error),
-            Ok(Err(_)) => Err(BusError::Connection(
-                "the consumer stopped before its queue was declared".to_owned(),
-            )),
+            Ok(Err(_)) => Err(BusError::Connection("the consumer stopped before its queue was declared".to_owned())),
             Err(_) => {
                 stop.cancel();
-                Err(BusError::Connection(
-                    "timed out declaring the consumer's queue".to_owned(),
-                ))
+                Err(BusError::Connection("timed out declaring the consumer's queue".to_owned()))
             }
         }
     }
@@ -280,21 +241,12 @@ impl Bus for RabbitBus {
                 .map_err(|e| admin_error(&self.publisher, &live, e))?;
             let Some(message) = got else { break };
             last_tag = Some(message.delivery.delivery_tag);
-            letters.push(dead_letter(
-                &message.delivery.properties,
-                &message.delivery.data,
-            ));
+            letters.push(dead_letter(&message.delivery.properties, &message.delivery.data));
         }
         // Requeue all of them: the broker puts them back where they were.
         if let Some(tag) = last_tag {
             channel
-                .basic_nack(
-                    tag,
-                    BasicNackOptions {
-                        multiple: true,
-                        requeue: true,
-                    },
-                )
+                .basic_nack(tag, BasicNackOptions { multiple: true, requeue: true })
                 .await
                 .map_err(|e| admin_error(&self.publisher, &live, e))?;
         }
@@ -306,17 +258,12 @@ impl Bus for RabbitBus {
         let (live, channel) = self.admin_channel().await?;
         let err = |e| admin_error(&self.publisher, &live, e);
         let target = short(&self.queue_name(queue))?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(err)?;
+        channel.confirm_select(ConfirmSelectOptions::default()).await.map_err(err)?;
         let dead = short(&dead_queue(target.as_str()))?;
         let mut replayed = 0;
         while replayed < limit {
-            let Some(message) = channel
-                .basic_get(dead.clone(), BasicGetOptions { no_ack: false })
-                .await
-                .map_err(err)?
+            let Some(message) =
+                channel.basic_get(dead.clone(), BasicGetOptions { no_ack: false }).await.map_err(err)?
             else {
                 break;
             };
@@ -328,10 +275,7 @@ impl Bus for RabbitBus {
                 .basic_publish(
                     "".into(),
                     target.clone(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
+                    BasicPublishOptions { mandatory: true, ..Default::default() },
                     &delivery.data,
                     properties(envelope.as_ref(), 1, None),
                 )
@@ -341,22 +285,17 @@ impl Bus for RabbitBus {
                 .map_err(err)?;
             let failure = match confirm {
                 Confirmation::Ack(None) => None,
-                Confirmation::Ack(Some(_)) => {
-                    Some(BusError::Topology(format!("no queue {target}")))
+                Confirmation::Ack(Some(_)) => Some(BusError::Topology(format!("no queue {target}"))),
+                Confirmation::Nack(_) | Confirmation::NotRequested => {
+                    Some(BusError::Publish("the broker rejected a replayed message".to_owned()))
                 }
-                Confirmation::Nack(_) | Confirmation::NotRequested => Some(BusError::Publish(
-                    "the broker rejected a replayed message".to_owned(),
-                )),
             };
             if let Some(failure) = failure {
                 // Closing the channel puts the unacknowledged letter back.
                 close_quietly(&channel).await;
                 return Err(failure);
             }
-            channel
-                .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
-                .await
-                .map_err(err)?;
+            channel.basic_ack(delivery.delivery_tag, BasicAckOptions::default()).await.map_err(err)?;
             replayed += 1;
         }
         close_quietly(&channel).await;
@@ -387,13 +326,7 @@ impl Topology {
             for binding in &spec.bindings {
                 bind(channel, &name, &self.exchange, binding).await?;
             }
-            declare_queue(
-                channel,
-                &dead_queue(&name),
-                QueueKind::Durable,
-                FieldTable::default(),
-            )
-            .await?;
+            declare_queue(channel, &dead_queue(&name), QueueKind::Durable, FieldTable::default()).await?;
         }
         Ok(())
     }
@@ -411,32 +344,17 @@ async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), BusEr
         .exchange_declare(
             short(exchange)?,
             ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
+            ExchangeDeclareOptions { durable: true, ..Default::default() },
             FieldTable::default(),
         )
         .await
         .map_err(|e| BusError::Topology(format!("declare exchange {exchange}: {e}")))
 }
 
-async fn declare_queue(
-    channel: &Channel,
-    name: &str,
-    kind: QueueKind,
-    arguments: FieldTable,
-) -> Result<(), BusError> {
+async fn declare_queue(channel: &Channel, name: &str, kind: QueueKind, arguments: FieldTable) -> Result<(), BusError> {
     let options = match kind {
-        QueueKind::Durable => QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        },
-        QueueKind::Exclusive => QueueDeclareOptions {
-            exclusive: true,
-            auto_delete: true,
-            ..Default::default()
-        },
+        QueueKind::Durable => QueueDeclareOptions { durable: true, ..Default::default() },
+        QueueKind::Exclusive => QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() },
     };
     channel
         .queue_declare(short(name)?, options, arguments)
@@ -445,12 +363,7 @@ async fn declare_queue(
         .map_err(|e| BusError::Topology(format!("declare queue {name}: {e}")))
 }
 
-async fn bind(
-    channel: &Channel,
-    queue: &str,
-    exchange: &str,
-    pattern: &str,
-) -> Result<(), BusError> {
+async fn bind(channel: &Channel, queue: &str, exchange: &str, pattern: &str) -> Result<(), BusError> {
     channel
         .queue_bind(
             short(queue)?,
@@ -481,27 +394,14 @@ fn millis(duration: Duration) -> AMQPValue {
 
 /// Properties of every message we publish: persistent, JSON, identified, with trace context and
 /// the delivery attempt in headers.
-fn properties(
-    envelope: Option<&Envelope>,
-    attempt: u32,
-    death_reason: Option<&str>,
-) -> BasicProperties {
+fn properties(envelope: Option<&Envelope>, attempt: u32, death_reason: Option<&str>) -> BasicProperties {
     let mut headers = FieldTable::default();
-    headers.insert(
-        ATTEMPT_HEADER.into(),
-        AMQPValue::LongInt(i32::try_from(attempt).unwrap_or(i32::MAX)),
-    );
+    headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongInt(i32::try_from(attempt).unwrap_or(i32::MAX)));
     if let Some(traceparent) = envelope.and_then(|e| e.traceparent.as_deref()) {
-        headers.insert(
-            TRACEPARENT_HEADER.into(),
-            AMQPValue::LongString(traceparent.into()),
-        );
+        headers.insert(TRACEPARENT_HEADER.into(), AMQPValue::LongString(traceparent.into()));
     }
     if let Some(reason) = death_reason {
-        headers.insert(
-            DEATH_REASON_HEADER.into(),
-            AMQPValue::LongString(reason.into()),
-        );
+        headers.insert(DEATH_REASON_HEADER.into(), AMQPValue::LongString(reason.into()));
     }
     let mut properties = BasicProperties::default()
         .with_content_type("application/json".into())
@@ -579,23 +479,11 @@ struct Link {
 impl Link {
     /// Connects once (an unreachable broker at startup is an error), then hands the connection
     /// to a supervisor that reconnects whenever it drops.
-    async fn start(
-        name: &str,
-        url: &str,
-        setup: Setup,
-        shutdown: CancellationToken,
-    ) -> Result<Self, BusError> {
+    async fn start(name: &str, url: &str, setup: Setup, shutdown: CancellationToken) -> Result<Self, BusError> {
         let first = open(name, url, &setup).await?;
         let (state_tx, state) = watch::channel(Some(Arc::new(first)));
         let suspect = Arc::new(Notify::new());
-        tokio::spawn(keep_up(
-            name.to_owned(),
-            url.to_owned(),
-            setup,
-            state_tx,
-            suspect.clone(),
-            shutdown,
-        ));
+        tokio::spawn(keep_up(name.to_owned(), url.to_owned(), setup, state_tx, suspect.clone(), shutdown));
         Ok(Self { state, suspect })
     }
 
@@ -603,9 +491,7 @@ impl Link {
     fn current(&self) -> Result<Arc<Live>, BusError> {
         match self.state.borrow().as_ref() {
             Some(live) if live.healthy() => Ok(live.clone()),
-            _ => Err(BusError::Connection(
-                "not connected to the message broker".to_owned(),
-            )),
+            _ => Err(BusError::Connection("not connected to the message broker".to_owned())),
         }
     }
 
@@ -613,11 +499,7 @@ impl Link {
     async fn wait(&self) -> Option<Arc<Live>> {
         let mut state = self.state.clone();
         loop {
-            if let Some(live) = state
-                .borrow_and_update()
-                .as_ref()
-                .filter(|live| live.healthy())
-            {
+            if let Some(live) = state.borrow_and_update().as_ref().filter(|live| live.healthy()) {
                 return Some(live.clone());
             }
             state.changed().await.ok()?;
@@ -639,28 +521,18 @@ impl Link {
 async fn open(name: &str, url: &str, setup: &Setup) -> Result<Live, BusError> {
     let attempt = async {
         let properties = ConnectionProperties::default().with_connection_name(name.into());
-        let connection = Connection::connect(url, properties)
-            .await
-            .map_err(|e| BusError::Connection(e.to_string()))?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| BusError::Connection(e.to_string()))?;
+        let connection = Connection::connect(url, properties).await.map_err(|e| BusError::Connection(e.to_string()))?;
+        let channel = connection.create_channel().await.map_err(|e| BusError::Connection(e.to_string()))?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| BusError::Connection(e.to_string()))?;
         setup(channel.clone()).await?;
-        Ok(Live {
-            connection,
-            channel,
-        })
+        Ok(Live { connection, channel })
     };
     tokio::time::timeout(CONNECT_TIMEOUT, attempt)
         .await
-        .map_err(|_| {
-            BusError::Connection("timed out connecting to the message broker".to_owned())
-        })?
+        .map_err(|_| BusError::Connection("timed out connecting to the message broker".to_owned()))?
 }
 
 fn reconnect_backoff() -> ExponentialBuilder {
@@ -703,11 +575,7 @@ async fn keep_up(
             }
         }
         state.send_replace(None);
-        let _ = tokio::time::timeout(
-            ACK_TIMEOUT,
-            live.connection.close(200, "reconnecting".into()),
-        )
-        .await;
+        let _ = tokio::time::timeout(ACK_TIMEOUT, live.connection.close(200, "reconnecting".into())).await;
         tracing::warn!(connection = %name, "lost the message broker connection, reconnecting");
         let reconnect = (|| open(&name, &url, &setup))
             .retry(reconnect_backoff())
@@ -759,9 +627,7 @@ async fn supervise(
         };
         match session(&link, &live, &consumer, &shutdown, &mut ready).await {
             Ok(()) => return,
-            Err(SessionError::Setup(error))
-                if ready.is_some() && !matches!(error, BusError::Connection(_)) =>
-            {
+            Err(SessionError::Setup(error)) if ready.is_some() && !matches!(error, BusError::Connection(_)) => {
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Err(error));
                 }
@@ -814,20 +680,12 @@ async fn session(
 ) -> Result<(), SessionError> {
     let setup = |e: lapin::Error| SessionError::Setup(link.failed(live, e));
     let channel = live.connection.create_channel().await.map_err(setup)?;
-    channel
-        .basic_qos(consumer.spec.prefetch, BasicQosOptions::default())
-        .await
-        .map_err(setup)?;
+    channel.basic_qos(consumer.spec.prefetch, BasicQosOptions::default()).await.map_err(setup)?;
     // Retries and dead letters are published on a channel of their own, in confirm mode: the
     // original is acked only after the broker holds the copy.
     let publisher = live.connection.create_channel().await.map_err(setup)?;
-    publisher
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(setup)?;
-    declare_consumer_queues(&channel, consumer)
-        .await
-        .map_err(SessionError::Setup)?;
+    publisher.confirm_select(ConfirmSelectOptions::default()).await.map_err(setup)?;
+    declare_consumer_queues(&channel, consumer).await.map_err(SessionError::Setup)?;
     let mut deliveries = channel
         .basic_consume(
             short(&consumer.queue).map_err(SessionError::Setup)?,
@@ -891,13 +749,7 @@ async fn session(
     while in_flight.join_next().await.is_some() {}
     close_quietly(&channel).await;
     close_quietly(&publisher).await;
-    outcome.map_err(|error| {
-        if handled {
-            SessionError::Ran(error)
-        } else {
-            SessionError::Lost(error)
-        }
-    })
+    outcome.map_err(|error| if handled { SessionError::Ran(error) } else { SessionError::Lost(error) })
 }
 
 /// Closes a channel, best effort: on a dead connection there is nobody to answer.
@@ -921,33 +773,15 @@ async fn declare_consumer_queues(channel: &Channel, consumer: &Consumer) -> Resu
     for binding in &spec.queue.bindings {
         bind(channel, queue, &consumer.exchange, binding).await?;
     }
-    declare_queue(
-        channel,
-        &dead_queue(queue),
-        QueueKind::Durable,
-        side_arguments.clone(),
-    )
-    .await?;
+    declare_queue(channel, &dead_queue(queue), QueueKind::Durable, side_arguments.clone()).await?;
     for delay in spec.retry.tiers() {
         // Messages wait out their TTL here, then the broker dead-letters them back to the queue
         // through the default exchange.
         let mut arguments = side_arguments.clone();
         arguments.insert("x-message-ttl".into(), millis(delay));
-        arguments.insert(
-            "x-dead-letter-exchange".into(),
-            AMQPValue::LongString(LongString::from("")),
-        );
-        arguments.insert(
-            "x-dead-letter-routing-key".into(),
-            AMQPValue::LongString(queue.into()),
-        );
-        declare_queue(
-            channel,
-            &retry_queue(queue, delay),
-            QueueKind::Durable,
-            arguments,
-        )
-        .await?;
+        arguments.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(LongString::from("")));
+        arguments.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(queue.into()));
+        declare_queue(channel, &retry_queue(queue, delay), QueueKind::Durable, arguments).await?;
     }
     Ok(())
 }
@@ -967,45 +801,21 @@ async fn handle_delivery(
     delivery: lapin::message::Delivery,
     lost: &CancellationToken,
 ) {
-    let attempt = header_u32(&delivery.properties, ATTEMPT_HEADER)
-        .unwrap_or(1)
-        .max(1);
-    let (envelope, disposition) = dispatch(
-        consumer.handler.as_ref(),
-        &consumer.label,
-        &delivery.data,
-        attempt,
-        &consumer.spec.retry,
-    )
-    .await;
+    let attempt = header_u32(&delivery.properties, ATTEMPT_HEADER).unwrap_or(1).max(1);
+    let (envelope, disposition) =
+        dispatch(consumer.handler.as_ref(), &consumer.label, &delivery.data, attempt, &consumer.spec.retry).await;
     let moved = match &disposition {
         Disposition::Done => Ok(()),
-        Disposition::Retry {
-            delay,
-            next_attempt,
-        } => {
+        Disposition::Retry { delay, next_attempt } => {
             let target = retry_queue(&consumer.queue, *delay);
-            let copy = forward(
-                publisher,
-                &target,
-                &delivery.data,
-                properties(envelope.as_ref(), *next_attempt, None),
-            );
-            unless_lost(lost, copy)
-                .await
-                .unwrap_or_else(|| Err(BusError::Connection("connection lost".to_owned())))
+            let copy = forward(publisher, &target, &delivery.data, properties(envelope.as_ref(), *next_attempt, None));
+            unless_lost(lost, copy).await.unwrap_or_else(|| Err(BusError::Connection("connection lost".to_owned())))
         }
         Disposition::Dead { reason } => {
             let target = dead_queue(&consumer.queue);
-            let copy = forward(
-                publisher,
-                &target,
-                &delivery.data,
-                properties(envelope.as_ref(), attempt, Some(reason)),
-            );
-            unless_lost(lost, copy)
-                .await
-                .unwrap_or_else(|| Err(BusError::Connection("connection lost".to_owned())))
+            let copy =
+                forward(publisher, &target, &delivery.data, properties(envelope.as_ref(), attempt, Some(reason)));
+            unless_lost(lost, copy).await.unwrap_or_else(|| Err(BusError::Connection("connection lost".to_owned())))
         }
     };
     match moved {
@@ -1022,44 +832,20 @@ async fn handle_delivery(
         }
         Err(error) => {
             tracing::warn!(queue = %consumer.queue, %error, "could not move a failed message, requeueing it");
-            let _ = unless_lost(
-                lost,
-                delivery.acker.nack(BasicNackOptions {
-                    multiple: false,
-                    requeue: true,
-                }),
-            )
-            .await;
+            let _ = unless_lost(lost, delivery.acker.nack(BasicNackOptions { multiple: false, requeue: true })).await;
         }
     }
 }
 
 /// Publishes a copy straight to `queue` (default exchange) and waits for the broker's confirm.
-async fn forward(
-    channel: &Channel,
-    queue: &str,
-    body: &[u8],
-    properties: BasicProperties,
-) -> Result<(), BusError> {
+async fn forward(channel: &Channel, queue: &str, body: &[u8], properties: BasicProperties) -> Result<(), BusError> {
     let confirm = channel
-        .basic_publish(
-            "".into(),
-            short(queue)?,
-            BasicPublishOptions::default(),
-            body,
-            properties,
-        )
+        .basic_publish("".into(), short(queue)?, BasicPublishOptions::default(), body, properties)
         .await
         .map_err(|e| BusError::Publish(e.to_string()))?;
     let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
         .await
         .map_err(|_| BusError::Publish("the broker did not confirm in time".to_owned()))?
         .map_err(|e| BusError::Publish(e.to_string()))?;
-    if confirmation.is_ack() {
-        Ok(())
-    } else {
-        Err(BusError::Publish(
-            "the broker rejected the message".to_owned(),
-        ))
-    }
+    if confirmation.is_ack() { Ok(()) } else { Err(BusError::Publish("the broker rejected the message".to_owned())) }
 }

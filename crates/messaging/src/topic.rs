@@ -10,10 +10,7 @@ pub fn matches(pattern: &str, key: &str) -> bool {
 fn matches_words(pattern: &[&str], key: &[&str]) -> bool {
     match pattern.split_first() {
         None => key.is_empty(),
-        Some((&"#", rest)) => (0..=key.len()).any(|skip| {
-            key.get(skip..)
-                .is_some_and(|tail| matches_words(rest, tail))
-        }),
+        Some((&"#", rest)) => (0..=key.len()).any(|skip| key.get(skip..).is_some_and(|tail| matches_words(rest, tail))),
         Some((word, rest)) => match key.split_first() {
             Some((first, tail)) => (*word == "*" || word == first) && matches_words(rest, tail),
             None => false,

@@ -24,11 +24,8 @@ pub fn is_valid(value: &str) -> bool {
     let [version, trace_id, parent_id, flags] = parts.as_slice() else {
         return false;
     };
-    let hex = |s: &str, len: usize| {
-        s.len() == len
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
+    let hex =
+        |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let non_zero = |s: &str| s.bytes().any(|b| b != b'0');
     *version == "00"
         && hex(trace_id, 32)
@@ -66,14 +63,8 @@ mod tests {
     fn missing_or_invalid_parents_start_a_new_trace() {
         assert!(is_valid(&child(None)));
         assert!(is_valid(&child(Some("garbage"))));
-        assert!(!is_valid(
-            "00-00000000000000000000000000000000-00f067aa0ba902b7-01"
-        ));
-        assert!(!is_valid(
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"
-        ));
-        assert!(!is_valid(
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"
-        ));
+        assert!(!is_valid("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
+        assert!(!is_valid("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
+        assert!(!is_valid("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"));
     }
 }

@@ -17,7 +17,8 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// Creates an empty PostgreSQL database and returns its URL.
 pub async fn fresh_postgres_database() -> String {
-    let admin = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin =
+        std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = unique_name("shoptest");
     let db = Database::connect(admin.as_str()).await.expect("connect to the PostgreSQL admin database");
     db.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create a test database");
@@ -52,8 +53,9 @@ impl Drop for TempDir {
 
 /// The MongoDB-protocol server for tests.
 pub fn mongo_url() -> String {
-    std::env::var("TEST_MONGODB_URL")
-        .expect("TEST_MONGODB_URL is not set: run the tests with scripts/test.sh, which starts a MongoDB-protocol server")
+    std::env::var("TEST_MONGODB_URL").expect(
+        "TEST_MONGODB_URL is not set: run the tests with scripts/test.sh, which starts a MongoDB-protocol server",
+    )
 }
 
 /// The Redis server for tests.

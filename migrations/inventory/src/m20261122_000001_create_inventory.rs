@@ -100,7 +100,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(InventoryReservations::ExpiresAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(InventoryReservations::CreatedAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(InventoryReservations::UpdatedAt).timestamp_with_time_zone().not_null())
-                    .check(Expr::col(InventoryReservations::Status).is_in(["ACTIVE", "COMMITTED", "RELEASED", "EXPIRED"]))
+                    .check(Expr::col(InventoryReservations::Status).is_in([
+                        "ACTIVE",
+                        "COMMITTED",
+                        "RELEASED",
+                        "EXPIRED",
+                    ]))
                     .to_owned(),
             )
             .await?;
@@ -124,7 +129,9 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(InventoryReservationLines::Sku).string_len(32).not_null())
                     .col(ColumnDef::new(InventoryReservationLines::Quantity).big_integer().not_null())
                     .primary_key(
-                        Index::create().col(InventoryReservationLines::ReservationId).col(InventoryReservationLines::Sku),
+                        Index::create()
+                            .col(InventoryReservationLines::ReservationId)
+                            .col(InventoryReservationLines::Sku),
                     )
                     .foreign_key(
                         ForeignKey::create()

@@ -13,6 +13,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261201_000001_create_notifications::Migration), Box::new(shop_messaging::migration::CreateInbox)]
+        vec![
+            Box::new(m20261201_000001_create_notifications::Migration),
+            Box::new(shop_messaging::migration::CreateInbox),
+        ]
     }
 }

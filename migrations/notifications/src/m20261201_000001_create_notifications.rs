@@ -46,8 +46,15 @@ enum Notifications {
     UpdatedAt,
 }
 
-const KINDS: [&str; 7] =
-    ["WELCOME", "ORDER_CONFIRMED", "ORDER_CANCELLED", "ORDER_SHIPPED", "ORDER_DELIVERED", "PAYMENT_REFUNDED", "REVIEW_REQUEST"];
+const KINDS: [&str; 7] = [
+    "WELCOME",
+    "ORDER_CONFIRMED",
+    "ORDER_CANCELLED",
+    "ORDER_SHIPPED",
+    "ORDER_DELIVERED",
+    "PAYMENT_REFUNDED",
+    "REVIEW_REQUEST",
+];
 const CATEGORIES: [&str; 2] = ["TRANSACTIONAL", "MARKETING"];
 const CHANNELS: [&str; 1] = ["EMAIL"];
 const STATUSES: [&str; 4] = ["QUEUED", "SENT", "FAILED", "SKIPPED"];
@@ -108,9 +115,9 @@ impl MigrationTrait for Migration {
                     .check(Expr::col(Notifications::Attempts).gte(0))
                     // A sent notification says where it went and when.
                     .check(
-                        Expr::col(Notifications::Status)
-                            .ne("SENT")
-                            .or(Expr::col(Notifications::SentAt).is_not_null().and(Expr::col(Notifications::Recipient).is_not_null())),
+                        Expr::col(Notifications::Status).ne("SENT").or(Expr::col(Notifications::SentAt)
+                            .is_not_null()
+                            .and(Expr::col(Notifications::Recipient).is_not_null())),
                     )
                     .to_owned(),
             )

@@ -92,7 +92,11 @@ impl MigrationTrait for Migration {
                     .check(Expr::col(Payments::CapturedMinor).lte(Expr::col(Payments::AuthorizedMinor)))
                     .check(Expr::col(Payments::AuthorizedMinor).lte(Expr::col(Payments::AmountMinor)))
                     .check(Expr::col(Payments::Status).is_in(STATUSES))
-                    .check(Expr::col(Payments::FailureCode).is_null().or(Expr::col(Payments::FailureCode).is_in(FAILURE_CODES)))
+                    .check(
+                        Expr::col(Payments::FailureCode)
+                            .is_null()
+                            .or(Expr::col(Payments::FailureCode).is_in(FAILURE_CODES)),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -185,7 +189,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [PaymentRefunds::Table.into_iden(), PaymentOperations::Table.into_iden(), Payments::Table.into_iden()] {
+        for table in
+            [PaymentRefunds::Table.into_iden(), PaymentOperations::Table.into_iden(), Payments::Table.into_iden()]
+        {
             manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }
         Ok(())

@@ -9,7 +9,7 @@ use shop_kernel::auth::Viewer;
 use uuid::Uuid;
 
 use crate::{
-    domain::{Cart, RuleError, NewLine},
+    domain::{Cart, NewLine, RuleError},
     store::{CartStore, MergeError, SaveError, StoreError},
 };
 

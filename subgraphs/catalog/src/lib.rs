@@ -80,7 +80,8 @@ pub async fn build(config: &CatalogConfig) -> Result<CatalogService, StartError>
 
 /// Builds the service over an already prepared store and cache.
 pub fn from_parts(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, config: &CatalogConfig) -> CatalogService {
-    let catalog = Arc::new(Catalog::new(store, cache, &config.cache_prefix, Duration::from_secs(config.cache_ttl_secs)));
+    let catalog =
+        Arc::new(Catalog::new(store, cache, &config.cache_prefix, Duration::from_secs(config.cache_ttl_secs)));
     let schema = graphql::schema(catalog.clone());
     CatalogService { catalog, schema, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
 }
@@ -88,7 +89,8 @@ pub fn from_parts(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, config:
 impl CatalogService {
     /// The HTTP app: `/graphql`, health and metrics.
     pub fn app(&self) -> axum::Router {
-        let readiness = Arc::new(CatalogReadiness { store: self.catalog.store().clone(), cache: self.catalog.cache().clone() });
+        let readiness =
+            Arc::new(CatalogReadiness { store: self.catalog.store().clone(), cache: self.catalog.cache().clone() });
         shop_kernel::server::app(SERVICE, self.schema.clone(), readiness, self.verifier.clone())
     }
 

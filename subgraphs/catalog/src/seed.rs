@@ -107,7 +107,11 @@ pub async fn apply(catalog: &Catalog, seed: &SeedCatalog) -> Result<usize, SeedE
         let created = seed_time() + chrono::Duration::minutes(i64::try_from(position).unwrap_or(0));
         let product = new_product.into_product(created).map_err(|errors| SeedError::Invalid {
             slug: item.slug.clone(),
-            reasons: errors.iter().map(|e| format!("{}: {}", e.field.join("."), e.message)).collect::<Vec<_>>().join("; "),
+            reasons: errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field.join("."), e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
         })?;
         catalog.upsert(&product).await?;
     }

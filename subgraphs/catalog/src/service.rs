@@ -61,7 +61,16 @@ impl Catalog {
     pub fn new(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, prefix: &str, ttl: Duration) -> Self {
         let pages = moka::future::Cache::builder().max_capacity(PAGES_IN_PROCESS).time_to_live(ttl).build();
         let category_trees = moka::future::Cache::builder().max_capacity(4).time_to_live(ttl).build();
-        Self { store, cache, pages, category_trees, prefix: format!("{prefix}catalog:"), ttl, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        Self {
+            store,
+            cache,
+            pages,
+            category_trees,
+            prefix: format!("{prefix}catalog:"),
+            ttl,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
     }
 
     /// The store behind the cache.
@@ -75,8 +84,10 @@ impl Catalog {
     }
 
     fn record(&self, kind: CacheKind, hits: u64, misses: u64) {
-        metrics::counter!("cache_requests_total", "service" => "catalog", "cache" => kind.label(), "result" => "hit").increment(hits);
-        metrics::counter!("cache_requests_total", "service" => "catalog", "cache" => kind.label(), "result" => "miss").increment(misses);
+        metrics::counter!("cache_requests_total", "service" => "catalog", "cache" => kind.label(), "result" => "hit")
+            .increment(hits);
+        metrics::counter!("cache_requests_total", "service" => "catalog", "cache" => kind.label(), "result" => "miss")
+            .increment(misses);
         let hits = self.hits.fetch_add(hits, Ordering::Relaxed) + hits;
         let misses = self.misses.fetch_add(misses, Ordering::Relaxed) + misses;
         let total = hits + misses;
@@ -166,7 +177,12 @@ impl Catalog {
     }
 
     /// A page of products with facets, cached per (filter, sort, page) until the next write.
-    pub async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<Arc<ProductPage>, StoreError> {
+    pub async fn list(
+        &self,
+        filter: &ProductFilter,
+        sort: ProductSort,
+        page: PageRequest,
+    ) -> Result<Arc<ProductPage>, StoreError> {
         let Some(generation) = self.generation().await else {
             return self.store.list(filter, sort, page).await.map(Arc::new);
         };
@@ -201,7 +217,12 @@ impl Catalog {
             self.record(kind, 1, 0);
             return Ok(value);
         }
-        let shared = self.cache.get_many(std::slice::from_ref(&key)).await.ok().and_then(|values| values.into_iter().next().flatten());
+        let shared = self
+            .cache
+            .get_many(std::slice::from_ref(&key))
+            .await
+            .ok()
+            .and_then(|values| values.into_iter().next().flatten());
         if let Some(value) = shared.and_then(|json| serde_json::from_str::<T>(&json).ok()) {
             self.record(kind, 1, 0);
             let value = Arc::new(value);

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use shop_messaging::{
-    Envelope, Handler, HandlerError, contracts,
-    inbox,
+    Envelope, Handler, HandlerError, contracts, inbox,
     outbox::{self, OutboxWaker},
 };
 
@@ -34,20 +33,30 @@ impl CommandHandler {
     }
 
     /// Applies one command inside `tx` and returns the answers to publish.
-    async fn apply(&self, tx: &sea_orm::DatabaseTransaction, message: &Envelope) -> Result<Vec<Envelope>, HandlerError> {
+    async fn apply(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        message: &Envelope,
+    ) -> Result<Vec<Envelope>, HandlerError> {
         if message.is::<contracts::InventoryReserve>() {
             let command: contracts::InventoryReserve = decode(message)?;
             let lines = command.lines.iter().map(|l| Line { sku: l.sku.clone(), quantity: l.quantity }).collect();
             let Ok(request) = ReservationRequest::new(&command.order_id, lines) else {
                 // A request inventory can never hold is answered, not retried.
-                return reply(&contracts::InventoryRejected { order_id: command.order_id, shortages: Vec::new() }, message);
+                return reply(
+                    &contracts::InventoryRejected { order_id: command.order_id, shortages: Vec::new() },
+                    message,
+                );
             };
             return match store::reserve_within(tx, &request, Utc::now() + self.reservation_ttl).await {
-                Ok(reservation) if reservation.status.is_holding_or_done() => {
-                    reply(&contracts::InventoryReserved { order_id: command.order_id, expires_at: reservation.expires_at }, message)
-                }
+                Ok(reservation) if reservation.status.is_holding_or_done() => reply(
+                    &contracts::InventoryReserved { order_id: command.order_id, expires_at: reservation.expires_at },
+                    message,
+                ),
                 // Released (or expired) before this reserve arrived: the order is gone.
-                Ok(_) => reply(&contracts::InventoryRejected { order_id: command.order_id, shortages: Vec::new() }, message),
+                Ok(_) => {
+                    reply(&contracts::InventoryRejected { order_id: command.order_id, shortages: Vec::new() }, message)
+                }
                 Err(ReserveError::Insufficient(shortages)) => reply(
                     &contracts::InventoryRejected {
                         order_id: command.order_id,
@@ -68,7 +77,9 @@ impl CommandHandler {
                 Err(TransitionError::Store(error)) => Err(transient(&error)),
                 // Paid after the hold lapsed, or for an order never reserved: an operator must
                 // look (the dead letter keeps the message), stock must not go negative.
-                Err(error) => Err(HandlerError::Permanent(format!("cannot commit order {}: {error}", command.order_id))),
+                Err(error) => {
+                    Err(HandlerError::Permanent(format!("cannot commit order {}: {error}", command.order_id)))
+                }
             };
         }
         if message.is::<contracts::InventoryRelease>() {
@@ -78,11 +89,15 @@ impl CommandHandler {
                     reply(&contracts::InventoryReleased { order_id: command.order_id }, message)
                 }
                 Err(TransitionError::NotFound) => {
-                    store::record_release_without_reservation(tx, &command.order_id).await.map_err(|e| transient(&e))?;
+                    store::record_release_without_reservation(tx, &command.order_id)
+                        .await
+                        .map_err(|e| transient(&e))?;
                     reply(&contracts::InventoryReleased { order_id: command.order_id }, message)
                 }
                 Err(TransitionError::Store(error)) => Err(transient(&error)),
-                Err(error) => Err(HandlerError::Permanent(format!("cannot release order {}: {error}", command.order_id))),
+                Err(error) => {
+                    Err(HandlerError::Permanent(format!("cannot release order {}: {error}", command.order_id)))
+                }
             };
         }
         Err(HandlerError::Permanent(format!("inventory does not handle {}", message.kind)))

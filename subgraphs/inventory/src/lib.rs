@@ -23,8 +23,8 @@ use shop_messaging::{
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::{config::InventoryConfig, graphql::InventorySchema};
 use crate::store::{InventoryStore, StoreError};
+pub use crate::{config::InventoryConfig, graphql::InventorySchema};
 
 /// The service name used in logs, metrics and configuration.
 pub const SERVICE: &str = "inventory";
@@ -90,7 +90,11 @@ impl InventoryService {
 
     /// Starts the saga side: the outbox relay, the command consumer and the reservation
     /// sweeper. They run until `shutdown`.
-    pub async fn start(&self, bus: Arc<dyn Bus>, shutdown: &CancellationToken) -> Result<Vec<JoinHandle<()>>, BusError> {
+    pub async fn start(
+        &self,
+        bus: Arc<dyn Bus>,
+        shutdown: &CancellationToken,
+    ) -> Result<Vec<JoinHandle<()>>, BusError> {
         let relay = OutboxRelay::new(self.store.connection().clone(), bus.clone(), self.waker.clone());
         let handler = events::CommandHandler::new(self.store.clone(), self.waker.clone(), self.reservation_ttl);
         let queue = contracts::topology()
@@ -99,11 +103,7 @@ impl InventoryService {
             .ok_or_else(|| BusError::Topology("no inventory queue in the topology".into()))?;
         let consumer = bus.consume(ConsumerSpec::durable(queue), Arc::new(handler), shutdown.clone()).await?;
         let sweeper = sweeper::run(self.store.clone(), self.waker.clone(), self.sweep_interval, shutdown.clone());
-        Ok(vec![
-            tokio::spawn(relay.run(shutdown.clone())),
-            tokio::spawn(consumer.join()),
-            tokio::spawn(sweeper),
-        ])
+        Ok(vec![tokio::spawn(relay.run(shutdown.clone())), tokio::spawn(consumer.join()), tokio::spawn(sweeper)])
     }
 
     /// The subgraph SDL for composition.

@@ -176,7 +176,8 @@ impl DeliveryWorker {
 
     /// Leases one batch of due notifications and delivers them, concurrently.
     pub async fn run_once(&self) -> Result<PassReport, StoreError> {
-        let lease_until = Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::seconds(60));
+        let lease_until =
+            Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::seconds(60));
         let leased = self.store.lease_due(BATCH, lease_until).await?;
         let mut report = PassReport { leased: leased.len(), ..PassReport::default() };
         let outcomes = futures::future::join_all(leased.into_iter().map(|item| self.deliver(item))).await;
@@ -187,7 +188,9 @@ impl DeliveryWorker {
                 Ok(Some(Outcome::Failed { .. })) => report.failed += 1,
                 Ok(Some(Outcome::Skipped { .. })) => report.skipped += 1,
                 Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "cannot record a delivery; its lease will run out and it is retried"),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot record a delivery; its lease will run out and it is retried")
+                }
             }
         }
         Ok(report)
@@ -220,9 +223,13 @@ impl DeliveryWorker {
     async fn attempt(&self, item: &Leased) -> Result<Outcome, StoreError> {
         let notification = &item.notification;
         let Some(recipient) = self.store.recipient(&notification.user_id).await? else {
-            return Ok(self.failed(notification.attempts, DeliveryError::Transient("the customer's address is not known yet".into())));
+            return Ok(self.failed(
+                notification.attempts,
+                DeliveryError::Transient("the customer's address is not known yet".into()),
+            ));
         };
-        if notification.category == NotificationCategory::Marketing && !self.store.preferences(&notification.user_id).await?.marketing
+        if notification.category == NotificationCategory::Marketing
+            && !self.store.preferences(&notification.user_id).await?.marketing
         {
             return Ok(Outcome::Skipped { reason: OPTED_OUT.into() });
         }
@@ -240,14 +247,18 @@ impl DeliveryWorker {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(%error, "cannot render a notification");
-                return Ok(self.failed(notification.attempts, DeliveryError::Permanent("the message could not be rendered".into())));
+                return Ok(self.failed(
+                    notification.attempts,
+                    DeliveryError::Permanent("the message could not be rendered".into()),
+                ));
             }
         };
         let sent = tokio::time::timeout(self.settings.send_timeout(), channel.send(&recipient, &message)).await;
         Ok(match sent {
             Ok(Ok(receipt)) => Outcome::Sent { address: receipt.address },
             Ok(Err(error)) => self.failed(notification.attempts, error),
-            Err(_) => self.failed(notification.attempts, DeliveryError::Transient("the channel did not answer in time".into())),
+            Err(_) => self
+                .failed(notification.attempts, DeliveryError::Transient("the channel did not answer in time".into())),
         })
     }
 

@@ -32,11 +32,6 @@ use shop_messaging::{Bus, BusError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::{
-    channel::{MemoryMailbox, SentMail},
-    config::NotificationsConfig,
-    graphql::NotificationsSchema,
-};
 use crate::{
     channel::{Channel, EmailChannel, EmailTransport, TransportError},
     config::TransportKind,
@@ -44,6 +39,11 @@ use crate::{
     events::NotificationEvents,
     render::{RenderError, Renderer},
     store::{NotificationStore, StoreError},
+};
+pub use crate::{
+    channel::{MemoryMailbox, SentMail},
+    config::NotificationsConfig,
+    graphql::NotificationsSchema,
 };
 
 /// The service name used in logs, metrics and configuration.
@@ -101,7 +101,9 @@ impl Readiness for NotificationsReadiness {
 /// Connects (and migrates) the database and connects the bus named by `config` (RabbitMQ;
 /// without `amqp_url`, a private in-process bus), and builds the service.
 pub async fn build(config: &NotificationsConfig) -> Result<NotificationsService, StartError> {
-    let bus = shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await?;
+    let bus =
+        shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix)
+            .await?;
     from_parts(&config.database_url, bus, config).await
 }
 

@@ -196,7 +196,10 @@ fn order_view(facts: &Facts) -> OrderView {
             subtotal: None,
             shipping: None,
             tax: None,
-            total: facts.total_minor.zip(facts.currency.as_deref()).map(|(minor, currency)| format_money(minor, currency)),
+            total: facts
+                .total_minor
+                .zip(facts.currency.as_deref())
+                .map(|(minor, currency)| format_money(minor, currency)),
         },
     }
 }

@@ -21,16 +21,14 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        AddressSource, CheckoutDraft, CheckoutRequest, FieldError, LineSource, Order, OrderLine,
-        OrderStatus, PaymentStatus, PricingRules, RequestedLine, ShippingAddress, TimelineEntry,
+        AddressSource, CheckoutDraft, CheckoutRequest, FieldError, LineSource, Order, OrderLine, OrderStatus,
+        PaymentStatus, PricingRules, RequestedLine, ShippingAddress, TimelineEntry,
         checkout::parse_lines,
         totals::{self, LineAmount},
     },
     error::{OrderErrorCode, OrderUserError, OrdersError},
     store::{InsertError, OrdersStore},
-    upstream::{
-        CartClient, CatalogClient, CatalogVariant, InventoryClient, UpstreamError, UsersClient,
-    },
+    upstream::{CartClient, CatalogClient, CatalogVariant, InventoryClient, UpstreamError, UsersClient},
 };
 
 /// What a checkout did.
@@ -86,11 +84,7 @@ fn invalid(errors: Vec<FieldError>) -> CheckoutOutcome {
     CheckoutOutcome::Refused(
         errors
             .into_iter()
-            .map(|e| OrderUserError {
-                field: Some(e.field),
-                message: e.message,
-                code: OrderErrorCode::Invalid,
-            })
+            .map(|e| OrderUserError { field: Some(e.field), message: e.message, code: OrderErrorCode::Invalid })
             .collect(),
     )
 }
@@ -113,16 +107,8 @@ impl Checkout {
         pending_timeout: Duration,
         waker: OutboxWaker,
     ) -> Self {
-        let pending_timeout =
-            chrono::Duration::from_std(pending_timeout).unwrap_or(chrono::Duration::MAX);
-        Self {
-            store,
-            upstreams,
-            pricing,
-            currency,
-            pending_timeout,
-            waker,
-        }
+        let pending_timeout = chrono::Duration::from_std(pending_timeout).unwrap_or(chrono::Duration::MAX);
+        Self { store, upstreams, pricing, currency, pending_timeout, waker }
     }
 
     /// Places an order for `user_id`; `authorization` (the caller's header) is forwarded to
@@ -137,8 +123,7 @@ impl Checkout {
         draft: &CheckoutDraft,
     ) -> Result<CheckoutOutcome, OrdersError> {
         let outcome = self.place_inner(user_id, authorization, traceparent, draft).await;
-        metrics::counter!("orders_checkouts_total", "outcome" => outcome_label(&outcome))
-            .increment(1);
+        metrics::counter!("orders_checkouts_total", "outcome" => outcome_label(&outcome)).increment(1);
         outcome
     }
 
@@ -154,11 +139,7 @@ impl Checkout {
             Err(errors) => return Ok(invalid(errors)),
         };
         let fingerprint = request.fingerprint();
-        if let Some(existing) = self
-            .store
-            .by_idempotency_key(user_id, &request.idempotency_key)
-            .await?
-        {
+        if let Some(existing) = self.store.by_idempotency_key(user_id, &request.idempotency_key).await? {
             return Ok(replay(existing, &fingerprint));
         }
         let lines = match &request.lines {
@@ -190,10 +171,7 @@ impl Checkout {
         }
         let address = match &request.address {
             AddressSource::Given(address) => address.clone(),
-            AddressSource::Saved(address_id) => match self
-                .saved_address(user_id, address_id, authorization)
-                .await?
-            {
+            AddressSource::Saved(address_id) => match self.saved_address(user_id, address_id, authorization).await? {
                 Ok(address) => address,
                 Err(refusal) => return Ok(refusal),
             },
@@ -207,13 +185,8 @@ impl Checkout {
             Ok(()) => {}
             Err(InsertError::DuplicateKey) => {
                 // A concurrent request with the same key won the race: answer as it did.
-                let winner = self
-                    .store
-                    .by_idempotency_key(user_id, &request.idempotency_key)
-                    .await?;
-                return winner
-                    .map(|w| replay(w, &order.request_hash))
-                    .ok_or(OrdersError::NotFound);
+                let winner = self.store.by_idempotency_key(user_id, &request.idempotency_key).await?;
+                return winner.map(|w| replay(w, &order.request_hash)).ok_or(OrdersError::NotFound);
             }
             Err(InsertError::Store(error)) => return Err(error.into()),
         }
@@ -279,9 +252,7 @@ impl Checkout {
                 continue;
             };
             match variant.price {
-                Some(price) if price.currency == self.currency => {
-                    priced.push((line, variant, price.minor_units))
-                }
+                Some(price) if price.currency == self.currency => priced.push((line, variant, price.minor_units)),
                 _ => errors.push(OrderUserError::line(
                     index,
                     format!(
@@ -294,19 +265,14 @@ impl Checkout {
                 )),
             }
         }
-        if errors.is_empty() {
-            Ok(priced)
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(priced) } else { Err(errors) }
     }
 
     /// A user error per line short of stock. Inventory unreachable: none (the reservation
     /// will decide).
     async fn shortages(&self, lines: &[RequestedLine]) -> Vec<OrderUserError> {
         let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
-        let available: HashMap<String, i64> = match self.upstreams.inventory.available(&skus).await
-        {
+        let available: HashMap<String, i64> = match self.upstreams.inventory.available(&skus).await {
             Ok(available) => available,
             Err(error) => {
                 tracing::warn!(%error, "inventory unavailable at checkout; the reservation will decide");
@@ -347,12 +313,7 @@ impl Checkout {
                 OrderErrorCode::AddressNotFound,
             ))
         };
-        let draft = match self
-            .upstreams
-            .users
-            .address(user_id, address_id, authorization)
-            .await
-        {
+        let draft = match self.upstreams.users.address(user_id, address_id, authorization).await {
             Ok(Some(draft)) => draft,
             Ok(None) | Err(UpstreamError::Refused { .. }) => return Ok(Err(not_found())),
             Err(error) => return Err(error.into()),
@@ -370,17 +331,10 @@ impl Checkout {
     ) -> Result<Order, CheckoutOutcome> {
         let amounts: Vec<LineAmount> = priced
             .iter()
-            .map(|(line, _, unit)| LineAmount {
-                unit_price_minor: *unit,
-                quantity: line.quantity,
-            })
+            .map(|(line, _, unit)| LineAmount { unit_price_minor: *unit, quantity: line.quantity })
             .collect();
         let totals = totals::compute(&amounts, &address.country, &self.pricing).map_err(|e| {
-            CheckoutOutcome::refused(OrderUserError::new(
-                &["lines"],
-                e.to_string(),
-                OrderErrorCode::Invalid,
-            ))
+            CheckoutOutcome::refused(OrderUserError::new(&["lines"], e.to_string(), OrderErrorCode::Invalid))
         })?;
         let lines = priced
             .iter()
@@ -419,11 +373,7 @@ impl Checkout {
             cancellation_reason: None,
             deadline_at: Some(now + self.pending_timeout),
             version: 1,
-            events: vec![TimelineEntry {
-                status: OrderStatus::Pending,
-                at: now,
-                note: Some("Order placed".into()),
-            }],
+            events: vec![TimelineEntry { status: OrderStatus::Pending, at: now, note: Some("Order placed".into()) }],
             created_at: now,
             updated_at: now,
         })
@@ -459,14 +409,7 @@ fn placed_messages(order: &Order, traceparent: Option<&str>) -> Result<Vec<Envel
     let id = order.id.to_string();
     let reserve = InventoryReserve {
         order_id: id.clone(),
-        lines: order
-            .lines
-            .iter()
-            .map(|l| StockLine {
-                sku: l.sku.clone(),
-                quantity: l.quantity,
-            })
-            .collect(),
+        lines: order.lines.iter().map(|l| StockLine { sku: l.sku.clone(), quantity: l.quantity }).collect(),
     };
     let updated = OrderUpdated {
         order_id: id.clone(),

@@ -112,11 +112,7 @@ impl OrdersConfig {
         PricingRules {
             shipping_flat_minor: self.shipping_flat_minor,
             free_shipping_threshold_minor: self.free_shipping_threshold_minor,
-            tax_rates_bp: self
-                .tax_rates_bp
-                .iter()
-                .map(|(c, bp)| (c.to_ascii_uppercase(), *bp))
-                .collect(),
+            tax_rates_bp: self.tax_rates_bp.iter().map(|(c, bp)| (c.to_ascii_uppercase(), *bp)).collect(),
             default_tax_bp: self.default_tax_bp,
         }
     }

@@ -32,9 +32,7 @@ impl ServiceError for OrdersError {
         match self {
             Self::Forbidden => ErrorCode::Forbidden,
             Self::NotFound => ErrorCode::NotFound,
-            Self::Upstream(_) | Self::Store(StoreError::Unavailable(_)) => {
-                ErrorCode::ServiceUnavailable
-            }
+            Self::Upstream(_) | Self::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             Self::Store(StoreError::Corrupt(_)) | Self::Message(_) => ErrorCode::Internal,
         }
     }
@@ -90,20 +88,12 @@ impl OrderUserError {
     /// A user error at `field` (none when empty).
     pub fn new(field: &[&str], message: impl Into<String>, code: OrderErrorCode) -> Self {
         let field: Vec<String> = field.iter().map(|f| (*f).to_owned()).collect();
-        Self {
-            field: (!field.is_empty()).then_some(field),
-            message: message.into(),
-            code,
-        }
+        Self { field: (!field.is_empty()).then_some(field), message: message.into(), code }
     }
 
     /// A user error about line `index` of the order being placed (`["lines", "<index>"]`).
     pub fn line(index: usize, message: impl Into<String>, code: OrderErrorCode) -> Self {
-        Self {
-            field: Some(vec!["lines".to_owned(), index.to_string()]),
-            message: message.into(),
-            code,
-        }
+        Self { field: Some(vec!["lines".to_owned(), index.to_string()]), message: message.into(), code }
     }
 }
 
@@ -112,11 +102,7 @@ mod tests {
     /// Every code is used somewhere in the service (a test that fails on dead variants).
     #[test]
     fn every_user_error_code_is_produced() {
-        let sources = [
-            include_str!("checkout.rs"),
-            include_str!("graphql/mutation.rs"),
-        ]
-        .concat();
+        let sources = [include_str!("checkout.rs"), include_str!("graphql/mutation.rs")].concat();
         for code in [
             "Invalid",
             "CartNotFound",
@@ -131,10 +117,7 @@ mod tests {
             "OrderNotFound",
             "InvalidTransition",
         ] {
-            assert!(
-                sources.contains(&format!("OrderErrorCode::{code}")),
-                "{code} is never produced"
-            );
+            assert!(sources.contains(&format!("OrderErrorCode::{code}")), "{code} is never produced");
         }
     }
 }

@@ -94,7 +94,9 @@ impl Readiness for OrdersReadiness {
 /// (RabbitMQ at `amqp_url`; without one, an in-process bus, useful only when orders runs
 /// alone for development).
 pub async fn build(config: &OrdersConfig) -> Result<OrdersService, StartError> {
-    let bus = shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await?;
+    let bus =
+        shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix)
+            .await?;
     from_parts(&config.database_url, bus, config).await
 }
 
@@ -112,13 +114,8 @@ fn over_store(store: OrdersStore, bus: Arc<dyn Bus>, config: &OrdersConfig) -> O
     let waker = OutboxWaker::new();
     let db: DatabaseConnection = store.connection().clone();
     let budget = Duration::from_millis(config.upstream_timeout_ms);
-    let upstreams = Upstreams::new(
-        &config.catalog_url,
-        &config.inventory_url,
-        &config.users_url,
-        &config.cart_url,
-        budget,
-    );
+    let upstreams =
+        Upstreams::new(&config.catalog_url, &config.inventory_url, &config.users_url, &config.cart_url, budget);
     let checkout = Checkout::new(
         store.clone(),
         upstreams,
@@ -127,18 +124,9 @@ fn over_store(store: OrdersStore, bus: Arc<dyn Bus>, config: &OrdersConfig) -> O
         Duration::from_secs(config.pending_timeout_secs),
         waker.clone(),
     );
-    let saga = Arc::new(Saga::new(
-        db,
-        waker.clone(),
-        Duration::from_secs(config.payment_timeout_secs),
-    ));
+    let saga = Arc::new(Saga::new(db, waker.clone(), Duration::from_secs(config.payment_timeout_secs)));
     let (tracking, _) = broadcast::channel(tracking::CHANNEL_CAPACITY);
-    let orders = Arc::new(Orders {
-        store: store.clone(),
-        checkout,
-        saga,
-        tracking: tracking.clone(),
-    });
+    let orders = Arc::new(Orders { store: store.clone(), checkout, saga, tracking: tracking.clone() });
     let schema = graphql::schema(orders.clone());
     OrdersService {
         store,
@@ -156,20 +144,14 @@ fn saga_queue() -> QueueSpec {
     contracts::topology()
         .into_iter()
         .find(|q| q.name == contracts::ORDERS_SAGA)
-        .unwrap_or_else(|| QueueSpec {
-            name: contracts::ORDERS_SAGA.to_owned(),
-            bindings: Vec::new(),
-        })
+        .unwrap_or_else(|| QueueSpec { name: contracts::ORDERS_SAGA.to_owned(), bindings: Vec::new() })
 }
 
 impl OrdersService {
     /// Spawns the background work until `shutdown`: the outbox relay, the saga consumer
     /// (durable `orders.saga` queue), this replica's tracking consumer, and the timeout
     /// sweeper. Returns their tasks.
-    pub async fn start(
-        &self,
-        shutdown: CancellationToken,
-    ) -> Result<Vec<JoinHandle<()>>, StartError> {
+    pub async fn start(&self, shutdown: CancellationToken) -> Result<Vec<JoinHandle<()>>, StartError> {
         let db = self.store.connection().clone();
         let relay = OutboxRelay::new(db, self.bus.clone(), self.waker.clone());
         let mut tasks = vec![tokio::spawn(relay.run(shutdown.clone()))];
@@ -184,11 +166,7 @@ impl OrdersService {
         tasks.push(tokio::spawn(saga.join()));
         let tracking = self
             .bus
-            .consume(
-                tracking::consumer_spec(),
-                Arc::new(TrackingHandler(self.tracking.clone())),
-                shutdown.clone(),
-            )
+            .consume(tracking::consumer_spec(), Arc::new(TrackingHandler(self.tracking.clone())), shutdown.clone())
             .await?;
         tasks.push(tokio::spawn(tracking.join()));
         tasks.push(tokio::spawn(sweeper::run(

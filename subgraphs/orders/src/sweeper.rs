@@ -30,20 +30,14 @@ pub async fn sweep_once(store: &OrdersStore, saga: &Saga) -> usize {
         }
     }
     if cancelled > 0 {
-        metrics::counter!("orders_timed_out_total")
-            .increment(u64::try_from(cancelled).unwrap_or(u64::MAX));
+        metrics::counter!("orders_timed_out_total").increment(u64::try_from(cancelled).unwrap_or(u64::MAX));
         tracing::info!(cancelled, "timed-out orders cancelled");
     }
     cancelled
 }
 
 /// Sweeps every `interval` until `shutdown`.
-pub async fn run(
-    store: OrdersStore,
-    saga: Arc<Saga>,
-    interval: Duration,
-    shutdown: CancellationToken,
-) {
+pub async fn run(store: OrdersStore, saga: Arc<Saga>, interval: Duration, shutdown: CancellationToken) {
     let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

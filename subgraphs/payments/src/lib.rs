@@ -83,13 +83,19 @@ impl Readiness for PaymentsReadiness {
 /// Connects (and migrates) the database and connects the bus named by `config` (RabbitMQ;
 /// without `amqp_url`, a private in-process bus), and builds the service.
 pub async fn build(config: &PaymentsConfig) -> Result<PaymentsService, StartError> {
-    let bus = shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await?;
+    let bus =
+        shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix)
+            .await?;
     from_parts(&config.database_url, bus, config).await
 }
 
 /// Connects (and migrates) the database at `database_url` and builds the service over `bus`,
 /// with the simulated provider behind timeouts, retries and a breaker as `config` says.
-pub async fn from_parts(database_url: &str, bus: Arc<dyn Bus>, config: &PaymentsConfig) -> Result<PaymentsService, StartError> {
+pub async fn from_parts(
+    database_url: &str,
+    bus: Arc<dyn Bus>,
+    config: &PaymentsConfig,
+) -> Result<PaymentsService, StartError> {
     let store = Arc::new(PaymentStore::connect(database_url, config.max_connections).await?);
     let simulated: Arc<dyn PaymentProvider> = Arc::new(SimulatedProvider::new(config.provider.simulated()));
     let provider = Arc::new(ResilientProvider::new(simulated, config.provider.resilience()));

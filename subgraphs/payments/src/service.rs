@@ -15,8 +15,8 @@ use shop_kernel::CurrencyCode;
 use shop_messaging::{
     Envelope,
     contracts::{
-        PaymentAuthorize, PaymentAuthorized, PaymentCapture, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoid,
-        PaymentVoided,
+        PaymentAuthorize, PaymentAuthorized, PaymentCapture, PaymentCaptured, PaymentFailed, PaymentRefunded,
+        PaymentVoid, PaymentVoided,
     },
     envelope::EnvelopeError,
     outbox::OutboxWaker,
@@ -25,7 +25,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        FailureCode, Operation, Payment, PaymentStatus, Refund, RefundRefusal, RefundStatus, SAGA_VOID_KEY, check_refund,
+        FailureCode, Operation, Payment, PaymentStatus, Refund, RefundRefusal, RefundStatus, SAGA_VOID_KEY,
+        check_refund,
     },
     provider::{AuthorizeRequest, PaymentProvider, ProviderError},
     store::{Claim, NewOperation, PaymentStore, RefundResult, Reserved, StoreError, Written},
@@ -138,7 +139,8 @@ pub struct Payments {
 }
 
 fn failed_reply(cause: &Envelope, order_id: &str, code: FailureCode, reason: &str) -> Result<Envelope, EnvelopeError> {
-    let event = PaymentFailed { order_id: order_id.to_owned(), code: code.as_str().to_owned(), reason: reason.to_owned() };
+    let event =
+        PaymentFailed { order_id: order_id.to_owned(), code: code.as_str().to_owned(), reason: reason.to_owned() };
     Envelope::reply_to(&event, cause)
 }
 
@@ -221,7 +223,8 @@ impl Payments {
             return self.answer(&claim, failed_reply(cause, &command.order_id, FailureCode::Declined, reason)?).await;
         };
         let key = Operation::Authorize.provider_key(&command.order_id, None);
-        let request = AuthorizeRequest { token: command.payment_token.clone(), amount_minor: command.amount_minor, currency };
+        let request =
+            AuthorizeRequest { token: command.payment_token.clone(), amount_minor: command.amount_minor, currency };
         let result = self.provider.authorize(&request, &key).await;
 
         let now = Utc::now();
@@ -285,7 +288,10 @@ impl Payments {
                     return self.answer(&claim, captured_reply(cause, &payment)?).await;
                 }
                 PaymentStatus::Voided | PaymentStatus::Failed => {
-                    return Err(FlowError::Refused(format!("a {} payment cannot be captured", payment.status.as_str())));
+                    return Err(FlowError::Refused(format!(
+                        "a {} payment cannot be captured",
+                        payment.status.as_str()
+                    )));
                 }
                 PaymentStatus::Authorized => {}
             }
@@ -295,7 +301,11 @@ impl Payments {
                 .capture(authorization_of(&payment)?, payment.authorized_minor, &key)
                 .await
                 .map_err(FlowError::Provider)?;
-            let captured = Payment { status: PaymentStatus::Captured, captured_minor: payment.authorized_minor, ..payment.clone() };
+            let captured = Payment {
+                status: PaymentStatus::Captured,
+                captured_minor: payment.authorized_minor,
+                ..payment.clone()
+            };
             let op = NewOperation {
                 operation: Operation::Capture,
                 idempotency_key: key,
@@ -367,7 +377,10 @@ impl Payments {
                         Err(RefundError::Refused(_) | RefundError::PaymentNotFound | RefundError::KeyReused) => {}
                         Err(RefundError::ProviderUnavailable(error)) => return Err(FlowError::Provider(error)),
                         Err(RefundError::ProviderRefused(code)) => {
-                            return Err(FlowError::Refused(format!("the provider refused the refund ({})", code.as_str())));
+                            return Err(FlowError::Refused(format!(
+                                "the provider refused the refund ({})",
+                                code.as_str()
+                            )));
                         }
                         Err(RefundError::Flow(error)) => return Err(error),
                     }
@@ -465,7 +478,9 @@ impl Payments {
             }
             Origin::Message { cause, claim, also } => {
                 let announcement = Envelope::reply_to(&event, cause)?;
-                self.store.complete_refund(&refund, &provider_key, &result, Some(&claim), &[announcement, *also]).await?
+                self.store
+                    .complete_refund(&refund, &provider_key, &result, Some(&claim), &[announcement, *also])
+                    .await?
             }
         };
         self.wrote(written);

@@ -33,7 +33,13 @@ impl PurchaseRecorder {
         Self { reviews }
     }
 
-    async fn record(&self, message: &Envelope, order_id: &str, user_id: &str, summary: Option<&OrderSummary>) -> Result<(), HandlerError> {
+    async fn record(
+        &self,
+        message: &Envelope,
+        order_id: &str,
+        user_id: &str,
+        summary: Option<&OrderSummary>,
+    ) -> Result<(), HandlerError> {
         let Some(summary) = summary else {
             // Announcements from before orders carried their lines: nothing to learn from them.
             tracing::warn!(message_id = %message.id, order_id, kind = %message.kind, "order announcement without a summary: no purchase recorded");

@@ -74,14 +74,20 @@ impl Readiness for ReviewsReadiness {
 /// Connects (and prepares) the database and connects the bus named by `config` (RabbitMQ;
 /// without `amqp_url`, a private in-process bus), and builds the service.
 pub async fn build(config: &ReviewsConfig) -> Result<ReviewsService, StartError> {
-    let bus = shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await?;
+    let bus =
+        shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix)
+            .await?;
     from_parts(&config.database_url, bus, config).await
 }
 
 /// Connects the store named by `database_url` (MongoDB for `mongodb://…`, database
 /// `config.mongo_database`; a sea-orm database otherwise), creates its collections or tables
 /// and indexes, and builds the service over `bus`.
-pub async fn from_parts(database_url: &str, bus: Arc<dyn Bus>, config: &ReviewsConfig) -> Result<ReviewsService, StartError> {
+pub async fn from_parts(
+    database_url: &str,
+    bus: Arc<dyn Bus>,
+    config: &ReviewsConfig,
+) -> Result<ReviewsService, StartError> {
     let store: Arc<dyn ReviewStore> = if is_mongo_url(database_url) {
         Arc::new(MongoReviewStore::connect(database_url, &config.mongo_database, config.max_connections).await?)
     } else {
@@ -110,7 +116,12 @@ impl ReviewsService {
 
     /// The HTTP app: `/graphql`, health and metrics.
     pub fn app(&self) -> axum::Router {
-        shop_kernel::server::app(SERVICE, self.schema.clone(), Arc::new(ReviewsReadiness(self.store.clone())), self.verifier.clone())
+        shop_kernel::server::app(
+            SERVICE,
+            self.schema.clone(),
+            Arc::new(ReviewsReadiness(self.store.clone())),
+            self.verifier.clone(),
+        )
     }
 
     /// The subgraph SDL for composition.

@@ -80,7 +80,8 @@ impl Reviews {
             return Ok(current);
         }
         // Deleted between the read and the write: as if it never was.
-        let updated = self.store.update_review(id, caller.user_id, change, now_millis()).await?.ok_or(WriteError::NotFound)?;
+        let updated =
+            self.store.update_review(id, caller.user_id, change, now_millis()).await?.ok_or(WriteError::NotFound)?;
         metrics::counter!("reviews_writes_total", "op" => "update").increment(1);
         Ok(updated)
     }

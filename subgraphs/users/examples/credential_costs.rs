@@ -38,7 +38,10 @@ async fn main() {
     println!("argon2id m={ARGON2_MEMORY_KIB} KiB, t={ARGON2_ITERATIONS}, p={ARGON2_LANES}");
     let hash = credentials::hash_password("correct horse battery staple").unwrap();
     println!("hash password     {}", time(50, || credentials::hash_password("correct horse battery staple").unwrap()));
-    println!("verify password   {}", time(50, || credentials::verify_password("correct horse battery staple", Some(&hash))));
+    println!(
+        "verify password   {}",
+        time(50, || credentials::verify_password("correct horse battery staple", Some(&hash)))
+    );
 
     let keys = SigningKeys::from_pems(&generate_pem().unwrap(), &[]).unwrap();
     let jwks = keys.jwks().clone();

@@ -14,7 +14,10 @@ use ed25519_dalek::{
 };
 use jsonwebtoken::{
     EncodingKey,
-    jwk::{AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse},
+    jwk::{
+        AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters,
+        OctetKeyPairType, PublicKeyUse,
+    },
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};

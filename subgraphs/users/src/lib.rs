@@ -86,7 +86,9 @@ impl Readiness for UsersReadiness {
 /// Connects the store, counters and bus named by `config` (RabbitMQ; without `amqp_url`, a
 /// private in-process bus), loads the keys and builds the schema.
 pub async fn build(config: &UsersConfig) -> Result<UsersService, StartError> {
-    let bus = shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await?;
+    let bus =
+        shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix)
+            .await?;
     build_with_bus(config, bus).await
 }
 
@@ -115,7 +117,8 @@ pub fn from_parts(
     config: &UsersConfig,
 ) -> UsersService {
     let verifier = Arc::new(TokenVerifier::with_keys(keys.jwks(), &config.issuer, &config.audience));
-    let issuer = TokenIssuer::new(keys, &config.issuer, &config.audience, Duration::from_secs(config.access_token_ttl_secs));
+    let issuer =
+        TokenIssuer::new(keys, &config.issuer, &config.audience, Duration::from_secs(config.access_token_ttl_secs));
     let settings = IdentitySettings {
         refresh_ttl: Duration::from_secs(config.refresh_token_ttl_secs),
         key_prefix: config.key_prefix.clone(),
@@ -138,8 +141,10 @@ impl UsersService {
 
     /// The HTTP app: `/graphql`, the JWKS, health and metrics.
     pub fn app(&self) -> Router {
-        let readiness =
-            Arc::new(UsersReadiness { store: self.identity.store().clone(), throttle: self.identity.throttle().clone() });
+        let readiness = Arc::new(UsersReadiness {
+            store: self.identity.store().clone(),
+            throttle: self.identity.throttle().clone(),
+        });
         let jwks = Arc::new(self.identity.issuer().keys().jwks().clone());
         let jwks_route = Router::new().route(
             JWKS_PATH,

@@ -162,14 +162,21 @@ impl Identity {
     async fn start_session(&self, user: User, family_id: Uuid, now: DateTime<Utc>) -> Result<Session, UsersError> {
         let access = self.issuer.access_token(&user, now)?;
         let (refresh_token, hash) = credentials::new_refresh_token();
-        let refresh_expires_at = now + chrono::Duration::from_std(self.settings.refresh_ttl).unwrap_or(chrono::Duration::days(30));
+        let refresh_expires_at =
+            now + chrono::Duration::from_std(self.settings.refresh_ttl).unwrap_or(chrono::Duration::days(30));
         let record = RefreshToken { hash, user_id: user.id, family_id, issued_at: now, expires_at: refresh_expires_at };
         self.store.insert_refresh_token(&record).await?;
         Ok(Session { user, access, refresh_token, refresh_expires_at })
     }
 
     /// Creates a customer account and signs it in.
-    pub async fn register(&self, email: &str, name: &str, phone: Option<&str>, password: &str) -> Result<Outcome<Session>, UsersError> {
+    pub async fn register(
+        &self,
+        email: &str,
+        name: &str,
+        phone: Option<&str>,
+        password: &str,
+    ) -> Result<Outcome<Session>, UsersError> {
         let new_user = match NewUser::parse(email, name, phone, password) {
             Ok(new_user) => new_user,
             Err(fields) => return Ok(Err(invalid(fields))),
@@ -182,7 +189,11 @@ impl Identity {
         match self.store.insert_user(&user, &[announcement]).await {
             Ok(()) => self.waker.wake(),
             Err(StoreError::EmailTaken) => {
-                return Ok(Err(vec![Refusal::at(&["input", "email"], UsersErrorCode::EmailTaken, "this email is already registered")]));
+                return Ok(Err(vec![Refusal::at(
+                    &["input", "email"],
+                    UsersErrorCode::EmailTaken,
+                    "this email is already registered",
+                )]));
             }
             Err(error) => return Err(error.into()),
         }
@@ -204,7 +215,10 @@ impl Identity {
         let count = |i: usize| counts.get(i).cloned().flatten().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         if count(0) >= self.settings.max_failures_per_account || count(1) >= self.settings.max_failures_per_ip {
             metrics::counter!("login_attempts_total", "outcome" => "throttled").increment(1);
-            return Ok(Err(vec![Refusal::new(UsersErrorCode::TooManyAttempts, "too many failed sign-in attempts, try again later")]));
+            return Ok(Err(vec![Refusal::new(
+                UsersErrorCode::TooManyAttempts,
+                "too many failed sign-in attempts, try again later",
+            )]));
         }
         let user = self.store.user_by_email(&key).await?;
         let candidate = password.to_owned();
@@ -245,7 +259,9 @@ impl Identity {
                 metrics::counter!("refresh_token_reuse_total").increment(1);
                 refused(UsersErrorCode::RefreshTokenReused, "this refresh token was already used; sign in again")
             }
-            Consumed::Expired | Consumed::Unknown => refused(UsersErrorCode::InvalidRefreshToken, "the refresh token is not valid"),
+            Consumed::Expired | Consumed::Unknown => {
+                refused(UsersErrorCode::InvalidRefreshToken, "the refresh token is not valid")
+            }
         }
     }
 
@@ -289,7 +305,12 @@ impl Identity {
     }
 
     /// Changes a user's name or phone.
-    pub async fn update_profile(&self, id: Uuid, name: Option<&str>, phone: Option<&str>) -> Result<Outcome<User>, UsersError> {
+    pub async fn update_profile(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<Outcome<User>, UsersError> {
         let patch = match ProfilePatch::parse(name, phone) {
             Ok(patch) => patch,
             Err(fields) => return Ok(Err(invalid(fields))),
@@ -304,7 +325,12 @@ impl Identity {
     }
 
     /// Replaces an address.
-    pub async fn update_address(&self, id: Uuid, address_id: Uuid, input: &AddressInput) -> Result<Outcome<User>, UsersError> {
+    pub async fn update_address(
+        &self,
+        id: Uuid,
+        address_id: Uuid,
+        input: &AddressInput,
+    ) -> Result<Outcome<User>, UsersError> {
         self.modify(id, |user| user.with_address_updated(address_id, input, Utc::now()).map_err(address_refusal)).await
     }
 
@@ -324,7 +350,11 @@ impl Identity {
         };
         let (candidate, hash) = (current.to_owned(), user.password_hash.clone());
         if !blocking(move || credentials::verify_password(&candidate, Some(&hash))).await? {
-            return Ok(Err(vec![Refusal::at(&["currentPassword"], UsersErrorCode::InvalidCredentials, "the current password is wrong")]));
+            return Ok(Err(vec![Refusal::at(
+                &["currentPassword"],
+                UsersErrorCode::InvalidCredentials,
+                "the current password is wrong",
+            )]));
         }
         let new = new.to_owned();
         let new_hash = blocking(move || credentials::hash_password(&new)).await??;

@@ -5,13 +5,7 @@ use shop_messaging::envelope::EnvelopeError;
 use shop_messaging::{Envelope, trace};
 
 fn reserve() -> InventoryReserve {
-    InventoryReserve {
-        order_id: "o-1".into(),
-        lines: vec![StockLine {
-            sku: "SKU-1".into(),
-            quantity: 2,
-        }],
-    }
+    InventoryReserve { order_id: "o-1".into(), lines: vec![StockLine { sku: "SKU-1".into(), quantity: 2 }] }
 }
 
 #[test]
@@ -43,40 +37,24 @@ fn decoding_as_another_type_fails() {
         }
         other => panic!("expected WrongType, got {other:?}"),
     }
-    assert!(matches!(
-        Envelope::from_json(b"{\"nope\":1}"),
-        Err(EnvelopeError::Decode(_))
-    ));
+    assert!(matches!(Envelope::from_json(b"{\"nope\":1}"), Err(EnvelopeError::Decode(_))));
 }
 
 #[test]
 fn a_reply_continues_the_saga_and_its_trace() {
     let cause = Envelope::new(&reserve(), "o-1").unwrap();
-    let reply = Envelope::reply_to(
-        &InventoryReserved {
-            order_id: "o-1".into(),
-            expires_at: chrono::Utc::now(),
-        },
-        &cause,
-    )
-    .unwrap();
+    let reply =
+        Envelope::reply_to(&InventoryReserved { order_id: "o-1".into(), expires_at: chrono::Utc::now() }, &cause)
+            .unwrap();
     assert_eq!(reply.correlation_id, "o-1");
     assert_eq!(reply.causation_id, Some(cause.id));
-    let (parent, child) = (
-        cause.traceparent.clone().unwrap(),
-        reply.traceparent.clone().unwrap(),
-    );
+    let (parent, child) = (cause.traceparent.clone().unwrap(), reply.traceparent.clone().unwrap());
     assert!(trace::is_valid(&child));
     assert_eq!(child.get(3..35), parent.get(3..35), "same trace id");
     assert_ne!(child, parent);
 
-    let custom = reply.with_traceparent(Some(
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
-    ));
-    assert_eq!(
-        custom.traceparent.as_deref(),
-        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-    );
+    let custom = reply.with_traceparent(Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()));
+    assert_eq!(custom.traceparent.as_deref(), Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
 }
 
 #[test]
@@ -97,33 +75,14 @@ fn the_topology_routes_commands_to_one_queue_and_facts_to_each_consumer() {
     use shop_messaging::topic::matches;
     let topology = contracts::topology();
     let queue_of = |kind: &str| -> Vec<String> {
-        topology
-            .iter()
-            .filter(|q| q.bindings.iter().any(|b| matches(b, kind)))
-            .map(|q| q.name.clone())
-            .collect()
+        topology.iter().filter(|q| q.bindings.iter().any(|b| matches(b, kind))).map(|q| q.name.clone()).collect()
     };
-    assert_eq!(
-        queue_of("inventory.reserve.v1"),
-        [contracts::INVENTORY_COMMANDS]
-    );
+    assert_eq!(queue_of("inventory.reserve.v1"), [contracts::INVENTORY_COMMANDS]);
     assert_eq!(queue_of("payment.void.v1"), [contracts::PAYMENTS_COMMANDS]);
-    assert_eq!(
-        queue_of("payment.refunded.v1"),
-        [contracts::ORDERS_SAGA, contracts::NOTIFICATIONS_EVENTS]
-    );
+    assert_eq!(queue_of("payment.refunded.v1"), [contracts::ORDERS_SAGA, contracts::NOTIFICATIONS_EVENTS]);
     assert_eq!(queue_of("inventory.expired.v1"), [contracts::ORDERS_SAGA]);
-    assert_eq!(
-        queue_of("order.confirmed.v1"),
-        [contracts::NOTIFICATIONS_EVENTS, contracts::REVIEWS_PURCHASES]
-    );
-    assert_eq!(
-        queue_of("order.shipped.v1"),
-        [contracts::NOTIFICATIONS_EVENTS]
-    );
-    assert_eq!(
-        queue_of("user.registered.v1"),
-        [contracts::NOTIFICATIONS_EVENTS]
-    );
+    assert_eq!(queue_of("order.confirmed.v1"), [contracts::NOTIFICATIONS_EVENTS, contracts::REVIEWS_PURCHASES]);
+    assert_eq!(queue_of("order.shipped.v1"), [contracts::NOTIFICATIONS_EVENTS]);
+    assert_eq!(queue_of("user.registered.v1"), [contracts::NOTIFICATIONS_EVENTS]);
     assert!(queue_of("order.updated.v1").is_empty());
 }

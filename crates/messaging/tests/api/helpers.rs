@@ -13,9 +13,7 @@ use shop_kernel::db;
 use shop_messaging::memory::InMemoryBus;
 use shop_messaging::migration::{CreateInbox, CreateOutbox};
 use shop_messaging::rabbit::{RabbitBus, RabbitConfig};
-use shop_messaging::{
-    Bus, BusError, Envelope, Event, Handler, HandlerError, QueueSpec, RetryPolicy, inbox,
-};
+use shop_messaging::{Bus, BusError, Envelope, Event, Handler, HandlerError, QueueSpec, RetryPolicy, inbox};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -35,8 +33,7 @@ pub fn ping(seq: u64) -> Envelope {
 }
 
 pub fn amqp_url() -> String {
-    std::env::var("TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
 /// A prefix no other test uses, e.g. `t3f2a….`.
@@ -45,26 +42,16 @@ pub fn prefix() -> String {
 }
 
 pub fn rabbit_config(url: String, prefix: &str) -> RabbitConfig {
-    RabbitConfig {
-        url,
-        exchange: "shop.events".into(),
-        queue_prefix: prefix.to_owned(),
-    }
+    RabbitConfig { url, exchange: "shop.events".into(), queue_prefix: prefix.to_owned() }
 }
 
 pub async fn rabbit(prefix: &str, topology: Vec<QueueSpec>) -> Arc<RabbitBus> {
-    RabbitBus::connect(rabbit_config(amqp_url(), prefix), topology)
-        .await
-        .expect("connect to RabbitMQ")
+    RabbitBus::connect(rabbit_config(amqp_url(), prefix), topology).await.expect("connect to RabbitMQ")
 }
 
 /// Retries that are quick enough for tests.
 pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        initial_backoff: Duration::from_millis(30),
-        max_backoff: Duration::from_millis(80),
-    }
+    RetryPolicy { max_attempts, initial_backoff: Duration::from_millis(30), max_backoff: Duration::from_millis(80) }
 }
 
 /// A bus under test and a way to publish bytes that are not an envelope.
@@ -101,10 +88,7 @@ where
         if check().await {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -133,10 +117,7 @@ impl Recorder {
     }
 
     pub fn slow(delay: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            delay: Some(delay),
-            ..Self::default()
-        })
+        Arc::new(Self { delay: Some(delay), ..Self::default() })
     }
 
     pub async fn ids(&self) -> Vec<Uuid> {
@@ -192,9 +173,7 @@ impl TestDb {
         let manager = SchemaManager::new(&db);
         CreateOutbox.up(&manager).await.unwrap();
         CreateInbox.up(&manager).await.unwrap();
-        db.execute_unprepared("CREATE TABLE test_effects (message_id VARCHAR(36) NOT NULL)")
-            .await
-            .unwrap();
+        db.execute_unprepared("CREATE TABLE test_effects (message_id VARCHAR(36) NOT NULL)").await.unwrap();
         Self { url, db, _dir: dir }
     }
 
@@ -206,21 +185,12 @@ impl TestDb {
     /// (rows, distinct message ids) of `test_effects`.
     pub async fn effects(&self) -> (i64, i64) {
         let query = Query::select()
-            .expr_as(
-                Func::count(Expr::col(Alias::new("message_id"))),
-                Alias::new("total"),
-            )
-            .expr_as(
-                Func::count_distinct(Expr::col(Alias::new("message_id"))),
-                Alias::new("distinct_ids"),
-            )
+            .expr_as(Func::count(Expr::col(Alias::new("message_id"))), Alias::new("total"))
+            .expr_as(Func::count_distinct(Expr::col(Alias::new("message_id"))), Alias::new("distinct_ids"))
             .from(Alias::new("test_effects"))
             .to_owned();
         let row = self.db.query_one(&query).await.unwrap().unwrap();
-        (
-            row.try_get("", "total").unwrap(),
-            row.try_get("", "distinct_ids").unwrap(),
-        )
+        (row.try_get("", "total").unwrap(), row.try_get("", "distinct_ids").unwrap())
     }
 }
 
@@ -233,19 +203,11 @@ pub struct InboxHandler {
 
 impl InboxHandler {
     pub fn new(db: DatabaseConnection) -> Arc<Self> {
-        Arc::new(Self {
-            db,
-            calls: AtomicUsize::new(0),
-            delay: None,
-        })
+        Arc::new(Self { db, calls: AtomicUsize::new(0), delay: None })
     }
 
     pub fn slow(db: DatabaseConnection, delay: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            db,
-            calls: AtomicUsize::new(0),
-            delay: Some(delay),
-        })
+        Arc::new(Self { db, calls: AtomicUsize::new(0), delay: Some(delay) })
     }
 
     pub fn calls(&self) -> usize {
@@ -259,10 +221,7 @@ impl Handler for InboxHandler {
         let transient = |e: sea_orm::DbErr| HandlerError::Transient(e.to_string());
         self.calls.fetch_add(1, Ordering::SeqCst);
         let tx = db::begin_write(&self.db).await.map_err(transient)?;
-        if !inbox::claim(&tx, "test", message.id)
-            .await
-            .map_err(transient)?
-        {
+        if !inbox::claim(&tx, "test", message.id).await.map_err(transient)? {
             tx.commit().await.map_err(transient)?;
             return Ok(());
         }
@@ -307,16 +266,10 @@ impl Bus for RecordingBus {
         _: Arc<dyn Handler>,
         _: tokio_util::sync::CancellationToken,
     ) -> Result<shop_messaging::ConsumerHandle, BusError> {
-        Err(BusError::Topology(
-            "a recording bus does not consume".into(),
-        ))
+        Err(BusError::Topology("a recording bus does not consume".into()))
     }
 
-    async fn dead_letters(
-        &self,
-        _: &str,
-        _: usize,
-    ) -> Result<Vec<shop_messaging::DeadLetter>, BusError> {
+    async fn dead_letters(&self, _: &str, _: usize) -> Result<Vec<shop_messaging::DeadLetter>, BusError> {
         Ok(Vec::new())
     }
 

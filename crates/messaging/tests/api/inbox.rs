@@ -54,37 +54,14 @@ async fn a_message_delivered_twice_has_one_effect(bus: TestBus, test: TestDb) {
     let queue = QueueSpec::new("inbox.twice", ["test.ping.*"]);
     let shutdown = CancellationToken::new();
     let handler = InboxHandler::new(test.db.clone());
-    let consumer = bus
-        .bus()
-        .consume(
-            ConsumerSpec::durable(queue),
-            handler.clone(),
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
+    let consumer = bus.bus().consume(ConsumerSpec::durable(queue), handler.clone(), shutdown.clone()).await.unwrap();
     let message = ping(7);
-    bus.bus()
-        .publish(std::slice::from_ref(&message))
-        .await
-        .unwrap();
-    bus.bus()
-        .publish(&[message.clone(), ping(8)])
-        .await
-        .unwrap();
-    eventually(
-        Duration::from_secs(20),
-        "three deliveries handled",
-        || async { handler.calls() >= 3 },
-    )
-    .await;
+    bus.bus().publish(std::slice::from_ref(&message)).await.unwrap();
+    bus.bus().publish(&[message.clone(), ping(8)]).await.unwrap();
+    eventually(Duration::from_secs(20), "three deliveries handled", || async { handler.calls() >= 3 }).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(handler.calls(), 3);
-    assert_eq!(
-        test.effects().await,
-        (2, 2),
-        "one effect per distinct message"
-    );
+    assert_eq!(test.effects().await, (2, 2), "one effect per distinct message");
     shutdown.cancel();
     consumer.join().await;
 }
@@ -92,19 +69,12 @@ async fn a_message_delivered_twice_has_one_effect(bus: TestBus, test: TestDb) {
 #[tokio::test]
 async fn a_message_delivered_twice_has_one_effect_rabbitmq_postgres() {
     let prefix = prefix();
-    let bus = rabbit(
-        &prefix,
-        vec![QueueSpec::new("inbox.twice", ["test.ping.*"])],
-    )
-    .await;
+    let bus = rabbit(&prefix, vec![QueueSpec::new("inbox.twice", ["test.ping.*"])]).await;
     a_message_delivered_twice_has_one_effect(TestBus::Rabbit(bus), TestDb::postgres().await).await;
 }
 
 #[tokio::test]
 async fn a_message_delivered_twice_has_one_effect_memory_sqlite() {
-    let bus = shop_messaging::memory::InMemoryBus::new(vec![QueueSpec::new(
-        "inbox.twice",
-        ["test.ping.*"],
-    )]);
+    let bus = shop_messaging::memory::InMemoryBus::new(vec![QueueSpec::new("inbox.twice", ["test.ping.*"])]);
     a_message_delivered_twice_has_one_effect(TestBus::Memory(bus), TestDb::sqlite().await).await;
 }

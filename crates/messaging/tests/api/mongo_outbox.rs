@@ -13,9 +13,7 @@ use mongodb::{Client, Collection, Database};
 use shop_messaging::memory::InMemoryBus;
 use shop_messaging::mongo_outbox::{self, MongoOutboxRelay, OutboxDocument};
 use shop_messaging::outbox::OutboxWaker;
-use shop_messaging::{
-    Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Envelope, Handler, QueueSpec,
-};
+use shop_messaging::{Bus, BusError, ConsumerHandle, ConsumerSpec, DeadLetter, Envelope, Handler, QueueSpec};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{Recorder, RecordingBus, eventually, init_logs, ping};
@@ -31,31 +29,21 @@ struct MongoTest {
 impl MongoTest {
     async fn new() -> Self {
         init_logs();
-        let client = Client::with_uri_str(shop_testkit::mongo_url())
-            .await
-            .expect("connect to the MongoDB-protocol test server");
+        let client =
+            Client::with_uri_str(shop_testkit::mongo_url()).await.expect("connect to the MongoDB-protocol test server");
         let db = client.database(&shop_testkit::unique_name("outbox"));
         let outbox = db.collection(mongo_outbox::COLLECTION);
         mongo_outbox::ensure_indexes(&outbox).await.unwrap();
         // Collections must exist before a transaction writes to them on older servers.
         db.create_collection("state").await.unwrap();
         let state = db.collection("state");
-        Self {
-            client,
-            db,
-            outbox,
-            state,
-        }
+        Self { client, db, outbox, state }
     }
 
     /// The outbox collection through a client of its own, as another replica would have.
     async fn another_replica(&self) -> Collection<OutboxDocument> {
-        let client = Client::with_uri_str(shop_testkit::mongo_url())
-            .await
-            .unwrap();
-        client
-            .database(self.db.name())
-            .collection(mongo_outbox::COLLECTION)
+        let client = Client::with_uri_str(shop_testkit::mongo_url()).await.unwrap();
+        client.database(self.db.name()).collection(mongo_outbox::COLLECTION)
     }
 
     /// Changes state and enqueues `messages` in one transaction, then commits or aborts it.
@@ -63,14 +51,8 @@ impl MongoTest {
         let mut session = self.client.start_session().await.unwrap();
         session.start_transaction().await.unwrap();
         let ids: Vec<String> = messages.iter().map(|m| m.id.to_string()).collect();
-        self.state
-            .insert_one(doc! { "messages": ids })
-            .session(&mut session)
-            .await
-            .unwrap();
-        mongo_outbox::enqueue(&self.outbox, &mut session, messages)
-            .await
-            .unwrap();
+        self.state.insert_one(doc! { "messages": ids }).session(&mut session).await.unwrap();
+        mongo_outbox::enqueue(&self.outbox, &mut session, messages).await.unwrap();
         if commit {
             session.commit_transaction().await.unwrap();
         } else {
@@ -83,14 +65,7 @@ impl MongoTest {
     }
 
     async fn documents(&self) -> Vec<OutboxDocument> {
-        self.outbox
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap()
+        self.outbox.find(doc! {}).sort(doc! { "_id": 1 }).await.unwrap().try_collect().await.unwrap()
     }
 
     async fn drop(self) {
@@ -106,10 +81,7 @@ struct FailsOnce {
 
 impl FailsOnce {
     fn new(inner: Arc<dyn Bus>) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            failed: AtomicBool::new(false),
-        })
+        Arc::new(Self { inner, failed: AtomicBool::new(false) })
     }
 }
 
@@ -145,19 +117,10 @@ fn ping_queue() -> QueueSpec {
 }
 
 /// An in-memory bus with a counting consumer on the ping queue.
-async fn memory_bus_with_consumer(
-    shutdown: &CancellationToken,
-) -> (Arc<InMemoryBus>, Arc<Recorder>, ConsumerHandle) {
+async fn memory_bus_with_consumer(shutdown: &CancellationToken) -> (Arc<InMemoryBus>, Arc<Recorder>, ConsumerHandle) {
     let bus = InMemoryBus::new(vec![ping_queue()]);
     let recorder = Recorder::new();
-    let consumer = bus
-        .consume(
-            ConsumerSpec::durable(ping_queue()),
-            recorder.clone(),
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
+    let consumer = bus.consume(ConsumerSpec::durable(ping_queue()), recorder.clone(), shutdown.clone()).await.unwrap();
     (bus, recorder, consumer)
 }
 
@@ -190,10 +153,7 @@ async fn mongo_committed_messages_are_relayed_exactly_once() {
     assert_eq!(relay.relay_once().await.unwrap(), 3);
     assert_eq!(relay.relay_once().await.unwrap(), 0);
     assert_eq!(test.pending().await, 0);
-    eventually(Duration::from_secs(10), "3 messages handled", || async {
-        recorder.calls() >= 3
-    })
-    .await;
+    eventually(Duration::from_secs(10), "3 messages handled", || async { recorder.calls() >= 3 }).await;
     // Give a duplicate the chance to show up.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(recorder.calls(), 3);
@@ -206,22 +166,15 @@ async fn mongo_committed_messages_are_relayed_exactly_once() {
         assert_eq!(document.id, message.id.to_string());
         assert_eq!(document.kind, message.kind);
         assert_eq!(document.correlation_id, message.correlation_id);
-        assert_eq!(
-            Envelope::from_json(document.body.as_bytes()).unwrap(),
-            *message
-        );
+        assert_eq!(Envelope::from_json(document.body.as_bytes()).unwrap(), *message);
         assert!(document.sent_at.is_some());
         assert!(document.lease_until.is_none());
     }
 
     // Sent documents can be purged; pending ones never are.
     test.write(&[ping(4)], true).await;
-    let purged = mongo_outbox::purge_sent(
-        &test.outbox,
-        chrono::Utc::now() + chrono::Duration::seconds(1),
-    )
-    .await
-    .unwrap();
+    let purged =
+        mongo_outbox::purge_sent(&test.outbox, chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap();
     assert_eq!(purged, 3);
     assert_eq!(test.pending().await, 1);
     assert_eq!(test.documents().await.len(), 1);
@@ -245,23 +198,13 @@ async fn mongo_a_relay_started_after_the_commit_delivers_once() {
     let shutdown = CancellationToken::new();
     let (bus, recorder, consumer) = memory_bus_with_consumer(&shutdown).await;
     let waker = OutboxWaker::new();
-    let relay = tokio::spawn(
-        MongoOutboxRelay::new(test.outbox.clone(), bus, waker.clone()).run(shutdown.clone()),
-    );
+    let relay = tokio::spawn(MongoOutboxRelay::new(test.outbox.clone(), bus, waker.clone()).run(shutdown.clone()));
     waker.wake();
-    eventually(
-        Duration::from_secs(20),
-        "all messages delivered",
-        || async { recorder.calls() >= 25 },
-    )
-    .await;
+    eventually(Duration::from_secs(20), "all messages delivered", || async { recorder.calls() >= 25 }).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ids = recorder.ids().await;
     assert_eq!(ids.len(), 25);
-    assert_eq!(
-        ids.iter().collect::<HashSet<_>>(),
-        messages.iter().map(|m| &m.id).collect::<HashSet<_>>()
-    );
+    assert_eq!(ids.iter().collect::<HashSet<_>>(), messages.iter().map(|m| &m.id).collect::<HashSet<_>>());
     assert_eq!(test.pending().await, 0);
     shutdown.cancel();
     relay.await.unwrap();
@@ -279,28 +222,14 @@ async fn mongo_two_relays_publish_each_row_once() {
         test.write(chunk, true).await;
     }
     // Slow publishes keep both relays inside their passes at the same time.
-    let bus = Arc::new(RecordingBus {
-        delay: Some(Duration::from_millis(50)),
-        ..RecordingBus::default()
-    });
+    let bus = Arc::new(RecordingBus { delay: Some(Duration::from_millis(50)), ..RecordingBus::default() });
     let shutdown = CancellationToken::new();
     let poll = Duration::from_millis(20);
-    let first = MongoOutboxRelay::new(test.outbox.clone(), bus.clone(), OutboxWaker::new())
-        .with_poll_interval(poll);
-    let second = MongoOutboxRelay::new(
-        test.another_replica().await,
-        bus.clone(),
-        OutboxWaker::new(),
-    )
-    .with_poll_interval(poll);
-    let tasks = [
-        tokio::spawn(first.run(shutdown.clone())),
-        tokio::spawn(second.run(shutdown.clone())),
-    ];
-    eventually(Duration::from_secs(60), "outbox drained", || async {
-        test.pending().await == 0
-    })
-    .await;
+    let first = MongoOutboxRelay::new(test.outbox.clone(), bus.clone(), OutboxWaker::new()).with_poll_interval(poll);
+    let second =
+        MongoOutboxRelay::new(test.another_replica().await, bus.clone(), OutboxWaker::new()).with_poll_interval(poll);
+    let tasks = [tokio::spawn(first.run(shutdown.clone())), tokio::spawn(second.run(shutdown.clone()))];
+    eventually(Duration::from_secs(60), "outbox drained", || async { test.pending().await == 0 }).await;
     shutdown.cancel();
     for task in tasks {
         task.await.unwrap();
@@ -328,20 +257,10 @@ async fn mongo_a_failed_publish_is_retried() {
     let test = MongoTest::new().await;
     test.write(&[ping(1), ping(2)], true).await;
     let recording = Arc::new(RecordingBus::default());
-    let relay = MongoOutboxRelay::new(
-        test.outbox.clone(),
-        FailsOnce::new(recording.clone()),
-        OutboxWaker::new(),
-    );
+    let relay = MongoOutboxRelay::new(test.outbox.clone(), FailsOnce::new(recording.clone()), OutboxWaker::new());
     assert!(relay.relay_once().await.is_err());
     assert_eq!(test.pending().await, 2);
-    assert!(
-        test.documents()
-            .await
-            .iter()
-            .all(|d| d.lease_until.is_none()),
-        "the failed pass released its claim"
-    );
+    assert!(test.documents().await.iter().all(|d| d.lease_until.is_none()), "the failed pass released its claim");
     assert_eq!(relay.relay_once().await.unwrap(), 2);
     assert_eq!(recording.published.lock().await.len(), 2);
     assert_eq!(test.pending().await, 0);
@@ -353,21 +272,12 @@ async fn mongo_a_failed_publish_is_retried() {
     let (bus, recorder, consumer) = memory_bus_with_consumer(&shutdown).await;
     let waker = OutboxWaker::new();
     let relay = tokio::spawn(
-        MongoOutboxRelay::new(test.outbox.clone(), FailsOnce::new(bus), waker.clone())
-            .run(shutdown.clone()),
+        MongoOutboxRelay::new(test.outbox.clone(), FailsOnce::new(bus), waker.clone()).run(shutdown.clone()),
     );
     waker.wake();
-    eventually(
-        Duration::from_secs(20),
-        "retried messages delivered",
-        || async { recorder.calls() >= 5 },
-    )
-    .await;
+    eventually(Duration::from_secs(20), "retried messages delivered", || async { recorder.calls() >= 5 }).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        recorder.ids().await,
-        messages.iter().map(|m| m.id).collect::<Vec<_>>()
-    );
+    assert_eq!(recorder.ids().await, messages.iter().map(|m| m.id).collect::<Vec<_>>());
     assert_eq!(test.pending().await, 0);
     shutdown.cancel();
     relay.await.unwrap();
@@ -392,11 +302,7 @@ async fn mongo_a_dead_relays_claim_lapses() {
 
     let bus = Arc::new(RecordingBus::default());
     let relay = MongoOutboxRelay::new(test.outbox.clone(), bus.clone(), OutboxWaker::new());
-    assert_eq!(
-        relay.relay_once().await.unwrap(),
-        0,
-        "the claim is still live"
-    );
+    assert_eq!(relay.relay_once().await.unwrap(), 0, "the claim is still live");
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(relay.relay_once().await.unwrap(), 3);
     assert_eq!(bus.published.lock().await.len(), 3);
@@ -412,26 +318,15 @@ async fn mongo_a_lapsed_lease_is_taken_over_without_loss() {
     let test = MongoTest::new().await;
     let messages = [ping(1), ping(2)];
     test.write(&messages, true).await;
-    let stuck_bus = Arc::new(RecordingBus {
-        delay: Some(Duration::from_millis(1500)),
-        ..RecordingBus::default()
-    });
+    let stuck_bus = Arc::new(RecordingBus { delay: Some(Duration::from_millis(1500)), ..RecordingBus::default() });
     let stuck = MongoOutboxRelay::new(test.outbox.clone(), stuck_bus.clone(), OutboxWaker::new())
         .with_lease(Duration::from_millis(300));
     let stuck = tokio::spawn(async move { stuck.relay_once().await.unwrap() });
     tokio::time::sleep(Duration::from_millis(700)).await;
 
     let bus = Arc::new(RecordingBus::default());
-    let other = MongoOutboxRelay::new(
-        test.another_replica().await,
-        bus.clone(),
-        OutboxWaker::new(),
-    );
-    assert_eq!(
-        other.relay_once().await.unwrap(),
-        2,
-        "the lapsed claim is taken over"
-    );
+    let other = MongoOutboxRelay::new(test.another_replica().await, bus.clone(), OutboxWaker::new());
+    assert_eq!(other.relay_once().await.unwrap(), 2, "the lapsed claim is taken over");
     assert_eq!(stuck.await.unwrap(), 2);
     assert_eq!(*bus.published.lock().await, messages);
     assert_eq!(*stuck_bus.published.lock().await, messages);

@@ -100,25 +100,11 @@ async fn a_relay_started_after_the_commit_delivers_once(test: TestDb) {
 
     let shutdown = CancellationToken::new();
     let recorder = Recorder::new();
-    let consumer = bus
-        .consume(
-            ConsumerSpec::durable(queue),
-            recorder.clone(),
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
+    let consumer = bus.consume(ConsumerSpec::durable(queue), recorder.clone(), shutdown.clone()).await.unwrap();
     let waker = OutboxWaker::new();
-    let relay = tokio::spawn(
-        OutboxRelay::new(test.db.clone(), bus.clone(), waker.clone()).run(shutdown.clone()),
-    );
+    let relay = tokio::spawn(OutboxRelay::new(test.db.clone(), bus.clone(), waker.clone()).run(shutdown.clone()));
     waker.wake();
-    eventually(
-        Duration::from_secs(20),
-        "all messages delivered",
-        || async { recorder.calls() >= 25 },
-    )
-    .await;
+    eventually(Duration::from_secs(20), "all messages delivered", || async { recorder.calls() >= 25 }).await;
     // Give a duplicate the chance to show up.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ids = recorder.ids().await;
@@ -150,20 +136,12 @@ async fn two_relays_publish_each_row_once(test: TestDb) {
         tx.commit().await.unwrap();
     }
     // Slow publishes keep both relays inside their transactions at the same time.
-    let bus = Arc::new(RecordingBus {
-        delay: Some(Duration::from_millis(50)),
-        ..RecordingBus::default()
-    });
+    let bus = Arc::new(RecordingBus { delay: Some(Duration::from_millis(50)), ..RecordingBus::default() });
     let shutdown = CancellationToken::new();
     let poll = Duration::from_millis(20);
-    let first =
-        OutboxRelay::new(test.db.clone(), bus.clone(), OutboxWaker::new()).with_poll_interval(poll);
-    let second = OutboxRelay::new(test.another_pool().await, bus.clone(), OutboxWaker::new())
-        .with_poll_interval(poll);
-    let tasks = [
-        tokio::spawn(first.run(shutdown.clone())),
-        tokio::spawn(second.run(shutdown.clone())),
-    ];
+    let first = OutboxRelay::new(test.db.clone(), bus.clone(), OutboxWaker::new()).with_poll_interval(poll);
+    let second = OutboxRelay::new(test.another_pool().await, bus.clone(), OutboxWaker::new()).with_poll_interval(poll);
+    let tasks = [tokio::spawn(first.run(shutdown.clone())), tokio::spawn(second.run(shutdown.clone()))];
     eventually(Duration::from_secs(30), "outbox drained", || async {
         outbox::pending_count(&test.db).await.unwrap() == 0
     })
@@ -174,10 +152,7 @@ async fn two_relays_publish_each_row_once(test: TestDb) {
     }
     let published = bus.published.lock().await;
     assert_eq!(published.len(), N, "every row published exactly once");
-    assert_eq!(
-        published.iter().map(|m| m.id).collect::<HashSet<_>>().len(),
-        N
-    );
+    assert_eq!(published.iter().map(|m| m.id).collect::<HashSet<_>>().len(), N);
 }
 
 #[tokio::test]
@@ -196,14 +171,8 @@ async fn sent_rows_can_be_purged() {
     let tx = db::begin_write(&test.db).await.unwrap();
     outbox::enqueue(&tx, &[ping(1), ping(2)]).await.unwrap();
     tx.commit().await.unwrap();
-    let relay = OutboxRelay::new(
-        test.db.clone(),
-        Arc::new(RecordingBus::default()),
-        OutboxWaker::new(),
-    );
+    let relay = OutboxRelay::new(test.db.clone(), Arc::new(RecordingBus::default()), OutboxWaker::new());
     relay.relay_once().await.unwrap();
-    let purged = outbox::purge_sent(&test.db, chrono::Utc::now() + chrono::Duration::seconds(1))
-        .await
-        .unwrap();
+    let purged = outbox::purge_sent(&test.db, chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap();
     assert_eq!(purged, 2);
 }

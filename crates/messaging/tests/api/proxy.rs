@@ -38,8 +38,7 @@ impl Proxy {
                     let upstream = upstream.clone();
                     let task = tokio::spawn(async move {
                         if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
                     });
                     connections.lock().unwrap().push(task.abort_handle());
@@ -47,12 +46,7 @@ impl Proxy {
             })
             .abort_handle()
         };
-        Self {
-            addr,
-            down,
-            connections,
-            accept,
-        }
+        Self { addr, down, connections, accept }
     }
 
     /// `amqp_url` with the proxy's address instead of the broker's.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use shop_kernel::auth::Viewer;
 use uuid::Uuid;
 
-use super::{RuleError, LineRef, LineUpdate, MAX_LINES, NewLine, Quantity, Sku};
+use super::{LineRef, LineUpdate, MAX_LINES, NewLine, Quantity, RuleError, Sku};
 
 /// A variant of a product in a cart. The cart stores no price: the catalog owns prices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,8 +126,10 @@ impl Cart {
                     return Err(RuleError::ProductMismatch { line: index, sku: new.sku.as_str().to_owned() });
                 }
                 Some(existing) => {
-                    existing.quantity =
-                        existing.quantity.checked_add(new.quantity).ok_or(RuleError::InvalidQuantity { line: index })?;
+                    existing.quantity = existing
+                        .quantity
+                        .checked_add(new.quantity)
+                        .ok_or(RuleError::InvalidQuantity { line: index })?;
                 }
                 None => next.push(self.line(new.product_id, new.sku.clone(), new.quantity)),
             }
@@ -222,7 +224,11 @@ mod tests {
     }
 
     fn new_line(product: u128, sku: &str, quantity: i64) -> NewLine {
-        NewLine { product_id: Uuid::from_u128(product), sku: Sku::parse(sku).unwrap(), quantity: Quantity::parse(quantity).unwrap() }
+        NewLine {
+            product_id: Uuid::from_u128(product),
+            sku: Sku::parse(sku).unwrap(),
+            quantity: Quantity::parse(quantity).unwrap(),
+        }
     }
 
     fn sku(s: &str) -> Sku {
@@ -254,8 +260,13 @@ mod tests {
 
     #[test]
     fn adding_sums_quantities_per_sku() {
-        let cart = Cart::with_lines(Uuid::new_v4(), None, &[new_line(1, "A", 2), new_line(2, "B", 1), new_line(1, "A", 3)], at(0))
-            .unwrap();
+        let cart = Cart::with_lines(
+            Uuid::new_v4(),
+            None,
+            &[new_line(1, "A", 2), new_line(2, "B", 1), new_line(1, "A", 3)],
+            at(0),
+        )
+        .unwrap();
         assert_eq!(cart.version(), 1);
         assert_eq!(quantities(&cart), vec![("A", 5), ("B", 1)]);
         let more = cart.add_lines(&[new_line(2, "B", 4), new_line(3, "C", 1)], at(1)).unwrap();
@@ -267,7 +278,10 @@ mod tests {
     #[test]
     fn adding_refuses_what_would_break_a_rule() {
         let cart = Cart::with_lines(Uuid::new_v4(), None, &[new_line(1, "A", 90)], at(0)).unwrap();
-        assert_eq!(cart.add_lines(&[new_line(2, "B", 1), new_line(1, "A", 10)], at(1)), Err(RuleError::InvalidQuantity { line: 1 }));
+        assert_eq!(
+            cart.add_lines(&[new_line(2, "B", 1), new_line(1, "A", 10)], at(1)),
+            Err(RuleError::InvalidQuantity { line: 1 })
+        );
         assert_eq!(
             cart.add_lines(&[new_line(9, "A", 1)], at(1)),
             Err(RuleError::ProductMismatch { line: 0, sku: "A".into() })
@@ -281,8 +295,13 @@ mod tests {
 
     #[test]
     fn updating_and_removing_by_line_id_or_sku() {
-        let cart = Cart::with_lines(Uuid::new_v4(), None, &[new_line(1, "A", 1), new_line(2, "B", 2), new_line(3, "C", 3)], at(0))
-            .unwrap();
+        let cart = Cart::with_lines(
+            Uuid::new_v4(),
+            None,
+            &[new_line(1, "A", 1), new_line(2, "B", 2), new_line(3, "C", 3)],
+            at(0),
+        )
+        .unwrap();
         let b_id = cart.lines()[1].id;
         let updated = cart
             .update_lines(
@@ -297,7 +316,8 @@ mod tests {
         let missing = LineUpdate { line: LineRef::Sku(sku("Z")), quantity: Quantity::parse(1).unwrap() };
         assert_eq!(cart.update_lines(&[missing], at(1)), Err(RuleError::LineNotFound { line: 0 }));
 
-        let removed = updated.remove_lines(&[LineRef::Id(b_id), LineRef::Sku(sku("A")), LineRef::Sku(sku("A"))], at(2)).unwrap();
+        let removed =
+            updated.remove_lines(&[LineRef::Id(b_id), LineRef::Sku(sku("A")), LineRef::Sku(sku("A"))], at(2)).unwrap();
         assert_eq!(quantities(&removed), vec![("C", 9)]);
         assert_eq!(
             updated.remove_lines(&[LineRef::Sku(sku("A")), LineRef::Id(Uuid::new_v4())], at(2)),
@@ -308,8 +328,10 @@ mod tests {
     #[test]
     fn merging_sums_caps_and_keeps_the_target() {
         let me = Uuid::new_v4();
-        let mine = Cart::with_lines(Uuid::new_v4(), Some(me), &[new_line(1, "A", 60), new_line(2, "B", 1)], at(0)).unwrap();
-        let guest = Cart::with_lines(Uuid::new_v4(), None, &[new_line(1, "A", 50), new_line(3, "C", 2)], at(0)).unwrap();
+        let mine =
+            Cart::with_lines(Uuid::new_v4(), Some(me), &[new_line(1, "A", 60), new_line(2, "B", 1)], at(0)).unwrap();
+        let guest =
+            Cart::with_lines(Uuid::new_v4(), None, &[new_line(1, "A", 50), new_line(3, "C", 2)], at(0)).unwrap();
         let merged = Cart::merge(Some(&mine), &guest, me, Uuid::new_v4(), at(9)).unwrap();
         assert_eq!((merged.id(), merged.owner(), merged.version()), (mine.id(), Some(me), 2));
         assert_eq!(quantities(&merged), vec![("A", 99), ("B", 1), ("C", 2)]);
@@ -344,9 +366,14 @@ mod tests {
         for viewer in [Viewer::Anonymous, user(me, vec![Role::Customer]), admin.clone()] {
             assert!(guest.visible_to(&viewer) && guest.changeable_by(&viewer));
         }
-        assert!(mine.visible_to(&user(me, vec![Role::Customer])) && mine.changeable_by(&user(me, vec![Role::Customer])));
+        assert!(
+            mine.visible_to(&user(me, vec![Role::Customer])) && mine.changeable_by(&user(me, vec![Role::Customer]))
+        );
         assert!(!mine.visible_to(&Viewer::Anonymous) && !mine.changeable_by(&Viewer::Anonymous));
-        assert!(!mine.visible_to(&user(other, vec![Role::Customer])) && !mine.changeable_by(&user(other, vec![Role::Customer])));
+        assert!(
+            !mine.visible_to(&user(other, vec![Role::Customer]))
+                && !mine.changeable_by(&user(other, vec![Role::Customer]))
+        );
         assert!(mine.visible_to(&admin), "admins may read any cart");
         assert!(!mine.changeable_by(&admin), "but not change another user's");
     }

@@ -7,7 +7,10 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject, dataloader::{DataLoader, Loader}};
+use async_graphql::{
+    ComplexObject, Context, ID, Object, Result, SimpleObject,
+    dataloader::{DataLoader, Loader},
+};
 use shop_kernel::auth::{forbidden, require_user};
 use uuid::Uuid;
 

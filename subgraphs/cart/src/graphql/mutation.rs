@@ -12,7 +12,7 @@ use super::types::Cart;
 use crate::{
     domain::{LineRef, LineUpdate, NewLine, RuleError, parse_all},
     error::gql,
-    service::{ChangeError, Carts},
+    service::{Carts, ChangeError},
 };
 
 /// Why a cart mutation did not happen.
@@ -222,7 +222,8 @@ impl MutationRoot {
             Ok(lines) => lines,
             Err(user_errors) => return Ok(Outcome::refused(user_errors).into()),
         };
-        let result = carts(ctx)?.change(id, viewer(ctx), expected_version, |cart, now| cart.add_lines(&lines, now)).await;
+        let result =
+            carts(ctx)?.change(id, viewer(ctx), expected_version, |cart, now| cart.add_lines(&lines, now)).await;
         outcome(ctx, result, "cartId", |e| CartUserError::from_rule(e, LINES, entry_of(LINES))).map(Into::into)
     }
 
@@ -284,13 +285,19 @@ impl MutationRoot {
                 return Ok(Outcome::refused(user_errors).into());
             }
         };
-        let result =
-            carts(ctx)?.change(id, viewer(ctx), expected_version, |cart, now| cart.remove_lines(&references, now)).await;
+        let result = carts(ctx)?
+            .change(id, viewer(ctx), expected_version, |cart, now| cart.remove_lines(&references, now))
+            .await;
         outcome(ctx, result, "cartId", |e| CartUserError::from_rule(e, &["lineIds"], entry)).map(Into::into)
     }
 
     /// Removes every line of a cart.
-    async fn cart_clear(&self, ctx: &Context<'_>, cart_id: ID, expected_version: Option<i64>) -> Result<CartClearPayload> {
+    async fn cart_clear(
+        &self,
+        ctx: &Context<'_>,
+        cart_id: ID,
+        expected_version: Option<i64>,
+    ) -> Result<CartClearPayload> {
         let Ok(id) = Uuid::parse_str(cart_id.as_str()) else {
             return Ok(Outcome::refused(vec![CartUserError::cart_not_found("cartId")]).into());
         };

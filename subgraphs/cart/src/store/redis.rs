@@ -134,11 +134,8 @@ impl CartStore for RedisCartStore {
         let index_keys: Vec<String> = users.iter().map(|u| self.user_key(*u)).collect();
         let indexed: Vec<Option<String>> =
             ::redis::cmd("MGET").arg(&index_keys).query_async(&mut connection).await.map_err(unavailable)?;
-        let owned: Vec<(Uuid, Uuid)> = users
-            .iter()
-            .zip(indexed)
-            .filter_map(|(user, cart)| Some((*user, Uuid::parse_str(&cart?).ok()?)))
-            .collect();
+        let owned: Vec<(Uuid, Uuid)> =
+            users.iter().zip(indexed).filter_map(|(user, cart)| Some((*user, Uuid::parse_str(&cart?).ok()?))).collect();
         if owned.is_empty() {
             return Ok(HashMap::new());
         }

@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use crate::{Backend, TEST_TTL, fresh_store};
 
-const CART: &str = "id version totalQuantity createdAt updatedAt expiresAt lines { id sku quantity product { id } variant { sku } }";
+const CART: &str =
+    "id version totalQuantity createdAt updatedAt expiresAt lines { id sku quantity product { id } variant { sku } }";
 const ERRORS: &str = "userErrors { field message code }";
 
 fn create_op() -> String {
@@ -51,7 +52,9 @@ fn remove_op() -> String {
 }
 
 fn clear_op() -> String {
-    format!("mutation($id: ID!, $v: Int) {{ cartClear(cartId: $id, expectedVersion: $v) {{ cart {{ {CART} }} {ERRORS} }} }}")
+    format!(
+        "mutation($id: ID!, $v: Int) {{ cartClear(cartId: $id, expectedVersion: $v) {{ cart {{ {CART} }} {ERRORS} }} }}"
+    )
 }
 
 fn merge_op() -> String {
@@ -299,13 +302,28 @@ async fn bad_input_is_a_user_error_and_changes_nothing() {
     let code = |code: &str| code.to_owned();
 
     let cases = [
-        (add_op(), json!({ "id": id, "lines": [line("B", 0)] }), vec![(json!(["lines", "0", "quantity"]), code("INVALID_QUANTITY"))]),
-        (add_op(), json!({ "id": id, "lines": [line("B", 1), line("C", 100)] }), vec![(json!(["lines", "1", "quantity"]), code("INVALID_QUANTITY"))]),
-        (add_op(), json!({ "id": id, "lines": [line("A", 2)] }), vec![(json!(["lines", "0", "quantity"]), code("INVALID_QUANTITY"))]),
+        (
+            add_op(),
+            json!({ "id": id, "lines": [line("B", 0)] }),
+            vec![(json!(["lines", "0", "quantity"]), code("INVALID_QUANTITY"))],
+        ),
+        (
+            add_op(),
+            json!({ "id": id, "lines": [line("B", 1), line("C", 100)] }),
+            vec![(json!(["lines", "1", "quantity"]), code("INVALID_QUANTITY"))],
+        ),
+        (
+            add_op(),
+            json!({ "id": id, "lines": [line("A", 2)] }),
+            vec![(json!(["lines", "0", "quantity"]), code("INVALID_QUANTITY"))],
+        ),
         (
             add_op(),
             json!({ "id": id, "lines": [{ "productId": "nope", "sku": "bad sku", "quantity": 1 }] }),
-            vec![(json!(["lines", "0", "productId"]), code("INVALID")), (json!(["lines", "0", "sku"]), code("INVALID"))],
+            vec![
+                (json!(["lines", "0", "productId"]), code("INVALID")),
+                (json!(["lines", "0", "sku"]), code("INVALID")),
+            ],
         ),
         (
             add_op(),
@@ -323,11 +341,18 @@ async fn bad_input_is_a_user_error_and_changes_nothing() {
             json!({ "id": id, "lines": (0..101).map(|i| line(&format!("S-{i}"), 1)).collect::<Vec<_>>() }),
             vec![(json!(["lines"]), code("TOO_MANY_LINES"))],
         ),
-        (update_op(), json!({ "id": id, "lines": [{ "sku": "Z", "quantity": 1 }] }), vec![(json!(["lines", "0"]), code("LINE_NOT_FOUND"))]),
+        (
+            update_op(),
+            json!({ "id": id, "lines": [{ "sku": "Z", "quantity": 1 }] }),
+            vec![(json!(["lines", "0"]), code("LINE_NOT_FOUND"))],
+        ),
         (
             update_op(),
             json!({ "id": id, "lines": [{ "sku": "A", "lineId": "x", "quantity": 1 }, { "sku": "A", "quantity": 0 }] }),
-            vec![(json!(["lines", "0"]), code("INVALID")), (json!(["lines", "1", "quantity"]), code("INVALID_QUANTITY"))],
+            vec![
+                (json!(["lines", "0"]), code("INVALID")),
+                (json!(["lines", "1", "quantity"]), code("INVALID_QUANTITY")),
+            ],
         ),
         (
             remove_op(),
@@ -343,7 +368,8 @@ async fn bad_input_is_a_user_error_and_changes_nothing() {
         assert_eq!(user_errors(&payload), expected, "{variables}: {payload}");
         assert_eq!(payload["cart"], Value::Null);
     }
-    let payload = api.mutate(&guest, &create_op(), json!({ "input": { "lines": [line("A", 1), line("B", -1)] } })).await;
+    let payload =
+        api.mutate(&guest, &create_op(), json!({ "input": { "lines": [line("A", 1), line("B", -1)] } })).await;
     assert_eq!(user_errors(&payload), [(json!(["input", "lines", "1", "quantity"]), code("INVALID_QUANTITY"))]);
 
     let stored = api.stored(&id).await.unwrap();
@@ -380,7 +406,9 @@ async fn concurrent_changes_without_an_expected_version_all_land() {
     let id = api.create(&Viewer::Anonymous, json!([])).await["id"].clone();
     let writers = (0..8).map(|i| {
         let (api, id) = (api.clone(), id.clone());
-        tokio::spawn(async move { api.mutate(&Viewer::Anonymous, &add_op(), json!({ "id": id, "lines": [line(&format!("W-{i}"), 1)] })).await })
+        tokio::spawn(async move {
+            api.mutate(&Viewer::Anonymous, &add_op(), json!({ "id": id, "lines": [line(&format!("W-{i}"), 1)] })).await
+        })
     });
     for payload in futures::future::join_all(writers).await {
         let payload = payload.unwrap();
@@ -450,7 +478,8 @@ async fn user_entities_show_the_cart_to_its_owner_and_admins() {
 
     store.user_lookups.store(0, Ordering::SeqCst);
     let body = api.run(&admin(), ENTITIES, reps(&[alice, bob, carol])).await;
-    let totals: Vec<Value> = body["data"]["_entities"].as_array().unwrap().iter().map(|u| u["cart"]["totalQuantity"].clone()).collect();
+    let totals: Vec<Value> =
+        body["data"]["_entities"].as_array().unwrap().iter().map(|u| u["cart"]["totalQuantity"].clone()).collect();
     assert_eq!(totals, [json!(2), json!(2), Value::Null], "{body}");
     assert_eq!(store.user_lookups.load(Ordering::SeqCst), 1, "three users, one store call");
 }

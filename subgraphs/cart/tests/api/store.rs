@@ -12,7 +12,11 @@ use uuid::Uuid;
 use crate::{Backend, fresh_store};
 
 fn line(sku: &str, quantity: i64) -> NewLine {
-    NewLine { product_id: Uuid::from_u128(7), sku: Sku::parse(sku).unwrap(), quantity: Quantity::parse(quantity).unwrap() }
+    NewLine {
+        product_id: Uuid::from_u128(7),
+        sku: Sku::parse(sku).unwrap(),
+        quantity: Quantity::parse(quantity).unwrap(),
+    }
 }
 
 fn cart(owner: Option<Uuid>, lines: &[(&str, i64)]) -> Cart {
@@ -141,7 +145,10 @@ async fn merge(store: Arc<dyn CartStore>) {
     let stored = store.cart_of_user(me).await.unwrap().unwrap();
     assert_eq!((stored.id(), stored.version()), (mine.id(), 2));
     assert_eq!(quantities(&stored), pairs(&[("A", 99), ("M", 2), ("G", 1)]));
-    assert!(matches!(store.merge(&merged, Some(2), &guest).await, Err(MergeError::GuestMissing)), "a guest cart merges once");
+    assert!(
+        matches!(store.merge(&merged, Some(2), &guest).await, Err(MergeError::GuestMissing)),
+        "a guest cart merges once"
+    );
 
     // Into a user with no cart: the merged cart is new and indexed.
     let newcomer = Uuid::new_v4();
@@ -200,4 +207,3 @@ macro_rules! on_both_stores {
 }
 
 on_both_stores!(create_and_get, changes, version_conflicts, concurrent_writers, merge, concurrent_merges, user_index);
-

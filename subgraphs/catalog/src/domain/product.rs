@@ -86,12 +86,8 @@ impl Product {
 
     /// Every `name=value` pair of the product and its variants, for filters and facets.
     pub fn attribute_pairs(&self) -> Vec<Attribute> {
-        let mut pairs: Vec<Attribute> = self
-            .attributes
-            .iter()
-            .chain(self.variants.iter().flat_map(|v| v.attributes.iter()))
-            .cloned()
-            .collect();
+        let mut pairs: Vec<Attribute> =
+            self.attributes.iter().chain(self.variants.iter().flat_map(|v| v.attributes.iter())).cloned().collect();
         pairs.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
         pairs.dedup();
         pairs
@@ -100,9 +96,7 @@ impl Product {
 
 /// Splits text into lower-case alphanumeric words.
 pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
 }
 
 /// A node of the category tree.
@@ -183,7 +177,9 @@ const MAX_IMAGES: usize = 20;
 
 fn is_slug(slug: &str) -> bool {
     (1..=100).contains(&slug.len())
-        && slug.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && slug
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 fn is_sku(sku: &str) -> bool {
@@ -210,8 +206,15 @@ fn check_attributes(errors: &mut Vec<InvalidField>, path: &[&str], attributes: &
         errors.push(InvalidField::new(path, format!("at most {MAX_ATTRIBUTES} attributes")));
     }
     for attribute in attributes {
-        if attribute.name.is_empty() || attribute.name.len() > 50 || attribute.value.is_empty() || attribute.value.len() > 100 {
-            errors.push(InvalidField::new(path, "attribute names (1-50 chars) and values (1-100 chars) must not be blank"));
+        if attribute.name.is_empty()
+            || attribute.name.len() > 50
+            || attribute.value.is_empty()
+            || attribute.value.len() > 100
+        {
+            errors.push(InvalidField::new(
+                path,
+                "attribute names (1-50 chars) and values (1-100 chars) must not be blank",
+            ));
             return;
         }
         // Stores index attributes as `name=value`.
@@ -242,7 +245,10 @@ fn check_variants(errors: &mut Vec<InvalidField>, variants: &mut [Variant]) {
         variant.sku = variant.sku.trim().to_owned();
         normalize_attributes(&mut variant.attributes);
         if !is_sku(&variant.sku) {
-            errors.push(InvalidField::new(&["variants", "sku"], format!("`{}` is not a SKU (1-32 of A-Z, 0-9, -)", variant.sku)));
+            errors.push(InvalidField::new(
+                &["variants", "sku"],
+                format!("`{}` is not a SKU (1-32 of A-Z, 0-9, -)", variant.sku),
+            ));
         } else if !skus.insert(variant.sku.clone()) {
             errors.push(InvalidField::new(&["variants", "sku"], format!("SKU `{}` appears twice", variant.sku)));
         }
@@ -265,7 +271,10 @@ impl NewProduct {
         let mut errors = Vec::new();
         self.slug = self.slug.trim().to_owned();
         if !is_slug(&self.slug) {
-            errors.push(InvalidField::new(&["slug"], "slug must be lower-case words of a-z and 0-9 joined by hyphens, at most 100 characters"));
+            errors.push(InvalidField::new(
+                &["slug"],
+                "slug must be lower-case words of a-z and 0-9 joined by hyphens, at most 100 characters",
+            ));
         }
         check_text(&mut errors, "name", &self.name, MAX_NAME, true);
         check_text(&mut errors, "description", &self.description, MAX_DESCRIPTION, false);

@@ -77,9 +77,10 @@ impl ProductFilter {
                 range.min.is_none_or(|min| product.price.minor_units >= min.minor_units)
                     && range.max.is_none_or(|max| product.price.minor_units <= max.minor_units)
             })
-            && self.attributes.iter().all(|filter| {
-                pairs.iter().any(|pair| pair.name == filter.name && filter.values.contains(&pair.value))
-            })
+            && self
+                .attributes
+                .iter()
+                .all(|filter| pairs.iter().any(|pair| pair.name == filter.name && filter.values.contains(&pair.value)))
             && self.search_words.iter().all(|word| keywords.iter().any(|k| k.starts_with(word.as_str())))
     }
 }

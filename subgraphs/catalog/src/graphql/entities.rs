@@ -3,11 +3,18 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{Context, ID, Object, Result, dataloader::{DataLoader, Loader}};
+use async_graphql::{
+    Context, ID, Object, Result,
+    dataloader::{DataLoader, Loader},
+};
 use uuid::Uuid;
 
 use super::types::{Product, ProductVariant};
-use crate::{domain, error::{CatalogError, gql}, service::Catalog};
+use crate::{
+    domain,
+    error::{CatalogError, gql},
+    service::Catalog,
+};
 
 /// Products by id, through the cache.
 pub struct ProductLoader(pub Arc<Catalog>);

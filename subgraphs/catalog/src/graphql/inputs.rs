@@ -86,8 +86,18 @@ impl ProductFilterInput {
         }
         let price = match &self.price_range {
             Some(range) => {
-                let min = range.min.as_ref().map(MoneyInput::parse).transpose().map_err(|e| money_error("priceRange.min", &e))?;
-                let max = range.max.as_ref().map(MoneyInput::parse).transpose().map_err(|e| money_error("priceRange.max", &e))?;
+                let min = range
+                    .min
+                    .as_ref()
+                    .map(MoneyInput::parse)
+                    .transpose()
+                    .map_err(|e| money_error("priceRange.min", &e))?;
+                let max = range
+                    .max
+                    .as_ref()
+                    .map(MoneyInput::parse)
+                    .transpose()
+                    .map_err(|e| money_error("priceRange.max", &e))?;
                 if let (Some(min), Some(max)) = (min, max) {
                     if min.currency != max.currency {
                         return Err(CatalogError::BadInput("`priceRange` bounds must share a currency".into()));
@@ -100,7 +110,8 @@ impl ProductFilterInput {
             }
             None => None,
         };
-        let mut brands: Vec<String> = self.brands.clone().unwrap_or_default().into_iter().map(|b| b.trim().to_owned()).collect();
+        let mut brands: Vec<String> =
+            self.brands.clone().unwrap_or_default().into_iter().map(|b| b.trim().to_owned()).collect();
         brands.sort();
         brands.dedup();
         Ok(domain::ProductFilter {

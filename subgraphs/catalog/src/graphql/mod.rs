@@ -31,5 +31,7 @@ pub fn schema(catalog: Arc<Catalog>) -> CatalogSchema {
 
 /// The subgraph's SDL as composition expects it.
 pub fn sdl(schema: &CatalogSchema) -> String {
-    shop_kernel::federation::subgraph_sdl(&schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()))
+    shop_kernel::federation::subgraph_sdl(
+        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
+    )
 }

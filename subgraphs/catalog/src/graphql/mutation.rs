@@ -91,7 +91,11 @@ fn require_admin(ctx: &Context<'_>) -> Result<()> {
 fn store_failure(error: StoreError) -> Result<Vec<CatalogUserError>> {
     Ok(match error {
         StoreError::Conflict(what) if what.contains("SKU") => {
-            vec![CatalogUserError::new(&["variants", "sku"], format!("{what} is already taken"), CatalogErrorCode::SkuTaken)]
+            vec![CatalogUserError::new(
+                &["variants", "sku"],
+                format!("{what} is already taken"),
+                CatalogErrorCode::SkuTaken,
+            )]
         }
         StoreError::Conflict(what) => {
             vec![CatalogUserError::new(&["slug"], format!("{what} is already taken"), CatalogErrorCode::SlugTaken)]
@@ -126,7 +130,13 @@ impl MutationRoot {
         let refuse = |user_errors| Ok(ProductCreatePayload { product: None, user_errors });
         let category_id = match parse_id(&input.category_id, "categoryId") {
             Ok(id) if category_exists(ctx, id).await? => id,
-            _ => return refuse(vec![CatalogUserError::new(&["categoryId"], "no such category", CatalogErrorCode::NotFound)]),
+            _ => {
+                return refuse(vec![CatalogUserError::new(
+                    &["categoryId"],
+                    "no such category",
+                    CatalogErrorCode::NotFound,
+                )]);
+            }
         };
         let variants = match inputs::variants(input.variants) {
             Ok(v) => v,
@@ -175,7 +185,13 @@ impl MutationRoot {
         let category_id = match &input.category_id {
             Some(raw) => match parse_id(raw, "categoryId") {
                 Ok(id) if category_exists(ctx, id).await? => Some(id),
-                _ => return refuse(vec![CatalogUserError::new(&["categoryId"], "no such category", CatalogErrorCode::NotFound)]),
+                _ => {
+                    return refuse(vec![CatalogUserError::new(
+                        &["categoryId"],
+                        "no such category",
+                        CatalogErrorCode::NotFound,
+                    )]);
+                }
             },
             None => None,
         };

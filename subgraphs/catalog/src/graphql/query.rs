@@ -11,7 +11,9 @@ use shop_kernel::{
 use super::{
     entities::{EntityRoot, ProductLoader, parse_id},
     inputs::{ProductFilterInput, ProductSortKey},
-    types::{AttributeFacet, Category, CategoryFacet, FacetValue, PriceRangeFacet, Product, ProductFacets, ProductListInfo},
+    types::{
+        AttributeFacet, Category, CategoryFacet, FacetValue, PriceRangeFacet, Product, ProductFacets, ProductListInfo,
+    },
 };
 use crate::{
     domain::{self, product::category_subtree},

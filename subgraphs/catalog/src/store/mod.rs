@@ -42,7 +42,12 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// The products holding these SKUs, in any order.
     async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<Product>, StoreError>;
     /// A page of active products matching `filter`, plus the facets of all matches.
-    async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<ProductPage, StoreError>;
+    async fn list(
+        &self,
+        filter: &ProductFilter,
+        sort: ProductSort,
+        page: PageRequest,
+    ) -> Result<ProductPage, StoreError>;
 
     /// Inserts a new product; `Conflict` if its slug or a SKU is taken.
     async fn insert(&self, product: &Product) -> Result<(), StoreError>;

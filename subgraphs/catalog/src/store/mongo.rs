@@ -130,7 +130,10 @@ impl MongoCatalogStore {
 
     async fn facets(&self, filter: Document) -> Result<Facets, StoreError> {
         let group = |field: &str| {
-            vec![doc! { "$group": { "_id": format!("${field}"), "count": { "$sum": 1 } } }, doc! { "$sort": { "_id": 1 } }]
+            vec![
+                doc! { "$group": { "_id": format!("${field}"), "count": { "$sum": 1 } } },
+                doc! { "$sort": { "_id": 1 } },
+            ]
         };
         let pipeline = vec![
             doc! { "$match": filter },
@@ -151,7 +154,12 @@ impl MongoCatalogStore {
                 .map(|rows| {
                     rows.iter()
                         .filter_map(Bson::as_document)
-                        .filter_map(|row| Some(FacetValue { value: row.get_str("_id").ok()?.to_owned(), count: count_of(row, "count") }))
+                        .filter_map(|row| {
+                            Some(FacetValue {
+                                value: row.get_str("_id").ok()?.to_owned(),
+                                count: count_of(row, "count"),
+                            })
+                        })
                         .collect()
                 })
                 .unwrap_or_default()
@@ -235,7 +243,12 @@ impl CatalogStore for MongoCatalogStore {
         self.find_products(doc! { "skus": { "$in": skus.to_vec() } }).await
     }
 
-    async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<ProductPage, StoreError> {
+    async fn list(
+        &self,
+        filter: &ProductFilter,
+        sort: ProductSort,
+        page: PageRequest,
+    ) -> Result<ProductPage, StoreError> {
         let query = Self::filter_document(filter);
         let facets = self.facets(query.clone()).await?;
         let limit = i64::try_from(page.fetch_limit()).map_err(corrupt)?;

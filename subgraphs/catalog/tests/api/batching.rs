@@ -42,7 +42,12 @@ impl CatalogStore for CountingStore {
         self.by_skus.fetch_add(1, Ordering::SeqCst);
         self.inner.products_by_skus(skus).await
     }
-    async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<ProductPage, StoreError> {
+    async fn list(
+        &self,
+        filter: &ProductFilter,
+        sort: ProductSort,
+        page: PageRequest,
+    ) -> Result<ProductPage, StoreError> {
         self.inner.list(filter, sort, page).await
     }
     async fn insert(&self, product: &Product) -> Result<(), StoreError> {
@@ -65,7 +70,8 @@ impl CatalogStore for CountingStore {
 #[tokio::test]
 async fn entity_lookups_are_one_store_query_per_kind() {
     let (inner, _guard) = crate::sqlite_store().await;
-    let seed: shop_catalog::seed::SeedCatalog = serde_json::from_str(include_str!("../../../../seed/catalog.json")).unwrap();
+    let seed: shop_catalog::seed::SeedCatalog =
+        serde_json::from_str(include_str!("../../../../seed/catalog.json")).unwrap();
     let counting = Arc::new(CountingStore { inner, by_ids: AtomicUsize::new(0), by_skus: AtomicUsize::new(0) });
     let service = from_parts(counting.clone(), Arc::new(MemoryCache::new(1_000)), &CatalogConfig::default());
     shop_catalog::seed::apply(&service.catalog, &seed).await.unwrap();
@@ -78,7 +84,10 @@ async fn entity_lookups_are_one_store_query_per_kind() {
         ... on Product { id name } ... on ProductVariant { sku } } }";
 
     let before = (counting.by_ids.load(Ordering::SeqCst), counting.by_skus.load(Ordering::SeqCst));
-    let response = service.schema.execute(Request::new(query).variables(Variables::from_json(json!({ "r": representations })))).await;
+    let response = service
+        .schema
+        .execute(Request::new(query).variables(Variables::from_json(json!({ "r": representations }))))
+        .await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().unwrap();
     let entities = data["_entities"].as_array().unwrap();
@@ -93,7 +102,10 @@ async fn entity_lookups_are_one_store_query_per_kind() {
     assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1), "30 products and 30 variants: one store query each");
 
     // A second identical request is served by the cache: no store query at all for products.
-    let response = service.schema.execute(Request::new(query).variables(Variables::from_json(json!({ "r": representations })))).await;
+    let response = service
+        .schema
+        .execute(Request::new(query).variables(Variables::from_json(json!({ "r": representations }))))
+        .await;
     assert!(response.errors.is_empty());
     assert_eq!(counting.by_ids.load(Ordering::SeqCst), after.0, "cached products skip the store");
 }

@@ -4,7 +4,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ComplexObject, Context, EmptySubscription, Enum, InputObject, MergedObject, Object, Result, Schema, SimpleObject, ID,
+    ComplexObject, Context, EmptySubscription, Enum, ID, InputObject, MergedObject, Object, Result, Schema,
+    SimpleObject,
     dataloader::{DataLoader, Loader},
 };
 use chrono::{DateTime, Utc};
@@ -32,7 +33,9 @@ pub fn schema(store: Arc<InventoryStore>) -> InventorySchema {
 
 /// The subgraph SDL as composition expects it.
 pub fn sdl(schema: &InventorySchema) -> String {
-    shop_kernel::federation::subgraph_sdl(&schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()))
+    shop_kernel::federation::subgraph_sdl(
+        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
+    )
 }
 
 /// Stock levels by SKU: every `stock` field in one operation is one query.
@@ -151,12 +154,26 @@ pub struct StockAdjustment {
 #[ComplexObject]
 impl StockLevelObject {
     /// The audit trail of this SKU, newest first.
-    async fn adjustments(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<PlainConnection<StockAdjustment>> {
+    async fn adjustments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<PlainConnection<StockAdjustment>> {
         let page = PageRequest::parse(first, after.as_deref()).map_err(gql)?;
-        let rows = ctx.data::<Arc<InventoryStore>>()?.adjustments(&self.sku, page.offset, page.fetch_limit()).await.map_err(gql)?;
+        let rows = ctx
+            .data::<Arc<InventoryStore>>()?
+            .adjustments(&self.sku, page.offset, page.fetch_limit())
+            .await
+            .map_err(gql)?;
         let rows = rows
             .into_iter()
-            .map(|r| StockAdjustment { delta: r.delta, reason: r.reason, on_hand_after: r.on_hand_after, created_at: r.created_at })
+            .map(|r| StockAdjustment {
+                delta: r.delta,
+                reason: r.reason,
+                on_hand_after: r.on_hand_after,
+                created_at: r.created_at,
+            })
             .collect();
         Ok(relay::connection_from_rows(page, rows, async_graphql::connection::EmptyFields))
     }
@@ -261,7 +278,11 @@ impl MutationRoot {
         let refuse = |field: &str, message: String, code| {
             Ok(StockAdjustPayload {
                 stock_level: None,
-                user_errors: vec![InventoryUserError { field: Some(vec!["input".into(), field.into()]), message, code }],
+                user_errors: vec![InventoryUserError {
+                    field: Some(vec!["input".into(), field.into()]),
+                    message,
+                    code,
+                }],
             })
         };
         let adjustment = match Adjustment::new(&input.sku, input.delta, &input.reason) {
@@ -277,7 +298,9 @@ impl MutationRoot {
         };
         match ctx.data::<Arc<InventoryStore>>()?.adjust(&adjustment).await {
             Ok(level) => Ok(StockAdjustPayload { stock_level: Some(level.into()), user_errors: vec![] }),
-            Err(AdjustError::UnknownSku) => refuse("sku", "no stock recorded for this SKU".into(), InventoryErrorCode::NotFound),
+            Err(AdjustError::UnknownSku) => {
+                refuse("sku", "no stock recorded for this SKU".into(), InventoryErrorCode::NotFound)
+            }
             Err(error @ AdjustError::WouldGoBelowReserved { .. }) => {
                 refuse("delta", error.to_string(), InventoryErrorCode::InsufficientStock)
             }

@@ -5,8 +5,9 @@ mod entity;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use shop_inventory_migration::{Migrator, MigratorTrait};
@@ -92,7 +93,12 @@ impl InventoryStore {
 
     /// Sets the stock of a SKU if it has no record yet (seeding; idempotent).
     pub async fn seed(&self, sku: &str, on_hand: i64) -> Result<(), StoreError> {
-        let row = stock::ActiveModel { sku: Set(sku.to_owned()), on_hand: Set(on_hand), reserved: Set(0), updated_at: Set(Utc::now()) };
+        let row = stock::ActiveModel {
+            sku: Set(sku.to_owned()),
+            on_hand: Set(on_hand),
+            reserved: Set(0),
+            updated_at: Set(Utc::now()),
+        };
         stock::Entity::insert(row)
             .on_conflict(OnConflict::column(stock::Column::Sku).do_nothing().to_owned())
             .exec_without_returning(&self.db)
@@ -114,7 +120,10 @@ impl InventoryStore {
             stock::Entity::insert(row)
                 .on_conflict(
                     OnConflict::column(stock::Column::Sku)
-                        .value(stock::Column::OnHand, Expr::col((stock::Entity, stock::Column::OnHand)).add(adjustment.delta))
+                        .value(
+                            stock::Column::OnHand,
+                            Expr::col((stock::Entity, stock::Column::OnHand)).add(adjustment.delta),
+                        )
                         .value(stock::Column::UpdatedAt, now)
                         .to_owned(),
                 )
@@ -131,7 +140,8 @@ impl InventoryStore {
                 .await
                 .map_err(StoreError::from)?;
             if updated.rows_affected == 0 {
-                let current = stock::Entity::find_by_id(adjustment.sku.clone()).one(&tx).await.map_err(StoreError::from)?;
+                let current =
+                    stock::Entity::find_by_id(adjustment.sku.clone()).one(&tx).await.map_err(StoreError::from)?;
                 return Err(match current {
                     None => AdjustError::UnknownSku,
                     Some(row) => AdjustError::WouldGoBelowReserved { available: row.on_hand - row.reserved },
@@ -171,7 +181,11 @@ impl InventoryStore {
 
     /// Holds stock for an order: every line or none. A second call for the same order
     /// returns the existing reservation and holds nothing more.
-    pub async fn reserve(&self, request: &ReservationRequest, expires_at: DateTime<Utc>) -> Result<Reservation, ReserveError> {
+    pub async fn reserve(
+        &self,
+        request: &ReservationRequest,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Reservation, ReserveError> {
         let tx = db::begin_write(&self.db).await.map_err(StoreError::from)?;
         let reservation = reserve_within(&tx, request, expires_at).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -213,7 +227,12 @@ impl InventoryStore {
 
     /// Releases every active reservation past its expiry (at most `limit`), each in its own
     /// transaction together with the messages `announce` makes for it; returns them.
-    pub async fn expire_due<F>(&self, now: DateTime<Utc>, limit: u64, announce: F) -> Result<Vec<Reservation>, StoreError>
+    pub async fn expire_due<F>(
+        &self,
+        now: DateTime<Utc>,
+        limit: u64,
+        announce: F,
+    ) -> Result<Vec<Reservation>, StoreError>
     where
         F: Fn(&Reservation) -> Vec<Envelope>,
     {
@@ -280,7 +299,9 @@ pub async fn reserve_within(
         return Err(ReserveError::Insufficient(shortages));
     }
     let id = Uuid::now_v7();
-    if let Err(error) = insert_header(&attempt, id, request.order_id(), ReservationStatus::Active, expires_at, now).await {
+    if let Err(error) =
+        insert_header(&attempt, id, request.order_id(), ReservationStatus::Active, expires_at, now).await
+    {
         if db::is_unique_violation(&error) {
             // A concurrent call for the same order won; give back what this one held.
             attempt.rollback().await.map_err(StoreError::from)?;
@@ -312,11 +333,20 @@ pub async fn reserve_within(
 
 /// Records that an order gave up stock it never held (a release that overtook its reserve):
 /// a released reservation without lines, so the late reserve finds it and holds nothing.
-pub async fn record_release_without_reservation(tx: &DatabaseTransaction, order_id: &str) -> Result<Reservation, StoreError> {
+pub async fn record_release_without_reservation(
+    tx: &DatabaseTransaction,
+    order_id: &str,
+) -> Result<Reservation, StoreError> {
     let now = Utc::now();
     let id = Uuid::now_v7();
     insert_header(tx, id, order_id, ReservationStatus::Released, now, now).await?;
-    Ok(Reservation { id, order_id: order_id.to_owned(), status: ReservationStatus::Released, lines: Vec::new(), expires_at: now })
+    Ok(Reservation {
+        id,
+        order_id: order_id.to_owned(),
+        status: ReservationStatus::Released,
+        lines: Vec::new(),
+        expires_at: now,
+    })
 }
 
 async fn insert_header(
@@ -341,7 +371,8 @@ async fn insert_header(
 
 /// The reservation held for an order, if any.
 async fn reservation_of(conn: &impl ConnectionTrait, order_id: &str) -> Result<Option<Reservation>, StoreError> {
-    let Some(header) = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).one(conn).await? else {
+    let Some(header) = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).one(conn).await?
+    else {
         return Ok(None);
     };
     Ok(Some(with_lines(conn, header).await?))
@@ -367,7 +398,11 @@ async fn with_lines(conn: &impl ConnectionTrait, header: reservation::Model) -> 
 /// transaction. The conditional status update makes concurrent callers (two sweepers, a
 /// sweeper and a commit) safe: exactly one of them applies the change. Reaching the state it
 /// is already in is success (idempotent).
-pub async fn finish_within(tx: &DatabaseTransaction, order_id: &str, to: ReservationStatus) -> Result<Reservation, TransitionError> {
+pub async fn finish_within(
+    tx: &DatabaseTransaction,
+    order_id: &str,
+    to: ReservationStatus,
+) -> Result<Reservation, TransitionError> {
     let now = Utc::now();
     let header = reservation::Entity::find()
         .filter(reservation::Column::OrderId.eq(order_id))
@@ -385,7 +420,11 @@ pub async fn finish_within(tx: &DatabaseTransaction, order_id: &str, to: Reserva
         .map_err(StoreError::from)?;
     if moved.rows_affected == 0 {
         let current = with_lines(tx, header).await?;
-        return if current.status == to { Ok(current) } else { Err(TransitionError::Invalid { from: current.status, to }) };
+        return if current.status == to {
+            Ok(current)
+        } else {
+            Err(TransitionError::Invalid { from: current.status, to })
+        };
     }
     let mut reservation = with_lines(tx, header).await?;
     for line in &reservation.lines {

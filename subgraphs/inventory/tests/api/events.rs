@@ -21,7 +21,9 @@ async fn answers(store: &InventoryStore) -> Vec<Envelope> {
         .query_all_raw(Statement::from_string(backend, "SELECT body FROM messaging_outbox ORDER BY id"))
         .await
         .unwrap();
-    rows.into_iter().map(|row| Envelope::from_json(row.try_get::<String>("", "body").unwrap().as_bytes()).unwrap()).collect()
+    rows.into_iter()
+        .map(|row| Envelope::from_json(row.try_get::<String>("", "body").unwrap().as_bytes()).unwrap())
+        .collect()
 }
 
 fn reserve(order_id: &str, sku: &str, quantity: i64) -> Envelope {
@@ -57,7 +59,11 @@ async fn commands(backend: Backend) {
     // marker so the late reserve holds nothing.
     let commit = Envelope::new(&contracts::InventoryCommit { order_id: "order-1".into() }, "order-1").unwrap();
     handler.handle(&commit).await.unwrap();
-    let release = Envelope::new(&contracts::InventoryRelease { order_id: "order-3".into(), reason: "cancelled".into() }, "order-3").unwrap();
+    let release = Envelope::new(
+        &contracts::InventoryRelease { order_id: "order-3".into(), reason: "cancelled".into() },
+        "order-3",
+    )
+    .unwrap();
     handler.handle(&release).await.unwrap();
     handler.handle(&reserve("order-3", "A", 1)).await.unwrap();
     assert_eq!(store.reservation("order-3").await.unwrap().unwrap().status, ReservationStatus::Released);
@@ -66,7 +72,13 @@ async fn commands(backend: Backend) {
     let kinds: Vec<String> = answers(&store).await.into_iter().map(|m| m.kind).collect();
     assert_eq!(
         kinds,
-        ["inventory.reserved.v1", "inventory.rejected.v1", "inventory.committed.v1", "inventory.released.v1", "inventory.rejected.v1"]
+        [
+            "inventory.reserved.v1",
+            "inventory.rejected.v1",
+            "inventory.committed.v1",
+            "inventory.released.v1",
+            "inventory.rejected.v1"
+        ]
     );
 
     // A message inventory does not handle is a poison message, not a silent drop.

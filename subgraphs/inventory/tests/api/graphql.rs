@@ -72,7 +72,8 @@ async fn stock_adjust_validates_and_audits() {
     let config = InventoryConfig::default();
     let service = from_store(Arc::new(store), &config);
 
-    let body = run(&service.schema, ADJUST, json!({ "input": { "sku": "SKU-1", "delta": 7, "reason": "delivery" } })).await;
+    let body =
+        run(&service.schema, ADJUST, json!({ "input": { "sku": "SKU-1", "delta": 7, "reason": "delivery" } })).await;
     assert_eq!(
         body["data"]["stockAdjust"]["stockLevel"],
         json!({ "sku": "SKU-1", "onHand": 7, "reserved": 0, "available": 7,
@@ -104,6 +105,8 @@ async fn malformed_pagination_is_a_client_error() {
     store.seed("A", 1).await.unwrap();
     let config = InventoryConfig::default();
     let service = from_store(Arc::new(store), &config);
-    let body = run(&service.schema, r#"{ stockLevel(sku: "A") { adjustments(first: 101) { edges { cursor } } } }"#, json!({})).await;
+    let body =
+        run(&service.schema, r#"{ stockLevel(sku: "A") { adjustments(first: 101) { edges { cursor } } } }"#, json!({}))
+            .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
 }

@@ -13,7 +13,11 @@ use shop_inventory::{
 use crate::{Backend, fresh_store};
 
 fn request(order: &str, lines: &[(&str, i64)]) -> ReservationRequest {
-    ReservationRequest::new(order, lines.iter().map(|(sku, quantity)| Line { sku: (*sku).into(), quantity: *quantity }).collect()).unwrap()
+    ReservationRequest::new(
+        order,
+        lines.iter().map(|(sku, quantity)| Line { sku: (*sku).into(), quantity: *quantity }).collect(),
+    )
+    .unwrap()
 }
 
 async fn level(store: &InventoryStore, sku: &str) -> (i64, i64) {
@@ -57,7 +61,8 @@ async fn all_or_nothing(backend: Backend) {
     store.seed("B", 5).await.unwrap();
     match store.reserve(&request("order-2", &[("A", 3), ("B", 6), ("GHOST", 1)]), later()).await {
         Err(ReserveError::Insufficient(shortages)) => {
-            let named: Vec<(&str, i64, i64)> = shortages.iter().map(|s| (s.sku.as_str(), s.requested, s.available)).collect();
+            let named: Vec<(&str, i64, i64)> =
+                shortages.iter().map(|s| (s.sku.as_str(), s.requested, s.available)).collect();
             assert_eq!(named, vec![("B", 6, 5), ("GHOST", 1, 0)]);
         }
         other => panic!("expected a shortage, got {other:?}"),
@@ -81,8 +86,14 @@ async fn release_and_expiry(backend: Backend) {
     assert_eq!(expired.iter().map(|r| r.order_id.as_str()).collect::<Vec<_>>(), vec!["stale"]);
     assert_eq!(expired[0].status, ReservationStatus::Expired);
     assert_eq!(level(&store, "A").await, (4, 1));
-    assert!(store.expire_due(Utc::now(), 100, shop_inventory::events::expired_announcement).await.unwrap().is_empty(), "expiry happens once");
-    assert!(matches!(store.commit("stale").await, Err(TransitionError::Invalid { .. })), "an expired reservation cannot be committed");
+    assert!(
+        store.expire_due(Utc::now(), 100, shop_inventory::events::expired_announcement).await.unwrap().is_empty(),
+        "expiry happens once"
+    );
+    assert!(
+        matches!(store.commit("stale").await, Err(TransitionError::Invalid { .. })),
+        "an expired reservation cannot be committed"
+    );
     // The expiry was announced in the same transaction, once.
     assert_eq!(shop_messaging::outbox::pending_count(store.connection()).await.unwrap(), 1);
 }
@@ -106,7 +117,11 @@ async fn adjustments(backend: Backend) {
     assert!(matches!(store.adjust(&Adjustment::new("UNKNOWN", -1, "x").unwrap()).await, Err(AdjustError::UnknownSku)));
 
     let audit = store.adjustments("NEW-SKU", 0, 10).await.unwrap();
-    assert_eq!(audit.iter().map(|a| a.delta).collect::<Vec<_>>(), vec![-2, 3, 5], "one audit row per applied change, newest first");
+    assert_eq!(
+        audit.iter().map(|a| a.delta).collect::<Vec<_>>(),
+        vec![-2, 3, 5],
+        "one audit row per applied change, newest first"
+    );
     assert_eq!(audit[0].on_hand_after, 6);
 }
 

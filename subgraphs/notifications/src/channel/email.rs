@@ -271,7 +271,8 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_addresses_fail_permanently() {
-        let channel = EmailChannel::new("Shop <orders@shop.local>", EmailTransport::Memory(MemoryMailbox::new())).unwrap();
+        let channel =
+            EmailChannel::new("Shop <orders@shop.local>", EmailTransport::Memory(MemoryMailbox::new())).unwrap();
         let recipient = Recipient { user_id: "u".into(), email: "not an address".into(), name: "A".into() };
         let error = channel.send(&recipient, &message()).await.unwrap_err();
         assert!(!error.is_transient());

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use shop_messaging::{
     ConsumerSpec, Envelope, Handler, HandlerError,
-    contracts::{
-        self, OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped, PaymentRefunded, UserRegistered,
-    },
+    contracts::{self, OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped, PaymentRefunded, UserRegistered},
     envelope::EnvelopeError,
 };
 
@@ -62,7 +60,8 @@ impl NotificationEvents {
         waker: DeliveryWaker,
         review_request_delay: std::time::Duration,
     ) -> Self {
-        let review_request_delay = chrono::Duration::from_std(review_request_delay).unwrap_or(chrono::Duration::days(3));
+        let review_request_delay =
+            chrono::Duration::from_std(review_request_delay).unwrap_or(chrono::Duration::days(3));
         Self { store, renderer, waker, review_request_delay }
     }
 
@@ -72,7 +71,10 @@ impl NotificationEvents {
         let effect = if message.is::<UserRegistered>() {
             let event: UserRegistered = message.decode().map_err(undecodable)?;
             let recipient = Recipient { user_id: event.user_id.clone(), email: event.email, name: event.name };
-            Effect { recipient: Some(recipient), notifications: vec![one(event.user_id, NotificationKind::Welcome, Facts::default())] }
+            Effect {
+                recipient: Some(recipient),
+                notifications: vec![one(event.user_id, NotificationKind::Welcome, Facts::default())],
+            }
         } else if message.is::<OrderConfirmed>() {
             let event: OrderConfirmed = message.decode().map_err(undecodable)?;
             let facts = Facts {
@@ -87,7 +89,8 @@ impl NotificationEvents {
             Effect { recipient: None, notifications: vec![one(event.user_id, NotificationKind::OrderCancelled, facts)] }
         } else if message.is::<OrderShipped>() {
             let event: OrderShipped = message.decode().map_err(undecodable)?;
-            let facts = Facts { tracking_number: Some(event.tracking_number), ..order_facts(&event.order_id, event.summary) };
+            let facts =
+                Facts { tracking_number: Some(event.tracking_number), ..order_facts(&event.order_id, event.summary) };
             Effect { recipient: None, notifications: vec![one(event.user_id, NotificationKind::OrderShipped, facts)] }
         } else if message.is::<OrderDelivered>() {
             let event: OrderDelivered = message.decode().map_err(undecodable)?;
@@ -98,7 +101,10 @@ impl NotificationEvents {
                 facts: facts.clone(),
                 due_at: now + self.review_request_delay,
             };
-            Effect { recipient: None, notifications: vec![one(event.user_id, NotificationKind::OrderDelivered, facts), review] }
+            Effect {
+                recipient: None,
+                notifications: vec![one(event.user_id, NotificationKind::OrderDelivered, facts), review],
+            }
         } else if message.is::<PaymentRefunded>() {
             let event: PaymentRefunded = message.decode().map_err(undecodable)?;
             let Some(user_id) = event.user_id else {
@@ -132,10 +138,13 @@ impl Handler for NotificationEvents {
             })?;
             queued.push(Queued { notification, subject });
         }
-        let recorded = self.store.record_event(CONSUMER, message.id, effect.recipient.as_ref(), &queued).await.map_err(|error| {
-            tracing::warn!(%error, "cannot record notifications; the message will be retried");
-            HandlerError::Transient(error.to_string())
-        })?;
+        let recorded =
+            self.store.record_event(CONSUMER, message.id, effect.recipient.as_ref(), &queued).await.map_err(
+                |error| {
+                    tracing::warn!(%error, "cannot record notifications; the message will be retried");
+                    HandlerError::Transient(error.to_string())
+                },
+            )?;
         match recorded {
             Recorded::Done { queued } if queued > 0 || effect.recipient.is_some() => self.waker.wake(),
             Recorded::Done { .. } => {}

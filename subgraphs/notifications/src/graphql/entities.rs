@@ -49,7 +49,8 @@ impl User {
         if !require_user(ctx)?.may_access(self.user_id) {
             return Err(forbidden());
         }
-        let page = PageRequest::parse(first, after.as_deref()).map_err(|e| client_error(ErrorCode::BadUserInput, e.to_string()))?;
+        let page = PageRequest::parse(first, after.as_deref())
+            .map_err(|e| client_error(ErrorCode::BadUserInput, e.to_string()))?;
         let store = ctx.data::<Arc<NotificationStore>>()?;
         let rows = store.of_user(&self.user_id.to_string(), page.offset, page.fetch_limit()).await.map_err(gql)?;
         Ok(relay::connection_from_rows(page, rows.into_iter().map(Notification).collect(), EmptyFields))

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use self::entity::{notification, preference, recipient};
 use crate::domain::{
-    ChannelKind, Facts, NewNotification, Notification, NotificationCategory, NotificationKind, NotificationStatus, OPTED_OUT,
-    Preferences, Recipient,
+    ChannelKind, Facts, NewNotification, Notification, NotificationCategory, NotificationKind, NotificationStatus,
+    OPTED_OUT, Preferences, Recipient,
 };
 
 /// Longest failure reason kept (the column's size).
@@ -121,7 +121,8 @@ fn to_notification(row: notification::Model) -> Result<Notification, StoreError>
         category: NotificationCategory::parse(&row.category).ok_or_else(|| corrupt("category", &row.category))?,
         channel: ChannelKind::parse(&row.channel).ok_or_else(|| corrupt("channel", &row.channel))?,
         status: NotificationStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
-        facts: serde_json::from_str(&row.context).map_err(|e| StoreError::Corrupt(format!("notification context: {e}")))?,
+        facts: serde_json::from_str(&row.context)
+            .map_err(|e| StoreError::Corrupt(format!("notification context: {e}")))?,
         user_id: row.user_id,
         subject: row.subject,
         recipient: row.recipient,
@@ -191,7 +192,11 @@ impl NotificationStore {
             recipient::Entity::insert(row)
                 .on_conflict(
                     OnConflict::column(recipient::Column::UserId)
-                        .update_columns([recipient::Column::Email, recipient::Column::Name, recipient::Column::UpdatedAt])
+                        .update_columns([
+                            recipient::Column::Email,
+                            recipient::Column::Name,
+                            recipient::Column::UpdatedAt,
+                        ])
                         .to_owned(),
                 )
                 .exec_without_returning(&tx)
@@ -212,8 +217,11 @@ impl NotificationStore {
             let category = new.kind.category();
             let opted_out = category == NotificationCategory::Marketing
                 && !preference::Entity::find_by_id(new.user_id.clone()).one(&tx).await?.is_none_or(|p| p.marketing);
-            let (status, last_error) =
-                if opted_out { (NotificationStatus::Skipped, Some(OPTED_OUT.to_owned())) } else { (NotificationStatus::Queued, None) };
+            let (status, last_error) = if opted_out {
+                (NotificationStatus::Skipped, Some(OPTED_OUT.to_owned()))
+            } else {
+                (NotificationStatus::Queued, None)
+            };
             let row = notification::ActiveModel {
                 id: Set(Uuid::now_v7().to_string()),
                 user_id: Set(new.user_id.clone()),
@@ -338,13 +346,20 @@ impl NotificationStore {
     /// What `user_id` agreed to receive (the defaults until they change them).
     pub async fn preferences(&self, user_id: &str) -> Result<Preferences, StoreError> {
         let row = preference::Entity::find_by_id(user_id.to_owned()).one(&self.db).await?;
-        Ok(row.map_or_else(Preferences::default, |p| Preferences { marketing: p.marketing, updated_at: Some(p.updated_at) }))
+        Ok(row.map_or_else(Preferences::default, |p| Preferences {
+            marketing: p.marketing,
+            updated_at: Some(p.updated_at),
+        }))
     }
 
     /// Sets whether `user_id` receives marketing notifications.
     pub async fn set_marketing(&self, user_id: &str, marketing: bool) -> Result<Preferences, StoreError> {
         let now = Utc::now();
-        let row = preference::ActiveModel { user_id: Set(user_id.to_owned()), marketing: Set(marketing), updated_at: Set(now) };
+        let row = preference::ActiveModel {
+            user_id: Set(user_id.to_owned()),
+            marketing: Set(marketing),
+            updated_at: Set(now),
+        };
         preference::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(preference::Column::UserId)

@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    Backend, TestApp, assert_status, confirmed, delivered, order_id, quick_config, registered, spawn_app, spawn_app_with,
+    Backend, TestApp, assert_status, confirmed, delivered, order_id, quick_config, registered, spawn_app,
+    spawn_app_with,
 };
 
 on_both_backends!(
@@ -81,7 +82,8 @@ async fn a_redelivered_event_notifies_once(backend: Backend) {
     app.drain().await;
 
     assert_status(&app.only_notification(&event).await, NotificationStatus::Sent);
-    let confirmations: Vec<_> = app.mailbox.sent_to(&address).into_iter().filter(|m| m.subject.contains("confirmed")).collect();
+    let confirmations: Vec<_> =
+        app.mailbox.sent_to(&address).into_iter().filter(|m| m.subject.contains("confirmed")).collect();
     assert_eq!(confirmations.len(), 1, "{confirmations:?}");
 }
 
@@ -171,7 +173,8 @@ async fn review_requests_wait_and_respect_marketing_consent(backend: Backend) {
         assert_eq!(skipped.last_error.as_deref(), Some("the customer opted out of marketing messages"));
         assert!(app.mailbox.messages().iter().all(|m| m.notification_id != skipped.id));
         // Transactional mail still goes.
-        let transactional = app.notifications_for(event).await.into_iter().find(|n| n.kind == NotificationKind::OrderDelivered);
+        let transactional =
+            app.notifications_for(event).await.into_iter().find(|n| n.kind == NotificationKind::OrderDelivered);
         assert_status(&transactional.unwrap(), NotificationStatus::Sent);
     }
 }
@@ -182,12 +185,22 @@ async fn every_order_and_refund_event_is_told(backend: Backend) {
     let address = app.register(user, "Olga").await;
     let order = order_id();
     let cancelled = Envelope::new(
-        &OrderCancelled { order_id: order.clone(), user_id: user.to_string(), reason: "payment declined".into(), summary: None },
+        &OrderCancelled {
+            order_id: order.clone(),
+            user_id: user.to_string(),
+            reason: "payment declined".into(),
+            summary: None,
+        },
         order.clone(),
     )
     .unwrap();
     let shipped = Envelope::new(
-        &OrderShipped { order_id: order.clone(), user_id: user.to_string(), tracking_number: "TRK-123".into(), summary: None },
+        &OrderShipped {
+            order_id: order.clone(),
+            user_id: user.to_string(),
+            tracking_number: "TRK-123".into(),
+            summary: None,
+        },
         order.clone(),
     )
     .unwrap();
@@ -205,7 +218,10 @@ async fn every_order_and_refund_event_is_told(backend: Backend) {
     for event in [&cancelled, &shipped, &refunded, &anonymous_refund] {
         app.deliver(event).await.unwrap();
     }
-    assert!(app.notifications_for(&anonymous_refund).await.is_empty(), "a refund without a payer is acknowledged, not told");
+    assert!(
+        app.notifications_for(&anonymous_refund).await.is_empty(),
+        "a refund without a payer is acknowledged, not told"
+    );
     app.drain().await;
 
     let mails = app.mailbox.sent_to(&address);

@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
+use shop_messaging::{contracts, memory::InMemoryBus};
 use shop_notifications::{
     NotificationsConfig,
     channel::{Channel, DeliveryError, EmailChannel, EmailTransport},
@@ -13,7 +14,6 @@ use shop_notifications::{
     render::RenderedMessage,
     store::Outcome,
 };
-use shop_messaging::{contracts, memory::InMemoryBus};
 use shop_testkit as testkit;
 use uuid::Uuid;
 
@@ -129,10 +129,16 @@ async fn only_the_lease_holder_records_an_outcome(backend: Backend) {
     let leased = store.lease_due(10, Utc::now() + chrono::Duration::seconds(30)).await.unwrap();
     assert_eq!(leased.len(), 1);
     let item = &leased[0];
-    assert!(store.lease_due(10, Utc::now() + chrono::Duration::seconds(30)).await.unwrap().is_empty(), "leased rows are not handed out again");
+    assert!(
+        store.lease_due(10, Utc::now() + chrono::Duration::seconds(30)).await.unwrap().is_empty(),
+        "leased rows are not handed out again"
+    );
 
     let sent = Outcome::Sent { address: "x@example.test".into() };
-    assert!(!store.finish(item.notification.id, Uuid::new_v4(), &sent).await.unwrap(), "a stranger's token writes nothing");
+    assert!(
+        !store.finish(item.notification.id, Uuid::new_v4(), &sent).await.unwrap(),
+        "a stranger's token writes nothing"
+    );
     assert!(store.finish(item.notification.id, item.token, &sent).await.unwrap());
     assert!(!store.finish(item.notification.id, item.token, &sent).await.unwrap(), "once finished, the lease is gone");
     assert_status(&app.notifications_of(user).await[0], NotificationStatus::Sent);
@@ -157,7 +163,11 @@ async fn the_file_transport_writes_one_eml_per_notification(backend: Backend) {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("n.db").display()),
     };
     let config = NotificationsConfig {
-        email: EmailConfig { transport: TransportKind::File, file_dir: dir.join("mail").display().to_string(), ..EmailConfig::default() },
+        email: EmailConfig {
+            transport: TransportKind::File,
+            file_dir: dir.join("mail").display().to_string(),
+            ..EmailConfig::default()
+        },
         ..quick_config()
     };
     let service = from_parts(&url, InMemoryBus::new(contracts::topology()), &config).await.unwrap();
@@ -188,7 +198,12 @@ async fn an_unreachable_smtp_server_is_a_transient_failure() {
     let transport = EmailTransport::smtp(&format!("smtp://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap();
     let channel: Arc<dyn Channel> = Arc::new(EmailChannel::new("Shop <orders@shop.local>", transport).unwrap());
     let recipient = Recipient { user_id: "u".into(), email: "nobody@example.test".into(), name: "N".into() };
-    let message = RenderedMessage { notification_id: Uuid::now_v7(), subject: "s".into(), text: "t".into(), html: "<p>h</p>".into() };
+    let message = RenderedMessage {
+        notification_id: Uuid::now_v7(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "<p>h</p>".into(),
+    };
     let error = channel.send(&recipient, &message).await.unwrap_err();
     assert!(error.is_transient(), "{error:?}");
     assert_eq!(error.reason(), "the mail server could not be reached");

@@ -84,7 +84,8 @@ async fn notifications_page_newest_first(backend: Backend) {
 
 const PREFERENCES: &str = "query($reps: [_Any!]!) { _entities(representations: $reps) {
     ... on User { notificationPreferences { marketing updatedAt } } } }";
-const UPDATE: &str = "mutation($marketing: Boolean!) { notificationPreferencesUpdate(input: { marketing: $marketing }) {
+const UPDATE: &str =
+    "mutation($marketing: Boolean!) { notificationPreferencesUpdate(input: { marketing: $marketing }) {
     preferences { marketing updatedAt } userErrors { field message code } } }";
 
 async fn preferences_are_the_users_own(backend: Backend) {
@@ -93,7 +94,11 @@ async fn preferences_are_the_users_own(backend: Backend) {
     let reps = json!({ "reps": [{ "__typename": "User", "id": user.to_string() }] });
 
     let body = app.run(&customer(user), PREFERENCES, reps.clone()).await;
-    assert_eq!(body["data"]["_entities"][0]["notificationPreferences"], json!({ "marketing": true, "updatedAt": null }), "{body}");
+    assert_eq!(
+        body["data"]["_entities"][0]["notificationPreferences"],
+        json!({ "marketing": true, "updatedAt": null }),
+        "{body}"
+    );
 
     let body = app.run(&customer(user), UPDATE, json!({ "marketing": false })).await;
     let payload = &body["data"]["notificationPreferencesUpdate"];

@@ -221,7 +221,8 @@ pub fn assert_status(notification: &Notification, status: NotificationStatus) {
 
 /// `user.registered`.
 pub fn registered(user: Uuid, email: &str, name: &str) -> Envelope {
-    let event = UserRegistered { user_id: user.to_string(), email: email.into(), name: name.into(), registered_at: Utc::now() };
+    let event =
+        UserRegistered { user_id: user.to_string(), email: email.into(), name: name.into(), registered_at: Utc::now() };
     Envelope::new(&event, user.to_string()).unwrap()
 }
 
@@ -270,7 +271,8 @@ pub fn confirmed(order: &str, user: Uuid) -> Envelope {
 
 /// `order.delivered` with [`summary`].
 pub fn delivered(order: &str, user: Uuid) -> Envelope {
-    let event = contracts::OrderDelivered { order_id: order.into(), user_id: user.to_string(), summary: Some(summary()) };
+    let event =
+        contracts::OrderDelivered { order_id: order.into(), user_id: user.to_string(), summary: Some(summary()) };
     Envelope::new(&event, order).unwrap()
 }
 

@@ -27,7 +27,11 @@ fn facts() -> Facts {
 }
 
 fn hostile() -> Recipient {
-    Recipient { user_id: "u".into(), email: "x@example.test".into(), name: "<script>alert(\"hi\")</script> & Bob".into() }
+    Recipient {
+        user_id: "u".into(),
+        email: "x@example.test".into(),
+        name: "<script>alert(\"hi\")</script> & Bob".into(),
+    }
 }
 
 #[test]
@@ -37,15 +41,17 @@ fn html_escapes_what_people_typed() {
         let subject = renderer.subject(*kind, &facts()).unwrap();
         let message = renderer.message(Uuid::nil(), *kind, &subject, &facts(), &hostile()).unwrap();
         assert!(!message.html.contains("<script>"), "{kind:?}: {}", message.html);
-        assert!(message.html.contains("&lt;script&gt;alert(&quot;hi&quot;)&lt;&#x2f;script&gt; &amp; Bob"), "{kind:?}: {}", message.html);
+        assert!(
+            message.html.contains("&lt;script&gt;alert(&quot;hi&quot;)&lt;&#x2f;script&gt; &amp; Bob"),
+            "{kind:?}: {}",
+            message.html
+        );
         assert!(!message.html.contains("<b>Mug</b>") && !message.html.contains("<img"), "{kind:?}: {}", message.html);
         // Plain text is not HTML: it says exactly what was typed.
         assert!(message.text.contains("<script>alert(\"hi\")</script> & Bob"), "{kind:?}: {}", message.text);
         assert!(!subject.is_empty() && !subject.contains('\n'), "{kind:?}: {subject:?}");
     }
-    let confirmed = renderer
-        .message(Uuid::nil(), NotificationKind::OrderCancelled, "s", &facts(), &hostile())
-        .unwrap();
+    let confirmed = renderer.message(Uuid::nil(), NotificationKind::OrderCancelled, "s", &facts(), &hostile()).unwrap();
     assert!(confirmed.html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{}", confirmed.html);
 }
 
@@ -64,13 +70,20 @@ fn order_mails_list_lines_and_totals() {
     ] {
         assert!(message.text.contains(line), "{line:?} in\n{}", message.text);
     }
-    for cell in ["<td align=\"right\">12.50 USD</td>", "<td align=\"right\">25.00 USD</td>", "<strong>38.09 USD</strong>"] {
+    for cell in
+        ["<td align=\"right\">12.50 USD</td>", "<td align=\"right\">25.00 USD</td>", "<strong>38.09 USD</strong>"]
+    {
         assert!(message.html.contains(cell), "{cell:?} in\n{}", message.html);
     }
     assert!(message.html.contains("&lt;b&gt;Mug&lt;&#x2f;b&gt; (Red)"), "{}", message.html);
 
     // An event from before summaries: the total alone.
-    let bare = Facts { order_id: Some("o-2".into()), total_minor: Some(123_456), currency: Some("EUR".into()), ..Facts::default() };
+    let bare = Facts {
+        order_id: Some("o-2".into()),
+        total_minor: Some(123_456),
+        currency: Some("EUR".into()),
+        ..Facts::default()
+    };
     let message = renderer.message(Uuid::nil(), NotificationKind::OrderConfirmed, "s", &bare, &recipient).unwrap();
     assert!(message.text.contains("Total: 1234.56 EUR") && !message.text.contains("Subtotal"), "{}", message.text);
 

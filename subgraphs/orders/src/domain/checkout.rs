@@ -158,10 +158,7 @@ struct Errors(Vec<FieldError>);
 
 impl Errors {
     fn push(&mut self, field: Vec<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field,
-            message: message.into(),
-        });
+        self.0.push(FieldError { field, message: message.into() });
     }
 
     /// A required text of 1..=max characters, trimmed.
@@ -189,18 +186,11 @@ impl ShippingAddress {
     /// Validates an address; `at` is the path of the address in the input.
     pub fn parse(draft: &AddressDraft, at: &[&str]) -> Result<Self, Vec<FieldError>> {
         let mut errors = Errors(Vec::new());
-        let field = |name: &str| -> Vec<String> {
-            at.iter()
-                .map(|p| (*p).to_owned())
-                .chain([name.to_owned()])
-                .collect()
-        };
+        let field =
+            |name: &str| -> Vec<String> { at.iter().map(|p| (*p).to_owned()).chain([name.to_owned()]).collect() };
         let country = draft.country.trim().to_ascii_uppercase();
         if !is_country_code(&country) {
-            errors.push(
-                field("country"),
-                "must be an ISO 3166-1 alpha-2 country code, e.g. US",
-            );
+            errors.push(field("country"), "must be an ISO 3166-1 alpha-2 country code, e.g. US");
         }
         let address = Self {
             name: errors.required(field("name"), &draft.name, 100),
@@ -212,26 +202,16 @@ impl ShippingAddress {
             country,
             phone: errors.optional(field("phone"), draft.phone.as_deref(), 32),
         };
-        if errors.0.is_empty() {
-            Ok(address)
-        } else {
-            Err(errors.0)
-        }
+        if errors.0.is_empty() { Ok(address) } else { Err(errors.0) }
     }
 }
 
 /// Validates explicit or cart lines: 1 to 100 lines, each a SKU and 1 to 99 units, no SKU
 /// twice. Keeps their order (errors about a line name its index). `at` is the path of the list in the input.
-pub fn parse_lines(
-    lines: &[LineDraft],
-    at: &[&str],
-) -> Result<Vec<RequestedLine>, Vec<FieldError>> {
+pub fn parse_lines(lines: &[LineDraft], at: &[&str]) -> Result<Vec<RequestedLine>, Vec<FieldError>> {
     let mut errors = Errors(Vec::new());
     let entry = |i: usize, name: &str| -> Vec<String> {
-        at.iter()
-            .map(|p| (*p).to_owned())
-            .chain([i.to_string(), name.to_owned()])
-            .collect()
+        at.iter().map(|p| (*p).to_owned()).chain([i.to_string(), name.to_owned()]).collect()
     };
     if lines.is_empty() || lines.len() > MAX_LINES {
         errors.push(path(at), format!("must have 1 to {MAX_LINES} lines"));
@@ -245,15 +225,9 @@ pub fn parse_lines(
             errors.push(entry(i, "sku"), format!("{sku} appears more than once"));
         }
         if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-            errors.push(
-                entry(i, "quantity"),
-                format!("must be between 1 and {MAX_QUANTITY}"),
-            );
+            errors.push(entry(i, "quantity"), format!("must be between 1 and {MAX_QUANTITY}"));
         }
-        parsed.push(RequestedLine {
-            sku: sku.to_owned(),
-            quantity: line.quantity,
-        });
+        parsed.push(RequestedLine { sku: sku.to_owned(), quantity: line.quantity });
     }
     if !errors.0.is_empty() {
         return Err(errors.0);
@@ -278,42 +252,29 @@ impl CheckoutRequest {
                 }
             },
             _ => {
-                errors.push(
-                    path(&["input", "cartId"]),
-                    "give exactly one of `cartId` and `lines`",
-                );
+                errors.push(path(&["input", "cartId"]), "give exactly one of `cartId` and `lines`");
                 None
             }
         };
         let address = match (&draft.shipping_address, &draft.address_id) {
-            (Some(address), None) => {
-                match ShippingAddress::parse(address, &["input", "shippingAddress"]) {
-                    Ok(address) => Some(AddressSource::Given(address)),
-                    Err(found) => {
-                        errors.0.extend(found);
-                        None
-                    }
+            (Some(address), None) => match ShippingAddress::parse(address, &["input", "shippingAddress"]) {
+                Ok(address) => Some(AddressSource::Given(address)),
+                Err(found) => {
+                    errors.0.extend(found);
+                    None
                 }
-            }
-            (None, Some(id)) => Some(AddressSource::Saved(errors.required(
-                path(&["input", "addressId"]),
-                id,
-                64,
-            ))),
+            },
+            (None, Some(id)) => Some(AddressSource::Saved(errors.required(path(&["input", "addressId"]), id, 64))),
             _ => {
-                errors.push(
-                    path(&["input", "shippingAddress"]),
-                    "give exactly one of `shippingAddress` and `addressId`",
-                );
+                errors
+                    .push(path(&["input", "shippingAddress"]), "give exactly one of `shippingAddress` and `addressId`");
                 None
             }
         };
-        let payment_token =
-            errors.required(path(&["input", "paymentToken"]), &draft.payment_token, 200);
+        let payment_token = errors.required(path(&["input", "paymentToken"]), &draft.payment_token, 200);
         let idempotency_key = draft.idempotency_key.trim().to_owned();
         let key_len = idempotency_key.chars().count();
-        if !IDEMPOTENCY_KEY_LEN.contains(&key_len) || idempotency_key.chars().any(char::is_control)
-        {
+        if !IDEMPOTENCY_KEY_LEN.contains(&key_len) || idempotency_key.chars().any(char::is_control) {
             errors.push(
                 path(&["input", "idempotencyKey"]),
                 format!(
@@ -324,12 +285,9 @@ impl CheckoutRequest {
             );
         }
         match (lines, address) {
-            (Some(lines), Some(address)) if errors.0.is_empty() => Ok(Self {
-                lines,
-                address,
-                payment_token,
-                idempotency_key,
-            }),
+            (Some(lines), Some(address)) if errors.0.is_empty() => {
+                Ok(Self { lines, address, payment_token, idempotency_key })
+            }
             _ => Err(errors.0),
         }
     }
@@ -352,11 +310,7 @@ impl CheckoutRequest {
             }
             cart => cart.clone(),
         };
-        let canonical = Canonical {
-            lines: &lines,
-            address: &self.address,
-            payment_token: &self.payment_token,
-        };
+        let canonical = Canonical { lines: &lines, address: &self.address, payment_token: &self.payment_token };
         // Serializing plain structs of strings and integers cannot fail.
         let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         hex::encode(Sha256::digest(&bytes))
@@ -384,14 +338,8 @@ mod tests {
         CheckoutDraft {
             cart_id: None,
             lines: Some(vec![
-                LineDraft {
-                    sku: "TEE-M".into(),
-                    quantity: 2,
-                },
-                LineDraft {
-                    sku: "CAP".into(),
-                    quantity: 1,
-                },
+                LineDraft { sku: "TEE-M".into(), quantity: 2 },
+                LineDraft { sku: "CAP".into(), quantity: 1 },
             ]),
             shipping_address: Some(address()),
             address_id: None,
@@ -407,64 +355,30 @@ mod tests {
     #[test]
     fn a_valid_request_is_normalized() {
         let request = CheckoutRequest::parse(&draft()).unwrap();
-        let LineSource::Lines(lines) = &request.lines else {
-            panic!("lines expected")
-        };
+        let LineSource::Lines(lines) = &request.lines else { panic!("lines expected") };
+        assert_eq!(lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>(), ["TEE-M", "CAP"]);
+        let AddressSource::Given(address) = &request.address else { panic!("address expected") };
         assert_eq!(
-            lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>(),
-            ["TEE-M", "CAP"]
-        );
-        let AddressSource::Given(address) = &request.address else {
-            panic!("address expected")
-        };
-        assert_eq!(
-            (
-                address.name.as_str(),
-                address.country.as_str(),
-                address.line2.as_deref()
-            ),
+            (address.name.as_str(), address.country.as_str(), address.line2.as_deref()),
             ("Ada Lovelace", "GB", None)
         );
     }
 
     #[test]
     fn exactly_one_source_of_lines_and_of_address() {
-        let both = CheckoutDraft {
-            cart_id: Some("c".into()),
-            address_id: Some("a".into()),
-            ..draft()
-        };
-        assert_eq!(
-            fields(&CheckoutRequest::parse(&both).unwrap_err()),
-            ["input.cartId", "input.shippingAddress"]
-        );
-        let neither = CheckoutDraft {
-            lines: None,
-            shipping_address: None,
-            ..draft()
-        };
-        assert_eq!(
-            fields(&CheckoutRequest::parse(&neither).unwrap_err()),
-            ["input.cartId", "input.shippingAddress"]
-        );
+        let both = CheckoutDraft { cart_id: Some("c".into()), address_id: Some("a".into()), ..draft() };
+        assert_eq!(fields(&CheckoutRequest::parse(&both).unwrap_err()), ["input.cartId", "input.shippingAddress"]);
+        let neither = CheckoutDraft { lines: None, shipping_address: None, ..draft() };
+        assert_eq!(fields(&CheckoutRequest::parse(&neither).unwrap_err()), ["input.cartId", "input.shippingAddress"]);
     }
 
     #[test]
     fn lines_quantities_and_keys_are_bounded() {
         let bad = CheckoutDraft {
             lines: Some(vec![
-                LineDraft {
-                    sku: "A".into(),
-                    quantity: 0,
-                },
-                LineDraft {
-                    sku: "A".into(),
-                    quantity: 100,
-                },
-                LineDraft {
-                    sku: " ".into(),
-                    quantity: 1,
-                },
+                LineDraft { sku: "A".into(), quantity: 0 },
+                LineDraft { sku: "A".into(), quantity: 100 },
+                LineDraft { sku: " ".into(), quantity: 1 },
             ]),
             idempotency_key: "short".into(),
             ..draft()
@@ -480,72 +394,26 @@ mod tests {
             ]
         );
         let many = CheckoutDraft {
-            lines: Some(
-                (0..101)
-                    .map(|i| LineDraft {
-                        sku: format!("S{i}"),
-                        quantity: 1,
-                    })
-                    .collect(),
-            ),
+            lines: Some((0..101).map(|i| LineDraft { sku: format!("S{i}"), quantity: 1 }).collect()),
             ..draft()
         };
-        assert_eq!(
-            fields(&CheckoutRequest::parse(&many).unwrap_err()),
-            ["input.lines"]
-        );
-        let empty = CheckoutDraft {
-            lines: Some(vec![]),
-            ..draft()
-        };
-        assert_eq!(
-            fields(&CheckoutRequest::parse(&empty).unwrap_err()),
-            ["input.lines"]
-        );
-        let long_key = CheckoutDraft {
-            idempotency_key: "k".repeat(101),
-            ..draft()
-        };
-        assert_eq!(
-            fields(&CheckoutRequest::parse(&long_key).unwrap_err()),
-            ["input.idempotencyKey"]
-        );
-        assert!(
-            CheckoutRequest::parse(&CheckoutDraft {
-                idempotency_key: "k".repeat(100),
-                ..draft()
-            })
-            .is_ok()
-        );
+        assert_eq!(fields(&CheckoutRequest::parse(&many).unwrap_err()), ["input.lines"]);
+        let empty = CheckoutDraft { lines: Some(vec![]), ..draft() };
+        assert_eq!(fields(&CheckoutRequest::parse(&empty).unwrap_err()), ["input.lines"]);
+        let long_key = CheckoutDraft { idempotency_key: "k".repeat(101), ..draft() };
+        assert_eq!(fields(&CheckoutRequest::parse(&long_key).unwrap_err()), ["input.idempotencyKey"]);
+        assert!(CheckoutRequest::parse(&CheckoutDraft { idempotency_key: "k".repeat(100), ..draft() }).is_ok());
     }
 
     #[test]
     fn addresses_need_their_fields_and_a_real_country() {
-        let bad = AddressDraft {
-            name: String::new(),
-            postal_code: "x".repeat(21),
-            country: "XX".into(),
-            ..address()
-        };
-        let errors = CheckoutRequest::parse(&CheckoutDraft {
-            shipping_address: Some(bad),
-            ..draft()
-        })
-        .unwrap_err();
+        let bad = AddressDraft { name: String::new(), postal_code: "x".repeat(21), country: "XX".into(), ..address() };
+        let errors = CheckoutRequest::parse(&CheckoutDraft { shipping_address: Some(bad), ..draft() }).unwrap_err();
         assert_eq!(
             fields(&errors),
-            [
-                "input.shippingAddress.country",
-                "input.shippingAddress.name",
-                "input.shippingAddress.postalCode"
-            ]
+            ["input.shippingAddress.country", "input.shippingAddress.name", "input.shippingAddress.postalCode"]
         );
-        assert!(
-            is_country_code("US")
-                && is_country_code("DE")
-                && !is_country_code("UK")
-                && !is_country_code("USA")
-        );
+        assert!(is_country_code("US") && is_country_code("DE") && !is_country_code("UK") && !is_country_code("USA"));
         assert_eq!(COUNTRIES.split(' ').count(), 249);
     }
 
@@ -557,17 +425,11 @@ mod tests {
             lines.reverse();
         }
         reordered.idempotency_key = "another-key".into();
-        assert_eq!(
-            a.fingerprint(),
-            CheckoutRequest::parse(&reordered).unwrap().fingerprint()
-        );
+        assert_eq!(a.fingerprint(), CheckoutRequest::parse(&reordered).unwrap().fingerprint());
         let mut more = draft();
         if let Some(lines) = more.lines.as_mut() {
             lines[0].quantity = 3;
         }
-        assert_ne!(
-            a.fingerprint(),
-            CheckoutRequest::parse(&more).unwrap().fingerprint()
-        );
+        assert_ne!(a.fingerprint(), CheckoutRequest::parse(&more).unwrap().fingerprint());
     }
 }

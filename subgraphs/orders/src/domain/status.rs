@@ -29,14 +29,8 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     /// Every status, in life order.
-    pub const ALL: [Self; 6] = [
-        Self::Pending,
-        Self::AwaitingPayment,
-        Self::Confirmed,
-        Self::Shipped,
-        Self::Delivered,
-        Self::Cancelled,
-    ];
+    pub const ALL: [Self; 6] =
+        [Self::Pending, Self::AwaitingPayment, Self::Confirmed, Self::Shipped, Self::Delivered, Self::Cancelled];
 
     /// The stored and wire name.
     pub const fn as_str(self) -> &'static str {
@@ -121,9 +115,7 @@ impl PaymentStatus {
     /// Whether a payment fact may move the payment from `self` to `next`. Payment facts can
     /// arrive late or twice; a fact that would move the payment backwards is ignored.
     pub fn may_become(self, next: Self) -> bool {
-        use PaymentStatus::{
-            Authorized, Captured, Failed, PartiallyRefunded, Pending, Refunded, Voided,
-        };
+        use PaymentStatus::{Authorized, Captured, Failed, PartiallyRefunded, Pending, Refunded, Voided};
         matches!(
             (self, next),
             (Pending, Authorized | Failed | Voided)
@@ -176,25 +168,13 @@ pub struct Compensation {
 
 impl Compensation {
     /// Nothing to undo.
-    pub const NONE: Self = Self {
-        release_stock: false,
-        void_payment: false,
-    };
+    pub const NONE: Self = Self { release_stock: false, void_payment: false };
     /// Give the stock back.
-    pub const RELEASE: Self = Self {
-        release_stock: true,
-        void_payment: false,
-    };
+    pub const RELEASE: Self = Self { release_stock: true, void_payment: false };
     /// Give the money back.
-    pub const VOID: Self = Self {
-        release_stock: false,
-        void_payment: true,
-    };
+    pub const VOID: Self = Self { release_stock: false, void_payment: true };
     /// Give both back.
-    pub const RELEASE_AND_VOID: Self = Self {
-        release_stock: true,
-        void_payment: true,
-    };
+    pub const RELEASE_AND_VOID: Self = Self { release_stock: true, void_payment: true };
 }
 
 /// One allowed move.
@@ -210,18 +190,8 @@ pub struct Transition {
     pub compensation: Compensation,
 }
 
-const fn t(
-    from: OrderStatus,
-    trigger: Trigger,
-    to: OrderStatus,
-    compensation: Compensation,
-) -> Transition {
-    Transition {
-        from,
-        trigger,
-        to,
-        compensation,
-    }
+const fn t(from: OrderStatus, trigger: Trigger, to: OrderStatus, compensation: Compensation) -> Transition {
+    Transition { from, trigger, to, compensation }
 }
 
 use Compensation as C;
@@ -242,46 +212,16 @@ use OrderStatus::{AwaitingPayment, Cancelled, Confirmed, Delivered, Pending, Shi
 ///   restocking a cancelled confirmed order is out of scope (a warehouse return), so only the
 ///   money goes back: `PaymentVoid` voids the authorization, or refunds if it was captured.
 pub const TRANSITIONS: &[Transition] = &[
-    t(
-        Pending,
-        Trigger::InventoryReserved,
-        AwaitingPayment,
-        C::NONE,
-    ),
+    t(Pending, Trigger::InventoryReserved, AwaitingPayment, C::NONE),
     t(Pending, Trigger::InventoryRejected, Cancelled, C::NONE),
     t(Pending, Trigger::InventoryExpired, Cancelled, C::VOID),
     t(Pending, Trigger::PendingTimeout, Cancelled, C::RELEASE),
     t(Pending, Trigger::Cancel, Cancelled, C::RELEASE_AND_VOID),
-    t(
-        AwaitingPayment,
-        Trigger::PaymentAuthorized,
-        Confirmed,
-        C::NONE,
-    ),
-    t(
-        AwaitingPayment,
-        Trigger::PaymentFailed,
-        Cancelled,
-        C::RELEASE,
-    ),
-    t(
-        AwaitingPayment,
-        Trigger::PaymentTimeout,
-        Cancelled,
-        C::RELEASE_AND_VOID,
-    ),
-    t(
-        AwaitingPayment,
-        Trigger::InventoryExpired,
-        Cancelled,
-        C::VOID,
-    ),
-    t(
-        AwaitingPayment,
-        Trigger::Cancel,
-        Cancelled,
-        C::RELEASE_AND_VOID,
-    ),
+    t(AwaitingPayment, Trigger::PaymentAuthorized, Confirmed, C::NONE),
+    t(AwaitingPayment, Trigger::PaymentFailed, Cancelled, C::RELEASE),
+    t(AwaitingPayment, Trigger::PaymentTimeout, Cancelled, C::RELEASE_AND_VOID),
+    t(AwaitingPayment, Trigger::InventoryExpired, Cancelled, C::VOID),
+    t(AwaitingPayment, Trigger::Cancel, Cancelled, C::RELEASE_AND_VOID),
     t(Confirmed, Trigger::Cancel, Cancelled, C::VOID),
     t(Confirmed, Trigger::Ship, Shipped, C::NONE),
     t(Shipped, Trigger::Deliver, Delivered, C::NONE),
@@ -324,12 +264,7 @@ mod tests {
     #[test]
     fn the_happy_path_is_allowed() {
         let mut status = Pending;
-        for trigger in [
-            Trigger::InventoryReserved,
-            Trigger::PaymentAuthorized,
-            Trigger::Ship,
-            Trigger::Deliver,
-        ] {
+        for trigger in [Trigger::InventoryReserved, Trigger::PaymentAuthorized, Trigger::Ship, Trigger::Deliver] {
             status = transition(status, trigger).unwrap().to;
         }
         assert_eq!(status, Delivered);
@@ -341,13 +276,7 @@ mod tests {
             assert_eq!(transition(from, Trigger::Cancel).unwrap().to, Cancelled);
         }
         for from in [Shipped, Delivered, Cancelled] {
-            assert_eq!(
-                transition(from, Trigger::Cancel),
-                Err(InvalidTransition {
-                    from,
-                    trigger: Trigger::Cancel
-                })
-            );
+            assert_eq!(transition(from, Trigger::Cancel), Err(InvalidTransition { from, trigger: Trigger::Cancel }));
         }
     }
 
@@ -369,34 +298,11 @@ mod tests {
 
     #[test]
     fn compensation_matches_what_was_done() {
-        assert_eq!(
-            transition(Pending, Trigger::InventoryRejected)
-                .unwrap()
-                .compensation,
-            C::NONE
-        );
-        assert_eq!(
-            transition(AwaitingPayment, Trigger::PaymentFailed)
-                .unwrap()
-                .compensation,
-            C::RELEASE
-        );
-        assert_eq!(
-            transition(AwaitingPayment, Trigger::PaymentTimeout)
-                .unwrap()
-                .compensation,
-            C::RELEASE_AND_VOID
-        );
-        assert_eq!(
-            transition(Pending, Trigger::PendingTimeout)
-                .unwrap()
-                .compensation,
-            C::RELEASE
-        );
-        assert_eq!(
-            transition(Confirmed, Trigger::Cancel).unwrap().compensation,
-            C::VOID
-        );
+        assert_eq!(transition(Pending, Trigger::InventoryRejected).unwrap().compensation, C::NONE);
+        assert_eq!(transition(AwaitingPayment, Trigger::PaymentFailed).unwrap().compensation, C::RELEASE);
+        assert_eq!(transition(AwaitingPayment, Trigger::PaymentTimeout).unwrap().compensation, C::RELEASE_AND_VOID);
+        assert_eq!(transition(Pending, Trigger::PendingTimeout).unwrap().compensation, C::RELEASE);
+        assert_eq!(transition(Confirmed, Trigger::Cancel).unwrap().compensation, C::VOID);
         // Only cancellations compensate.
         for t in TRANSITIONS.iter().filter(|t| t.to != Cancelled) {
             assert_eq!(t.compensation, C::NONE, "{t:?}");
@@ -405,22 +311,10 @@ mod tests {
 
     #[test]
     fn late_replies_are_compensated_or_ignored() {
-        assert_eq!(
-            late_compensation(Cancelled, Trigger::PaymentAuthorized),
-            C::VOID
-        );
-        assert_eq!(
-            late_compensation(Cancelled, Trigger::InventoryReserved),
-            C::RELEASE
-        );
-        assert_eq!(
-            late_compensation(Confirmed, Trigger::PaymentAuthorized),
-            C::NONE
-        );
-        assert_eq!(
-            late_compensation(AwaitingPayment, Trigger::InventoryReserved),
-            C::NONE
-        );
+        assert_eq!(late_compensation(Cancelled, Trigger::PaymentAuthorized), C::VOID);
+        assert_eq!(late_compensation(Cancelled, Trigger::InventoryReserved), C::RELEASE);
+        assert_eq!(late_compensation(Confirmed, Trigger::PaymentAuthorized), C::NONE);
+        assert_eq!(late_compensation(AwaitingPayment, Trigger::InventoryReserved), C::NONE);
     }
 
     #[test]

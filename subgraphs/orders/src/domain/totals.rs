@@ -30,10 +30,7 @@ pub struct PricingRules {
 impl PricingRules {
     /// The tax rate of a shipping country, in basis points.
     pub fn tax_rate_bp(&self, country: &str) -> u32 {
-        self.tax_rates_bp
-            .get(&country.to_ascii_uppercase())
-            .copied()
-            .unwrap_or(self.default_tax_bp)
+        self.tax_rates_bp.get(&country.to_ascii_uppercase()).copied().unwrap_or(self.default_tax_bp)
     }
 }
 
@@ -87,36 +84,19 @@ pub fn tax_of(amount_minor: i64, rate_bp: u32) -> Result<i64, TotalsOverflow> {
 }
 
 /// Prices an order shipped to `country`.
-pub fn compute(
-    lines: &[LineAmount],
-    country: &str,
-    rules: &PricingRules,
-) -> Result<Totals, TotalsOverflow> {
+pub fn compute(lines: &[LineAmount], country: &str, rules: &PricingRules) -> Result<Totals, TotalsOverflow> {
     let rate = rules.tax_rate_bp(country);
     let mut priced = Vec::with_capacity(lines.len());
     let (mut subtotal, mut tax) = (0_i64, 0_i64);
     for line in lines {
-        let line_subtotal = line
-            .unit_price_minor
-            .checked_mul(line.quantity)
-            .ok_or(TotalsOverflow)?;
+        let line_subtotal = line.unit_price_minor.checked_mul(line.quantity).ok_or(TotalsOverflow)?;
         let line_tax = tax_of(line_subtotal, rate)?;
         subtotal = subtotal.checked_add(line_subtotal).ok_or(TotalsOverflow)?;
         tax = tax.checked_add(line_tax).ok_or(TotalsOverflow)?;
-        priced.push(LineTotals {
-            subtotal_minor: line_subtotal,
-            tax_minor: line_tax,
-        });
+        priced.push(LineTotals { subtotal_minor: line_subtotal, tax_minor: line_tax });
     }
-    let shipping = if subtotal >= rules.free_shipping_threshold_minor {
-        0
-    } else {
-        rules.shipping_flat_minor
-    };
-    let total = subtotal
-        .checked_add(shipping)
-        .and_then(|t| t.checked_add(tax))
-        .ok_or(TotalsOverflow)?;
+    let shipping = if subtotal >= rules.free_shipping_threshold_minor { 0 } else { rules.shipping_flat_minor };
+    let total = subtotal.checked_add(shipping).and_then(|t| t.checked_add(tax)).ok_or(TotalsOverflow)?;
     Ok(Totals {
         lines: priced,
         subtotal_minor: subtotal,
@@ -135,20 +115,13 @@ mod tests {
         PricingRules {
             shipping_flat_minor: 499,
             free_shipping_threshold_minor: 5_000,
-            tax_rates_bp: HashMap::from([
-                ("DE".to_owned(), 1_900),
-                ("US".to_owned(), 0),
-                ("SE".to_owned(), 2_500),
-            ]),
+            tax_rates_bp: HashMap::from([("DE".to_owned(), 1_900), ("US".to_owned(), 0), ("SE".to_owned(), 2_500)]),
             default_tax_bp: 1_000,
         }
     }
 
     fn line(unit_price_minor: i64, quantity: i64) -> LineAmount {
-        LineAmount {
-            unit_price_minor,
-            quantity,
-        }
+        LineAmount { unit_price_minor, quantity }
     }
 
     #[test]
@@ -168,10 +141,7 @@ mod tests {
         // Two lines of 0.05 at 10 %: each line's 0.5 cent rounds up to 1, so the order's tax
         // is 2, not round(1.0) = 1.
         let totals = compute(&[line(5, 1), line(5, 1)], "FR", &rules()).unwrap();
-        assert_eq!(
-            totals.lines.iter().map(|l| l.tax_minor).collect::<Vec<_>>(),
-            vec![1, 1]
-        );
+        assert_eq!(totals.lines.iter().map(|l| l.tax_minor).collect::<Vec<_>>(), vec![1, 1]);
         assert_eq!(totals.tax_minor, 2);
         // Quantity multiplies before rounding: 3 × 0.05 = 0.15, 10 % = 1.5 cents → 2.
         assert_eq!(compute(&[line(5, 3)], "FR", &rules()).unwrap().tax_minor, 2);
@@ -181,28 +151,17 @@ mod tests {
     fn shipping_is_flat_below_the_threshold_and_free_from_it() {
         let below = compute(&[line(2_499, 2)], "US", &rules()).unwrap();
         assert_eq!(
-            (
-                below.subtotal_minor,
-                below.shipping_minor,
-                below.tax_minor,
-                below.total_minor
-            ),
+            (below.subtotal_minor, below.shipping_minor, below.tax_minor, below.total_minor),
             (4_998, 499, 0, 5_497)
         );
         let at = compute(&[line(2_500, 2)], "US", &rules()).unwrap();
-        assert_eq!(
-            (at.subtotal_minor, at.shipping_minor, at.total_minor),
-            (5_000, 0, 5_000)
-        );
+        assert_eq!((at.subtotal_minor, at.shipping_minor, at.total_minor), (5_000, 0, 5_000));
     }
 
     #[test]
     fn tax_rate_follows_the_country_with_a_default() {
         let de = compute(&[line(1_000, 1)], "de", &rules()).unwrap();
-        assert_eq!(
-            (de.tax_rate_bp, de.tax_minor, de.total_minor),
-            (1_900, 190, 1_000 + 499 + 190)
-        );
+        assert_eq!((de.tax_rate_bp, de.tax_minor, de.total_minor), (1_900, 190, 1_000 + 499 + 190));
         let other = compute(&[line(1_000, 1)], "JP", &rules()).unwrap();
         assert_eq!((other.tax_rate_bp, other.tax_minor), (1_000, 100));
     }
@@ -210,39 +169,15 @@ mod tests {
     #[test]
     fn totals_add_up() {
         let t = compute(&[line(1_999, 3), line(349, 7), line(1, 1)], "SE", &rules()).unwrap();
-        assert_eq!(
-            t.subtotal_minor,
-            t.lines.iter().map(|l| l.subtotal_minor).sum::<i64>()
-        );
-        assert_eq!(
-            t.tax_minor,
-            t.lines.iter().map(|l| l.tax_minor).sum::<i64>()
-        );
-        assert_eq!(
-            t.total_minor,
-            t.subtotal_minor + t.shipping_minor + t.tax_minor
-        );
-        assert_eq!(
-            t.lines[0],
-            LineTotals {
-                subtotal_minor: 5_997,
-                tax_minor: 1_499
-            }
-        ); // 1499.25
-        assert_eq!(
-            t.lines[1],
-            LineTotals {
-                subtotal_minor: 2_443,
-                tax_minor: 611
-            }
-        ); // 610.75
+        assert_eq!(t.subtotal_minor, t.lines.iter().map(|l| l.subtotal_minor).sum::<i64>());
+        assert_eq!(t.tax_minor, t.lines.iter().map(|l| l.tax_minor).sum::<i64>());
+        assert_eq!(t.total_minor, t.subtotal_minor + t.shipping_minor + t.tax_minor);
+        assert_eq!(t.lines[0], LineTotals { subtotal_minor: 5_997, tax_minor: 1_499 }); // 1499.25
+        assert_eq!(t.lines[1], LineTotals { subtotal_minor: 2_443, tax_minor: 611 }); // 610.75
     }
 
     #[test]
     fn overflow_is_an_error_not_a_wrap() {
-        assert_eq!(
-            compute(&[line(i64::MAX, 2)], "US", &rules()),
-            Err(TotalsOverflow)
-        );
+        assert_eq!(compute(&[line(i64::MAX, 2)], "US", &rules()), Err(TotalsOverflow));
     }
 }

@@ -18,10 +18,9 @@ use shop_kernel::{auth::Principal, db};
 use shop_messaging::{
     Envelope, Event, Handler, HandlerError,
     contracts::{
-        InventoryCommit, InventoryExpired, InventoryRejected, InventoryRelease, InventoryReserved,
-        OrderCancelled, OrderConfirmed, OrderDelivered, OrderLineFact, OrderShipped, OrderSummary, OrderUpdated,
-        PaymentAuthorize, PaymentAuthorized, PaymentCapture, PaymentCaptured, PaymentFailed,
-        PaymentRefunded, PaymentVoid, PaymentVoided,
+        InventoryCommit, InventoryExpired, InventoryRejected, InventoryRelease, InventoryReserved, OrderCancelled,
+        OrderConfirmed, OrderDelivered, OrderLineFact, OrderShipped, OrderSummary, OrderUpdated, PaymentAuthorize,
+        PaymentAuthorized, PaymentCapture, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoid, PaymentVoided,
     },
     inbox,
     outbox::{self, OutboxWaker},
@@ -77,9 +76,7 @@ impl From<sea_orm::DbErr> for SagaError {
 impl From<SagaError> for HandlerError {
     fn from(error: SagaError) -> Self {
         match error {
-            SagaError::Store(StoreError::Unavailable(_)) | SagaError::Contended => {
-                Self::Transient(error.to_string())
-            }
+            SagaError::Store(StoreError::Unavailable(_)) | SagaError::Contended => Self::Transient(error.to_string()),
             _ => Self::Permanent(error.to_string()),
         }
     }
@@ -113,16 +110,10 @@ struct Step {
 }
 
 impl Step {
-    const NOTHING: Self = Self {
-        after: None,
-        note: None,
-    };
+    const NOTHING: Self = Self { after: None, note: None };
 
     fn change(after: Order, note: impl Into<String>) -> Self {
-        Self {
-            after: Some(after),
-            note: Some(note.into()),
-        }
+        Self { after: Some(after), note: Some(note.into()) }
     }
 }
 
@@ -146,24 +137,14 @@ impl Saga {
     /// The orchestrator over the orders database; `payment_timeout` is how long payments may
     /// take to authorize.
     pub fn new(db: DatabaseConnection, waker: OutboxWaker, payment_timeout: Duration) -> Self {
-        let payment_timeout =
-            chrono::Duration::from_std(payment_timeout).unwrap_or(chrono::Duration::MAX);
-        Self {
-            db,
-            waker,
-            payment_timeout,
-        }
+        let payment_timeout = chrono::Duration::from_std(payment_timeout).unwrap_or(chrono::Duration::MAX);
+        Self { db, waker, payment_timeout }
     }
 
     /// Runs one step: claim the message (if any), read the order, `decide`, write the change,
     /// the timeline entry and the messages, all in one transaction. Retries when another
     /// writer changed the order between the read and the write.
-    async fn step<F>(
-        &self,
-        order_id: Uuid,
-        message: Option<&Envelope>,
-        mut decide: F,
-    ) -> Result<Outcome, SagaError>
+    async fn step<F>(&self, order_id: Uuid, message: Option<&Envelope>, mut decide: F) -> Result<Outcome, SagaError>
     where
         F: FnMut(&Order, &mut Emitter<'_>, DateTime<Utc>) -> Result<Step, SagaError>,
     {
@@ -174,24 +155,15 @@ impl Saga {
             {
                 // Already handled: no second effect.
                 tx.commit().await?;
-                let order = store::load(&self.db, order_id)
-                    .await?
-                    .ok_or(SagaError::UnknownOrder(order_id))?;
-                return Ok(Outcome {
-                    order,
-                    changed: false,
-                });
+                let order = store::load(&self.db, order_id).await?.ok_or(SagaError::UnknownOrder(order_id))?;
+                return Ok(Outcome { order, changed: false });
             }
             let Some(before) = store::load(&tx, order_id).await? else {
                 tx.rollback().await?;
                 return Err(SagaError::UnknownOrder(order_id));
             };
             let now = Utc::now();
-            let mut emitter = Emitter {
-                order_id: order_id.to_string(),
-                cause: message,
-                messages: Vec::new(),
-            };
+            let mut emitter = Emitter { order_id: order_id.to_string(), cause: message, messages: Vec::new() };
             let step = match decide(&before, &mut emitter, now) {
                 Ok(step) => step,
                 Err(error) => {
@@ -207,10 +179,7 @@ impl Saga {
                 if sends {
                     self.waker.wake();
                 }
-                return Ok(Outcome {
-                    order: before,
-                    changed: false,
-                });
+                return Ok(Outcome { order: before, changed: false });
             };
             after.updated_at = now;
             after.version = before.version + 1;
@@ -218,11 +187,7 @@ impl Saga {
                 tx.rollback().await?;
                 continue;
             }
-            let entry = TimelineEntry {
-                status: after.status,
-                at: now,
-                note: step.note.clone(),
-            };
+            let entry = TimelineEntry { status: after.status, at: now, note: step.note.clone() };
             store::append_event(&tx, order_id, &entry).await?;
             after.events.push(entry);
             emitter.emit(&OrderUpdated {
@@ -237,14 +202,10 @@ impl Saga {
             tx.commit().await?;
             self.waker.wake();
             if after.status != before.status {
-                metrics::counter!("orders_saga_transitions_total", "to" => after.status.as_str())
-                    .increment(1);
+                metrics::counter!("orders_saga_transitions_total", "to" => after.status.as_str()).increment(1);
                 tracing::info!(%order_id, from = %before.status, to = %after.status, "order moved");
             }
-            return Ok(Outcome {
-                order: after,
-                changed: true,
-            });
+            return Ok(Outcome { order: after, changed: true });
         }
         Err(SagaError::Contended)
     }
@@ -253,51 +214,35 @@ impl Saga {
     #[tracing::instrument(skip_all, fields(kind = %message.kind, order_id = %message.correlation_id))]
     pub async fn handle(&self, message: &Envelope) -> Result<Outcome, SagaError> {
         let kind = message.kind.as_str();
-        let malformed =
-            |e: shop_messaging::envelope::EnvelopeError| SagaError::Malformed(e.to_string());
+        let malformed = |e: shop_messaging::envelope::EnvelopeError| SagaError::Malformed(e.to_string());
         macro_rules! on {
             ($event:ty, $decide:expr) => {{
                 let event: $event = message.decode().map_err(malformed)?;
                 let order_id = parse_order_id(&event.order_id)?;
                 let decide = $decide;
-                self.step(order_id, Some(message), |order, emitter, now| {
-                    decide(&event, order, emitter, now)
-                })
-                .await
+                self.step(order_id, Some(message), |order, emitter, now| decide(&event, order, emitter, now)).await
             }};
         }
         let payment_timeout = self.payment_timeout;
         match kind {
-            InventoryReserved::TYPE => on!(
-                InventoryReserved,
-                |_: &InventoryReserved, order: &Order, em: &mut Emitter<'_>, now| {
+            InventoryReserved::TYPE => {
+                on!(InventoryReserved, |_: &InventoryReserved, order: &Order, em: &mut Emitter<'_>, now| {
                     on_reserved(order, em, now, payment_timeout)
-                }
-            ),
-            InventoryRejected::TYPE => on!(
-                InventoryRejected,
-                |event: &InventoryRejected, order: &Order, em: &mut Emitter<'_>, _| {
+                })
+            }
+            InventoryRejected::TYPE => {
+                on!(InventoryRejected, |event: &InventoryRejected, order: &Order, em: &mut Emitter<'_>, _| {
                     let short: Vec<String> = event
                         .shortages
                         .iter()
-                        .map(|s| {
-                            format!(
-                                "{} ({} requested, {} available)",
-                                s.sku,
-                                s.requested,
-                                s.available.max(0)
-                            )
-                        })
+                        .map(|s| format!("{} ({} requested, {} available)", s.sku, s.requested, s.available.max(0)))
                         .collect();
                     let reason = format!("out of stock: {}", short.join(", "));
                     cancel_if_allowed(order, Trigger::InventoryRejected, &reason, em)
-                }
-            ),
+                })
+            }
             InventoryExpired::TYPE => {
-                on!(InventoryExpired, |_: &InventoryExpired,
-                                       order: &Order,
-                                       em: &mut Emitter<'_>,
-                                       _| {
+                on!(InventoryExpired, |_: &InventoryExpired, order: &Order, em: &mut Emitter<'_>, _| {
                     cancel_if_allowed(
                         order,
                         Trigger::InventoryExpired,
@@ -306,25 +251,18 @@ impl Saga {
                     )
                 })
             }
-            PaymentAuthorized::TYPE => on!(
-                PaymentAuthorized,
-                |event: &PaymentAuthorized, order: &Order, em: &mut Emitter<'_>, _| {
+            PaymentAuthorized::TYPE => {
+                on!(PaymentAuthorized, |event: &PaymentAuthorized, order: &Order, em: &mut Emitter<'_>, _| {
                     on_authorized(event, order, em)
-                }
-            ),
+                })
+            }
             PaymentFailed::TYPE => {
-                on!(PaymentFailed, |event: &PaymentFailed,
-                                    order: &Order,
-                                    em: &mut Emitter<'_>,
-                                    _| {
+                on!(PaymentFailed, |event: &PaymentFailed, order: &Order, em: &mut Emitter<'_>, _| {
                     on_payment_failed(event, order, em)
                 })
             }
             PaymentCaptured::TYPE => {
-                on!(PaymentCaptured, |event: &PaymentCaptured,
-                                      order: &Order,
-                                      _: &mut Emitter<'_>,
-                                      _| {
+                on!(PaymentCaptured, |event: &PaymentCaptured, order: &Order, _: &mut Emitter<'_>, _| {
                     let mut step = payment_fact(order, PaymentStatus::Captured, "Payment captured");
                     if let Some(after) = step.after.as_mut() {
                         after.payment_id = Some(event.payment_id.clone());
@@ -333,24 +271,16 @@ impl Saga {
                 })
             }
             PaymentVoided::TYPE => {
-                on!(PaymentVoided, |_: &PaymentVoided,
-                                    order: &Order,
-                                    _: &mut Emitter<'_>,
-                                    _| {
+                on!(PaymentVoided, |_: &PaymentVoided, order: &Order, _: &mut Emitter<'_>, _| {
                     Ok(payment_fact(order, PaymentStatus::Voided, "Payment voided"))
                 })
             }
             PaymentRefunded::TYPE => {
-                on!(PaymentRefunded, |event: &PaymentRefunded,
-                                      order: &Order,
-                                      _: &mut Emitter<'_>,
-                                      _| {
+                on!(PaymentRefunded, |event: &PaymentRefunded, order: &Order, _: &mut Emitter<'_>, _| {
                     Ok(on_refunded(event, order))
                 })
             }
-            other => Err(SagaError::Malformed(format!(
-                "the saga does not handle {other}"
-            ))),
+            other => Err(SagaError::Malformed(format!("the saga does not handle {other}"))),
         }
     }
 
@@ -367,11 +297,7 @@ impl Saga {
                 return Err(SagaError::Forbidden);
             }
             let t = transition(order.status, Trigger::Cancel)?;
-            let by = if actor.user_id == order.user_id {
-                "cancelled by the customer"
-            } else {
-                "cancelled by the shop"
-            };
+            let by = if actor.user_id == order.user_id { "cancelled by the customer" } else { "cancelled by the shop" };
             let reason = reason.clone().unwrap_or_else(|| by.to_owned());
             cancel(order, t, &reason, em)
         })
@@ -391,10 +317,7 @@ impl Saga {
                 tracking_number: tracking_number.to_owned(),
                 summary: Some(summary(order)),
             })?;
-            Ok(Step::change(
-                after,
-                format!("Shipped, tracking number {tracking_number}"),
-            ))
+            Ok(Step::change(after, format!("Shipped, tracking number {tracking_number}")))
         })
         .await
     }
@@ -423,10 +346,7 @@ impl Saga {
                 return Ok(Step::NOTHING);
             }
             let (trigger, reason) = match order.status {
-                OrderStatus::Pending => (
-                    Trigger::PendingTimeout,
-                    "stock could not be reserved in time",
-                ),
+                OrderStatus::Pending => (Trigger::PendingTimeout, "stock could not be reserved in time"),
                 OrderStatus::AwaitingPayment => (Trigger::PaymentTimeout, "payment timeout"),
                 _ => return Ok(Step::NOTHING),
             };
@@ -466,12 +386,7 @@ fn parse_order_id(id: &str) -> Result<Uuid, SagaError> {
 
 /// Moves an order to CANCELLED and sends the compensation its transition owes, then
 /// `OrderCancelled`.
-fn cancel(
-    order: &Order,
-    t: Transition,
-    reason: &str,
-    em: &mut Emitter<'_>,
-) -> Result<Step, SagaError> {
+fn cancel(order: &Order, t: Transition, reason: &str, em: &mut Emitter<'_>) -> Result<Step, SagaError> {
     let order_id = order.id.to_string();
     let mut after = order.clone();
     after.status = t.to;
@@ -479,16 +394,10 @@ fn cancel(
     after.payment_token = None;
     after.deadline_at = None;
     if t.compensation.release_stock {
-        em.emit(&InventoryRelease {
-            order_id: order_id.clone(),
-            reason: reason.to_owned(),
-        })?;
+        em.emit(&InventoryRelease { order_id: order_id.clone(), reason: reason.to_owned() })?;
     }
     if t.compensation.void_payment {
-        em.emit(&PaymentVoid {
-            order_id: order_id.clone(),
-            reason: reason.to_owned(),
-        })?;
+        em.emit(&PaymentVoid { order_id: order_id.clone(), reason: reason.to_owned() })?;
     }
     em.emit(&OrderCancelled {
         order_id,
@@ -500,12 +409,7 @@ fn cancel(
 }
 
 /// [`cancel`] when the table allows `trigger` from the order's status; no effect otherwise.
-fn cancel_if_allowed(
-    order: &Order,
-    trigger: Trigger,
-    reason: &str,
-    em: &mut Emitter<'_>,
-) -> Result<Step, SagaError> {
+fn cancel_if_allowed(order: &Order, trigger: Trigger, reason: &str, em: &mut Emitter<'_>) -> Result<Step, SagaError> {
     match transition(order.status, trigger) {
         Ok(t) => cancel(order, t, reason, em),
         Err(_) => Ok(Step::NOTHING),
@@ -521,16 +425,14 @@ fn on_reserved(
 ) -> Result<Step, SagaError> {
     let Ok(t) = transition(order.status, Trigger::InventoryReserved) else {
         if late_compensation(order.status, Trigger::InventoryReserved).release_stock {
-            em.emit(&InventoryRelease {
-                order_id: order.id.to_string(),
-                reason: "the order was cancelled".into(),
-            })?;
+            em.emit(&InventoryRelease { order_id: order.id.to_string(), reason: "the order was cancelled".into() })?;
         }
         return Ok(Step::NOTHING);
     };
-    let token = order.payment_token.clone().ok_or_else(|| {
-        SagaError::Inconsistent(format!("order {} has no payment token", order.id))
-    })?;
+    let token = order
+        .payment_token
+        .clone()
+        .ok_or_else(|| SagaError::Inconsistent(format!("order {} has no payment token", order.id)))?;
     let mut after = order.clone();
     after.status = t.to;
     after.payment_token = None;
@@ -542,18 +444,11 @@ fn on_reserved(
         currency: order.currency.as_str().to_owned(),
         payment_token: token,
     })?;
-    Ok(Step::change(
-        after,
-        "Stock reserved; authorizing the payment",
-    ))
+    Ok(Step::change(after, "Stock reserved; authorizing the payment"))
 }
 
 /// The payment is held: confirm, commit the stock, capture.
-fn on_authorized(
-    event: &PaymentAuthorized,
-    order: &Order,
-    em: &mut Emitter<'_>,
-) -> Result<Step, SagaError> {
+fn on_authorized(event: &PaymentAuthorized, order: &Order, em: &mut Emitter<'_>) -> Result<Step, SagaError> {
     let order_id = order.id.to_string();
     let Ok(t) = transition(order.status, Trigger::PaymentAuthorized) else {
         if late_compensation(order.status, Trigger::PaymentAuthorized).void_payment {
@@ -565,10 +460,7 @@ fn on_authorized(
                 let mut after = order.clone();
                 after.payment_status = PaymentStatus::Authorized;
                 after.payment_id = Some(event.payment_id.clone());
-                return Ok(Step::change(
-                    after,
-                    "Payment authorized after cancellation; voiding it",
-                ));
+                return Ok(Step::change(after, "Payment authorized after cancellation; voiding it"));
             }
         }
         return Ok(Step::NOTHING);
@@ -581,12 +473,8 @@ fn on_authorized(
     after.payment_status = PaymentStatus::Authorized;
     after.payment_id = Some(event.payment_id.clone());
     after.deadline_at = None;
-    em.emit(&InventoryCommit {
-        order_id: order_id.clone(),
-    })?;
-    em.emit(&PaymentCapture {
-        order_id: order_id.clone(),
-    })?;
+    em.emit(&InventoryCommit { order_id: order_id.clone() })?;
+    em.emit(&PaymentCapture { order_id: order_id.clone() })?;
     em.emit(&OrderConfirmed {
         order_id,
         user_id: order.user_id.to_string(),
@@ -598,30 +486,17 @@ fn on_authorized(
 }
 
 /// The payment was refused: cancel and release the stock.
-fn on_payment_failed(
-    event: &PaymentFailed,
-    order: &Order,
-    em: &mut Emitter<'_>,
-) -> Result<Step, SagaError> {
+fn on_payment_failed(event: &PaymentFailed, order: &Order, em: &mut Emitter<'_>) -> Result<Step, SagaError> {
     match transition(order.status, Trigger::PaymentFailed) {
         Ok(t) => {
-            let mut step = cancel(
-                order,
-                t,
-                &format!("payment failed ({}): {}", event.code, event.reason),
-                em,
-            )?;
+            let mut step = cancel(order, t, &format!("payment failed ({}): {}", event.code, event.reason), em)?;
             if let Some(after) = step.after.as_mut() {
                 after.payment_status = PaymentStatus::Failed;
             }
             Ok(step)
         }
         // Already cancelled (e.g. timed out): only record what happened to the payment.
-        Err(_) => Ok(payment_fact(
-            order,
-            PaymentStatus::Failed,
-            format!("Payment failed ({})", event.code),
-        )),
+        Err(_) => Ok(payment_fact(order, PaymentStatus::Failed, format!("Payment failed ({})", event.code))),
     }
 }
 
@@ -644,13 +519,7 @@ fn on_refunded(event: &PaymentRefunded, order: &Order) -> Step {
     let total = order.money(event.refunded_total_minor);
     Step::change(
         after,
-        format!(
-            "Refunded {} {} ({} {} in all)",
-            amount.amount(),
-            event.currency,
-            total.amount(),
-            event.currency
-        ),
+        format!("Refunded {} {} ({} {} in all)", amount.amount(), event.currency, total.amount(), event.currency),
     )
 }
 

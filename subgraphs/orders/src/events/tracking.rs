@@ -24,11 +24,8 @@ pub struct TrackingHandler(pub broadcast::Sender<Uuid>);
 #[async_trait::async_trait]
 impl Handler for TrackingHandler {
     async fn handle(&self, message: &Envelope) -> Result<(), HandlerError> {
-        let event: OrderUpdated = message
-            .decode()
-            .map_err(|e| HandlerError::Permanent(e.to_string()))?;
-        let order_id =
-            Uuid::parse_str(&event.order_id).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        let event: OrderUpdated = message.decode().map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        let order_id = Uuid::parse_str(&event.order_id).map_err(|e| HandlerError::Permanent(e.to_string()))?;
         // No subscriber in this process is not an error.
         let _ = self.0.send(order_id);
         Ok(())

@@ -63,10 +63,7 @@ pub struct User {
 impl User {
     /// A reference to user `user_id`.
     pub fn new(user_id: Uuid) -> Self {
-        Self {
-            id: ID(user_id.to_string()),
-            user_id,
-        }
+        Self { id: ID(user_id.to_string()), user_id }
     }
 }
 
@@ -84,9 +81,8 @@ impl User {
         if !require_user(ctx)?.may_access(self.user_id) {
             return Err(forbidden());
         }
-        let page = PageRequest::parse(first, after.as_deref()).map_err(|e| {
-            shop_kernel::error::client_error(shop_kernel::ErrorCode::BadUserInput, e.to_string())
-        })?;
+        let page = PageRequest::parse(first, after.as_deref())
+            .map_err(|e| shop_kernel::error::client_error(shop_kernel::ErrorCode::BadUserInput, e.to_string()))?;
         let orders = ctx.data::<Arc<Orders>>()?;
         let rows = orders
             .store
@@ -94,11 +90,7 @@ impl User {
             .await
             .map_err(|e| gql(OrdersError::from(e)))?;
         let nodes = rows.into_iter().map(Order::new).collect();
-        Ok(relay::connection_from_rows(
-            page,
-            nodes,
-            async_graphql::connection::EmptyFields,
-        ))
+        Ok(relay::connection_from_rows(page, nodes, async_graphql::connection::EmptyFields))
     }
 }
 

@@ -13,15 +13,10 @@ use async_graphql::{Schema, dataloader::DataLoader};
 
 pub use self::{
     entities::{OrderLoader, User},
-    mutation::{
-        CheckoutPayload, MutationRoot, OrderCancelPayload, OrderDeliverPayload, OrderShipPayload,
-    },
+    mutation::{CheckoutPayload, MutationRoot, OrderCancelPayload, OrderDeliverPayload, OrderShipPayload},
     query::QueryRoot,
     subscription::SubscriptionRoot,
-    types::{
-        CheckoutInput, CheckoutLineInput, Order, OrderEvent, OrderLine, ShippingAddress,
-        ShippingAddressInput,
-    },
+    types::{CheckoutInput, CheckoutLineInput, Order, OrderEvent, OrderLine, ShippingAddress, ShippingAddressInput},
 };
 use crate::service::Orders;
 
@@ -43,10 +38,6 @@ pub fn schema(orders: Arc<Orders>) -> OrdersSchema {
 /// The subgraph SDL as composition expects it.
 pub fn sdl(schema: &OrdersSchema) -> String {
     shop_kernel::federation::subgraph_sdl(
-        &schema.sdl_with_options(
-            async_graphql::SDLExportOptions::new()
-                .federation()
-                .compose_directive(),
-        ),
+        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
     )
 }

@@ -64,11 +64,7 @@ fn refused(user_errors: Vec<OrderUserError>) -> Result<Order, Vec<OrderUserError
 }
 
 fn not_found() -> Vec<OrderUserError> {
-    vec![OrderUserError::new(
-        &["id"],
-        "no such order",
-        OrderErrorCode::OrderNotFound,
-    )]
+    vec![OrderUserError::new(&["id"], "no such order", OrderErrorCode::OrderNotFound)]
 }
 
 /// Turns the result of a saga step into a payload result: refusals become user errors, while
@@ -79,11 +75,7 @@ fn step_result(result: Result<Outcome, SagaError>) -> Result<Result<Order, Vec<O
         Err(SagaError::UnknownOrder(_)) => Ok(Err(not_found())),
         Err(SagaError::InvalidTransition(error)) => Ok(Err(vec![OrderUserError::new(
             &["id"],
-            format!(
-                "an order that is {} cannot be {}",
-                error.from,
-                verb(error.trigger)
-            ),
+            format!("an order that is {} cannot be {}", error.from, verb(error.trigger)),
             OrderErrorCode::InvalidTransition,
         )])),
         Err(SagaError::Forbidden) => Err(forbidden()),
@@ -128,11 +120,7 @@ impl MutationRoot {
         let authorization = header(AUTHORIZATION.as_str());
         let traceparent = header("traceparent").filter(|value| shop_messaging::trace::is_valid(value));
         let draft = CheckoutDraft::from(input);
-        let outcome = orders(ctx)?
-            .checkout
-            .place(user_id, authorization, traceparent, &draft)
-            .await
-            .map_err(gql)?;
+        let outcome = orders(ctx)?.checkout.place(user_id, authorization, traceparent, &draft).await.map_err(gql)?;
         let result = match outcome {
             CheckoutOutcome::Placed(order) => Ok(Order::new(*order)),
             CheckoutOutcome::Refused(user_errors) => refused(user_errors),
@@ -144,22 +132,11 @@ impl MutationRoot {
     /// released and the payment voided (or refunded if it was captured). `reason` (up to 500
     /// characters) is shown on the order.
     #[graphql(directive = authenticated::apply())]
-    async fn order_cancel(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        reason: Option<String>,
-    ) -> Result<OrderCancelPayload> {
+    async fn order_cancel(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> Result<OrderCancelPayload> {
         let principal = require_user(ctx)?;
-        let reason = reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty());
+        let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
         if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-            let error = OrderUserError::new(
-                &["reason"],
-                "must have at most 500 characters",
-                OrderErrorCode::Invalid,
-            );
+            let error = OrderUserError::new(&["reason"], "must have at most 500 characters", OrderErrorCode::Invalid);
             return Ok(refused(vec![error]).into());
         }
         let Some(id) = parse_id(&id) else {
@@ -170,20 +147,12 @@ impl MutationRoot {
 
     /// Records that a confirmed order left with the carrier (admin).
     #[graphql(requires_scopes = "admin")]
-    async fn order_ship(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        tracking_number: String,
-    ) -> Result<OrderShipPayload> {
+    async fn order_ship(&self, ctx: &Context<'_>, id: ID, tracking_number: String) -> Result<OrderShipPayload> {
         require_admin(ctx)?;
         let tracking_number = tracking_number.trim().to_owned();
         if tracking_number.is_empty() || tracking_number.chars().count() > 64 {
-            let error = OrderUserError::new(
-                &["trackingNumber"],
-                "must have 1 to 64 characters",
-                OrderErrorCode::Invalid,
-            );
+            let error =
+                OrderUserError::new(&["trackingNumber"], "must have 1 to 64 characters", OrderErrorCode::Invalid);
             return Ok(refused(vec![error]).into());
         }
         let Some(id) = parse_id(&id) else {

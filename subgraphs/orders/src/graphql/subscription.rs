@@ -33,46 +33,34 @@ impl SubscriptionRoot {
     /// Only its owner or an admin may subscribe (`FORBIDDEN` otherwise; `NOT_FOUND` for an
     /// unknown order).
     #[graphql(directive = authenticated::apply())]
-    async fn order_updated(
-        &self,
-        ctx: &Context<'_>,
-        order_id: ID,
-    ) -> Result<impl Stream<Item = Order> + use<>> {
+    async fn order_updated(&self, ctx: &Context<'_>, order_id: ID) -> Result<impl Stream<Item = Order> + use<>> {
         let principal = require_user(ctx)?.clone();
         let id = Uuid::parse_str(order_id.as_str()).map_err(|_| order_not_found())?;
         let orders = ctx.data::<Arc<Orders>>()?;
         // Subscribe before the first read, so no change between the two is missed.
         let changes = orders.tracking.subscribe();
-        let order = orders
-            .store
-            .get(id)
-            .await
-            .map_err(gql)?
-            .ok_or_else(order_not_found)?;
+        let order = orders.store.get(id).await.map_err(gql)?.ok_or_else(order_not_found)?;
         if !principal.may_access(order.user_id) {
             return Err(forbidden());
         }
         let store = orders.store.clone();
         let version = order.version;
         let first = stream::once(async move { Order::new(order) });
-        let updates = stream::unfold(
-            (changes, store, version),
-            move |(mut changes, store, mut seen)| async move {
-                loop {
-                    match changes.recv().await {
-                        Ok(changed) if changed != id => {}
-                        // Lagged: some changes were skipped; the current state covers them.
-                        Ok(_) | Err(RecvError::Lagged(_)) => {
-                            if let Some(order) = next_version(&store, id, seen).await {
-                                seen = order.version;
-                                return Some((Order::new(order), (changes, store, seen)));
-                            }
+        let updates = stream::unfold((changes, store, version), move |(mut changes, store, mut seen)| async move {
+            loop {
+                match changes.recv().await {
+                    Ok(changed) if changed != id => {}
+                    // Lagged: some changes were skipped; the current state covers them.
+                    Ok(_) | Err(RecvError::Lagged(_)) => {
+                        if let Some(order) = next_version(&store, id, seen).await {
+                            seen = order.version;
+                            return Some((Order::new(order), (changes, store, seen)));
                         }
-                        Err(RecvError::Closed) => return None,
                     }
+                    Err(RecvError::Closed) => return None,
                 }
-            },
-        );
+            }
+        });
         Ok(first.chain(updates))
     }
 }

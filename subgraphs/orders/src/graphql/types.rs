@@ -37,14 +37,7 @@ impl Order {
 
     /// What was bought, in checkout order.
     async fn lines(&self) -> Vec<OrderLine> {
-        self.0
-            .lines
-            .iter()
-            .map(|line| OrderLine {
-                line: line.clone(),
-                currency: self.0.currency,
-            })
-            .collect()
+        self.0.lines.iter().map(|line| OrderLine { line: line.clone(), currency: self.0.currency }).collect()
     }
 
     /// Where it ships (a copy of the address taken at checkout).
@@ -99,15 +92,7 @@ impl Order {
 
     /// The tracking timeline: every change, oldest first.
     async fn events(&self) -> Vec<OrderEvent> {
-        self.0
-            .events
-            .iter()
-            .map(|e| OrderEvent {
-                status: e.status,
-                at: e.at,
-                note: e.note.clone(),
-            })
-            .collect()
+        self.0.events.iter().map(|e| OrderEvent { status: e.status, at: e.at, note: e.note.clone() }).collect()
     }
 
     /// When it was placed.
@@ -302,10 +287,7 @@ impl From<CheckoutInput> for domain::CheckoutDraft {
             lines: input.lines.map(|lines| {
                 lines
                     .into_iter()
-                    .map(|l| domain::checkout::LineDraft {
-                        sku: l.sku,
-                        quantity: i64::from(l.quantity),
-                    })
+                    .map(|l| domain::checkout::LineDraft { sku: l.sku, quantity: i64::from(l.quantity) })
                     .collect()
             }),
             shipping_address: input.shipping_address.map(Into::into),

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use shop_kernel::{CurrencyCode, db};
 use shop_messaging::{Envelope, outbox};
@@ -93,29 +93,17 @@ impl OrdersStore {
     }
 
     /// The user's order placed with `idempotency_key`, if any.
-    pub async fn by_idempotency_key(
-        &self,
-        user_id: Uuid,
-        idempotency_key: &str,
-    ) -> Result<Option<Order>, StoreError> {
+    pub async fn by_idempotency_key(&self, user_id: Uuid, idempotency_key: &str) -> Result<Option<Order>, StoreError> {
         let row = order::Entity::find()
             .filter(order::Column::UserId.eq(user_id.to_string()))
             .filter(order::Column::IdempotencyKey.eq(idempotency_key))
             .one(&self.db)
             .await?;
-        Ok(assemble(&self.db, row.into_iter().collect())
-            .await?
-            .into_iter()
-            .next())
+        Ok(assemble(&self.db, row.into_iter().collect()).await?.into_iter().next())
     }
 
     /// A page of the user's orders, newest first.
-    pub async fn of_user(
-        &self,
-        user_id: Uuid,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<Order>, StoreError> {
+    pub async fn of_user(&self, user_id: Uuid, offset: u64, limit: u64) -> Result<Vec<Order>, StoreError> {
         let rows = order::Entity::find()
             .filter(order::Column::UserId.eq(user_id.to_string()))
             .order_by_desc(order::Column::CreatedAt)
@@ -131,10 +119,7 @@ impl OrdersStore {
     /// transaction.
     pub async fn insert(&self, order: &Order, messages: &[Envelope]) -> Result<(), InsertError> {
         let tx = db::begin_write(&self.db).await.map_err(StoreError::from)?;
-        if let Err(error) = order::Entity::insert(to_row(order)?)
-            .exec_without_returning(&tx)
-            .await
-        {
+        if let Err(error) = order::Entity::insert(to_row(order)?).exec_without_returning(&tx).await {
             tx.rollback().await.map_err(StoreError::from)?;
             return Err(if db::is_unique_violation(&error) {
                 InsertError::DuplicateKey
@@ -159,16 +144,11 @@ impl OrdersStore {
                 tax_minor: Set(l.tax_minor),
             })
             .collect();
-        line::Entity::insert_many(lines)
-            .exec_without_returning(&tx)
-            .await
-            .map_err(StoreError::from)?;
+        line::Entity::insert_many(lines).exec_without_returning(&tx).await.map_err(StoreError::from)?;
         for entry in &order.events {
             append_event(&tx, order.id, entry).await?;
         }
-        outbox::enqueue(&tx, messages)
-            .await
-            .map_err(StoreError::from)?;
+        outbox::enqueue(&tx, messages).await.map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -179,10 +159,7 @@ impl OrdersStore {
         let rows: Vec<String> = order::Entity::find()
             .select_only()
             .column(order::Column::Id)
-            .filter(order::Column::Status.is_in([
-                OrderStatus::Pending.as_str(),
-                OrderStatus::AwaitingPayment.as_str(),
-            ]))
+            .filter(order::Column::Status.is_in([OrderStatus::Pending.as_str(), OrderStatus::AwaitingPayment.as_str()]))
             .filter(order::Column::DeadlineAt.lt(now))
             .order_by_asc(order::Column::DeadlineAt)
             .limit(limit)
@@ -196,45 +173,20 @@ impl OrdersStore {
 /// An order by id, read through `conn` (a transaction or the pool).
 pub async fn load<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Option<Order>, StoreError> {
     let row = order::Entity::find_by_id(id.to_string()).one(conn).await?;
-    Ok(assemble(conn, row.into_iter().collect())
-        .await?
-        .into_iter()
-        .next())
+    Ok(assemble(conn, row.into_iter().collect()).await?.into_iter().next())
 }
 
 /// Writes the changed fields of `after` if the order is still as `before` was read (same
 /// status, same version); bumps the version. `false` when someone else changed it first.
-pub async fn save<C: ConnectionTrait>(
-    conn: &C,
-    before: &Order,
-    after: &Order,
-) -> Result<bool, StoreError> {
+pub async fn save<C: ConnectionTrait>(conn: &C, before: &Order, after: &Order) -> Result<bool, StoreError> {
     let updated = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(after.status.as_str()))
-        .col_expr(
-            order::Column::PaymentStatus,
-            Expr::value(after.payment_status.as_str()),
-        )
-        .col_expr(
-            order::Column::PaymentToken,
-            Expr::value(after.payment_token.clone()),
-        )
-        .col_expr(
-            order::Column::PaymentId,
-            Expr::value(after.payment_id.clone()),
-        )
-        .col_expr(
-            order::Column::RefundedMinor,
-            Expr::value(after.refunded_minor),
-        )
-        .col_expr(
-            order::Column::TrackingNumber,
-            Expr::value(after.tracking_number.clone()),
-        )
-        .col_expr(
-            order::Column::CancellationReason,
-            Expr::value(after.cancellation_reason.clone()),
-        )
+        .col_expr(order::Column::PaymentStatus, Expr::value(after.payment_status.as_str()))
+        .col_expr(order::Column::PaymentToken, Expr::value(after.payment_token.clone()))
+        .col_expr(order::Column::PaymentId, Expr::value(after.payment_id.clone()))
+        .col_expr(order::Column::RefundedMinor, Expr::value(after.refunded_minor))
+        .col_expr(order::Column::TrackingNumber, Expr::value(after.tracking_number.clone()))
+        .col_expr(order::Column::CancellationReason, Expr::value(after.cancellation_reason.clone()))
         .col_expr(order::Column::DeadlineAt, Expr::value(after.deadline_at))
         .col_expr(order::Column::Version, Expr::value(before.version + 1))
         .col_expr(order::Column::UpdatedAt, Expr::value(after.updated_at))
@@ -259,15 +211,12 @@ pub async fn append_event<C: ConnectionTrait>(
         note: Set(entry.note.clone()),
         at: Set(entry.at),
     };
-    event::Entity::insert(row)
-        .exec_without_returning(conn)
-        .await?;
+    event::Entity::insert(row).exec_without_returning(conn).await?;
     Ok(())
 }
 
 fn to_row(order: &Order) -> Result<order::ActiveModel, StoreError> {
-    let address = serde_json::to_string(&order.shipping_address)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let address = serde_json::to_string(&order.shipping_address).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(order::ActiveModel {
         id: Set(order.id.to_string()),
         user_id: Set(order.user_id.to_string()),
@@ -280,9 +229,7 @@ fn to_row(order: &Order) -> Result<order::ActiveModel, StoreError> {
         shipping_minor: Set(order.shipping_minor),
         tax_minor: Set(order.tax_minor),
         total_minor: Set(order.total_minor),
-        tax_rate_bp: Set(
-            i32::try_from(order.tax_rate_bp).map_err(|e| StoreError::Corrupt(e.to_string()))?
-        ),
+        tax_rate_bp: Set(i32::try_from(order.tax_rate_bp).map_err(|e| StoreError::Corrupt(e.to_string()))?),
         shipping_address: Set(address),
         payment_token: Set(order.payment_token.clone()),
         payment_id: Set(order.payment_id.clone()),
@@ -301,15 +248,11 @@ fn parse_uuid(id: &str) -> Result<Uuid, StoreError> {
 }
 
 fn parse_status(name: &str) -> Result<OrderStatus, StoreError> {
-    OrderStatus::parse(name)
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown order status {name}")))
+    OrderStatus::parse(name).ok_or_else(|| StoreError::Corrupt(format!("unknown order status {name}")))
 }
 
 /// Orders from their rows, with their lines and timelines (two more queries in all).
-async fn assemble<C: ConnectionTrait>(
-    conn: &C,
-    rows: Vec<order::Model>,
-) -> Result<Vec<Order>, StoreError> {
+async fn assemble<C: ConnectionTrait>(conn: &C, rows: Vec<order::Model>) -> Result<Vec<Order>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -349,18 +292,16 @@ async fn assemble<C: ConnectionTrait>(
     }
     rows.into_iter()
         .map(|row| {
-            let shipping_address: ShippingAddress = serde_json::from_str(&row.shipping_address)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let shipping_address: ShippingAddress =
+                serde_json::from_str(&row.shipping_address).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             Ok(Order {
                 id: parse_uuid(&row.id)?,
                 user_id: parse_uuid(&row.user_id)?,
                 status: parse_status(&row.status)?,
-                payment_status: PaymentStatus::parse(&row.payment_status).ok_or_else(|| {
-                    StoreError::Corrupt(format!("unknown payment status {}", row.payment_status))
-                })?,
-                currency: CurrencyCode::parse(&row.currency).ok_or_else(|| {
-                    StoreError::Corrupt(format!("unknown currency {}", row.currency))
-                })?,
+                payment_status: PaymentStatus::parse(&row.payment_status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown payment status {}", row.payment_status)))?,
+                currency: CurrencyCode::parse(&row.currency)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown currency {}", row.currency)))?,
                 lines: lines.remove(&row.id).unwrap_or_default(),
                 events: events.remove(&row.id).unwrap_or_default(),
                 shipping_address,
@@ -370,8 +311,7 @@ async fn assemble<C: ConnectionTrait>(
                 shipping_minor: row.shipping_minor,
                 tax_minor: row.tax_minor,
                 total_minor: row.total_minor,
-                tax_rate_bp: u32::try_from(row.tax_rate_bp)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                tax_rate_bp: u32::try_from(row.tax_rate_bp).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 payment_token: row.payment_token,
                 payment_id: row.payment_id,
                 refunded_minor: row.refunded_minor,

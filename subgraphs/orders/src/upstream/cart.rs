@@ -26,11 +26,7 @@ impl CartClient {
         cart_id: &str,
         authorization: Option<&str>,
     ) -> Result<Option<Vec<LineDraft>>, UpstreamError> {
-        let response = match self
-            .0
-            .execute(CART, json!({ "id": cart_id }), authorization, true)
-            .await
-        {
+        let response = match self.0.execute(CART, json!({ "id": cart_id }), authorization, true).await {
             Ok(response) => response,
             // FORBIDDEN: someone else's cart, which is not found as far as the caller knows.
             Err(UpstreamError::Refused { .. }) => return Ok(None),
@@ -54,21 +50,11 @@ impl CartClient {
     }
 
     /// Empties a cart (a write: tried once).
-    pub async fn clear(
-        &self,
-        cart_id: &str,
-        authorization: Option<&str>,
-    ) -> Result<(), UpstreamError> {
-        let response = self
-            .0
-            .execute(CLEAR, json!({ "id": cart_id }), authorization, false)
-            .await?;
+    pub async fn clear(&self, cart_id: &str, authorization: Option<&str>) -> Result<(), UpstreamError> {
+        let response = self.0.execute(CLEAR, json!({ "id": cart_id }), authorization, false).await?;
         match at(&response.data, "/cartClear/userErrors").as_array() {
             Some(errors) if errors.is_empty() => Ok(()),
-            _ => Err(UpstreamError::Refused {
-                upstream: "cart",
-                reason: format!("{:?}", response.data),
-            }),
+            _ => Err(UpstreamError::Refused { upstream: "cart", reason: format!("{:?}", response.data) }),
         }
     }
 }

@@ -40,23 +40,9 @@ impl CatalogClient {
     }
 
     /// The variants of `skus`, in order; `None` for a SKU the catalog does not know.
-    pub async fn variants(
-        &self,
-        skus: &[String],
-    ) -> Result<Vec<Option<CatalogVariant>>, UpstreamError> {
-        let response = self
-            .0
-            .execute(
-                VARIANTS,
-                json!({ "r": variant_representations(skus) }),
-                None,
-                true,
-            )
-            .await?;
-        Ok(entities(&response, skus.len(), "catalog")?
-            .iter()
-            .map(parse)
-            .collect())
+    pub async fn variants(&self, skus: &[String]) -> Result<Vec<Option<CatalogVariant>>, UpstreamError> {
+        let response = self.0.execute(VARIANTS, json!({ "r": variant_representations(skus) }), None, true).await?;
+        Ok(entities(&response, skus.len(), "catalog")?.iter().map(parse).collect())
     }
 }
 
@@ -71,23 +57,14 @@ fn decimal(value: &Value) -> Option<Decimal> {
 fn parse(entity: &Value) -> Option<CatalogVariant> {
     let sku = entity.get("sku")?.as_str()?.to_owned();
     let product = entity.get("product").filter(|p| !p.is_null());
-    let currency_code = at(entity, "/price/currencyCode")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let price = CurrencyCode::parse(&currency_code).and_then(|currency| {
-        Money::from_decimal(decimal(at(entity, "/price/amount"))?, currency).ok()
-    });
+    let currency_code = at(entity, "/price/currencyCode").as_str().unwrap_or_default().to_owned();
+    let price = CurrencyCode::parse(&currency_code)
+        .and_then(|currency| Money::from_decimal(decimal(at(entity, "/price/amount"))?, currency).ok());
     Some(CatalogVariant {
         sku,
         variant_name: at(entity, "/name").as_str().unwrap_or_default().to_owned(),
-        product_id: product
-            .and_then(|p| at(p, "/id").as_str())
-            .map(str::to_owned),
-        product_name: product
-            .and_then(|p| at(p, "/name").as_str())
-            .unwrap_or_default()
-            .to_owned(),
+        product_id: product.and_then(|p| at(p, "/id").as_str()).map(str::to_owned),
+        product_name: product.and_then(|p| at(p, "/name").as_str()).unwrap_or_default().to_owned(),
         for_sale: product.is_some_and(|p| at(p, "/status") == "ACTIVE"),
         price,
         currency_code,

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::{GraphqlClient, UpstreamError, at, entities, variant_representations};
 
-const STOCK: &str = "query($r: [_Any!]!) { _entities(representations: $r) { ... on ProductVariant { sku stock { available } } } }";
+const STOCK: &str =
+    "query($r: [_Any!]!) { _entities(representations: $r) { ... on ProductVariant { sku stock { available } } } }";
 
 /// The inventory subgraph.
 pub struct InventoryClient(GraphqlClient);
@@ -20,25 +21,12 @@ impl InventoryClient {
 
     /// Units available now, by SKU (a SKU without a stock record has 0).
     pub async fn available(&self, skus: &[String]) -> Result<HashMap<String, i64>, UpstreamError> {
-        let response = self
-            .0
-            .execute(
-                STOCK,
-                json!({ "r": variant_representations(skus) }),
-                None,
-                true,
-            )
-            .await?;
+        let response = self.0.execute(STOCK, json!({ "r": variant_representations(skus) }), None, true).await?;
         let list = entities(&response, skus.len(), "inventory")?;
         Ok(skus
             .iter()
             .zip(list)
-            .map(|(sku, entity)| {
-                (
-                    sku.clone(),
-                    at(&entity, "/stock/available").as_i64().unwrap_or(0),
-                )
-            })
+            .map(|(sku, entity)| (sku.clone(), at(&entity, "/stock/available").as_i64().unwrap_or(0)))
             .collect())
     }
 }

@@ -38,16 +38,10 @@ pub enum UpstreamError {
     CircuitOpen(&'static str),
     /// The neighbour did not answer within the budget, refused connections or failed (5xx).
     #[error("{upstream} is unavailable: {reason}")]
-    Unavailable {
-        upstream: &'static str,
-        reason: String,
-    },
+    Unavailable { upstream: &'static str, reason: String },
     /// The neighbour answered but refused the request (4xx, or GraphQL errors without data).
     #[error("{upstream} refused the request: {reason}")]
-    Refused {
-        upstream: &'static str,
-        reason: String,
-    },
+    Refused { upstream: &'static str, reason: String },
 }
 
 impl UpstreamError {
@@ -87,8 +81,7 @@ impl failsafe::Instrument for BreakerGauge {
     }
 }
 
-type Breaker =
-    StateMachine<failure_policy::ConsecutiveFailures<backoff::Exponential>, BreakerGauge>;
+type Breaker = StateMachine<failure_policy::ConsecutiveFailures<backoff::Exponential>, BreakerGauge>;
 
 /// A GraphQL response: `data` (null when absent) and the `errors` list.
 #[derive(Debug, Clone, Default)]
@@ -102,9 +95,7 @@ pub struct GraphqlResponse {
 impl GraphqlResponse {
     /// Whether some error has `extensions.code == code`.
     pub fn has_error_code(&self, code: &str) -> bool {
-        self.errors
-            .iter()
-            .any(|e| at(e, "/extensions/code") == code)
+        self.errors.iter().any(|e| at(e, "/extensions/code") == code)
     }
 }
 
@@ -134,13 +125,7 @@ impl GraphqlClient {
             ))
             .instrument(gauge)
             .build();
-        Self {
-            name,
-            url: url.to_owned(),
-            http,
-            budget,
-            breaker,
-        }
+        Self { name, url: url.to_owned(), http, budget, breaker }
     }
 
     /// Runs an operation. `idempotent` reads are retried on transient failures (within the
@@ -166,10 +151,7 @@ impl GraphqlClient {
         let call = attempt.retry(policy).when(UpstreamError::is_unavailable);
         let result = match tokio::time::timeout(self.budget, call).await {
             Ok(result) => result,
-            Err(_) => Err(UpstreamError::Unavailable {
-                upstream: self.name,
-                reason: "timed out".into(),
-            }),
+            Err(_) => Err(UpstreamError::Unavailable { upstream: self.name, reason: "timed out".into() }),
         };
         match &result {
             Err(error) if error.is_unavailable() => {
@@ -182,52 +164,29 @@ impl GraphqlClient {
         result
     }
 
-    async fn attempt(
-        &self,
-        body: &Value,
-        authorization: Option<&str>,
-    ) -> Result<GraphqlResponse, UpstreamError> {
-        let unavailable = |reason: String| UpstreamError::Unavailable {
-            upstream: self.name,
-            reason,
-        };
+    async fn attempt(&self, body: &Value, authorization: Option<&str>) -> Result<GraphqlResponse, UpstreamError> {
+        let unavailable = |reason: String| UpstreamError::Unavailable { upstream: self.name, reason };
         let mut request = self.http.post(&self.url).json(body);
         if let Some(authorization) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, authorization);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
+        let response = request.send().await.map_err(|e| unavailable(e.to_string()))?;
         let status = response.status();
         if status.is_server_error() {
             return Err(unavailable(format!("HTTP {status}")));
         }
         if status.is_client_error() && status != reqwest::StatusCode::BAD_REQUEST {
-            return Err(UpstreamError::Refused {
-                upstream: self.name,
-                reason: format!("HTTP {status}"),
-            });
+            return Err(UpstreamError::Refused { upstream: self.name, reason: format!("HTTP {status}") });
         }
-        let mut body: Value = response
-            .json()
-            .await
-            .map_err(|e| unavailable(format!("unreadable response: {e}")))?;
+        let mut body: Value = response.json().await.map_err(|e| unavailable(format!("unreadable response: {e}")))?;
         let errors = match body.get_mut("errors").map(Value::take) {
             Some(Value::Array(errors)) => errors,
             _ => Vec::new(),
         };
         let data = body.get_mut("data").map(Value::take).unwrap_or(Value::Null);
         if data.is_null() && !errors.is_empty() {
-            let reason = errors
-                .first()
-                .and_then(|e| at(e, "/message").as_str())
-                .unwrap_or("error")
-                .to_owned();
-            return Err(UpstreamError::Refused {
-                upstream: self.name,
-                reason,
-            });
+            let reason = errors.first().and_then(|e| at(e, "/message").as_str()).unwrap_or("error").to_owned();
+            return Err(UpstreamError::Refused { upstream: self.name, reason });
         }
         Ok(GraphqlResponse { data, errors })
     }
@@ -235,25 +194,14 @@ impl GraphqlClient {
 
 /// The `_entities` representations of catalog variants by SKU.
 fn variant_representations(skus: &[String]) -> Value {
-    Value::Array(
-        skus.iter()
-            .map(|sku| json!({ "__typename": "ProductVariant", "sku": sku }))
-            .collect(),
-    )
+    Value::Array(skus.iter().map(|sku| json!({ "__typename": "ProductVariant", "sku": sku })).collect())
 }
 
 /// The `_entities` list of a response, one entry per representation.
-fn entities(
-    response: &GraphqlResponse,
-    expected: usize,
-    upstream: &'static str,
-) -> Result<Vec<Value>, UpstreamError> {
+fn entities(response: &GraphqlResponse, expected: usize, upstream: &'static str) -> Result<Vec<Value>, UpstreamError> {
     match response.data.get("_entities") {
         Some(Value::Array(list)) if list.len() == expected => Ok(list.clone()),
-        _ => Err(UpstreamError::Unavailable {
-            upstream,
-            reason: "malformed _entities response".into(),
-        }),
+        _ => Err(UpstreamError::Unavailable { upstream, reason: "malformed _entities response".into() }),
     }
 }
 

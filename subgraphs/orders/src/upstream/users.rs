@@ -36,33 +36,18 @@ impl UsersClient {
         authorization: Option<&str>,
     ) -> Result<Option<AddressDraft>, UpstreamError> {
         let representations = json!([{ "__typename": "User", "id": user_id.to_string() }]);
-        let response = self
-            .0
-            .execute(
-                ADDRESSES,
-                json!({ "r": representations }),
-                authorization,
-                true,
-            )
-            .await?;
+        let response = self.0.execute(ADDRESSES, json!({ "r": representations }), authorization, true).await?;
         let list = entities(&response, 1, "users")?;
-        let addresses = list
-            .first()
-            .and_then(|u| at(u, "/addresses").as_array())
-            .cloned()
-            .unwrap_or_default();
-        Ok(addresses
-            .iter()
-            .find(|a| at(a, "/id") == address_id)
-            .map(|a| AddressDraft {
-                name: text(at(a, "/name")),
-                line1: text(at(a, "/line1")),
-                line2: optional(at(a, "/line2")),
-                city: text(at(a, "/city")),
-                region: optional(at(a, "/region")),
-                postal_code: text(at(a, "/postalCode")),
-                country: text(at(a, "/country")),
-                phone: optional(at(a, "/phone")),
-            }))
+        let addresses = list.first().and_then(|u| at(u, "/addresses").as_array()).cloned().unwrap_or_default();
+        Ok(addresses.iter().find(|a| at(a, "/id") == address_id).map(|a| AddressDraft {
+            name: text(at(a, "/name")),
+            line1: text(at(a, "/line1")),
+            line2: optional(at(a, "/line2")),
+            city: text(at(a, "/city")),
+            region: optional(at(a, "/region")),
+            postal_code: text(at(a, "/postalCode")),
+            country: text(at(a, "/country")),
+            phone: optional(at(a, "/phone")),
+        }))
     }
 }

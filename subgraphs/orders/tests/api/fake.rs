@@ -55,14 +55,7 @@ impl Fake {
             ("OLD", "9.99", "USD", "ARCHIVED", 5),
             ("EURO", "10.00", "EUR", "ACTIVE", 5),
         ] {
-            state.variants.insert(
-                sku.into(),
-                Variant {
-                    price,
-                    currency,
-                    status,
-                },
-            );
+            state.variants.insert(sku.into(), Variant { price, currency, status });
             state.stock.insert(sku.into(), stock);
         }
         let state = Arc::new(Mutex::new(state));
@@ -100,10 +93,7 @@ impl Fake {
 type Shared = State<Arc<Mutex<FakeState>>>;
 
 fn representations(body: &Value) -> Vec<Value> {
-    body["variables"]["r"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    body["variables"]["r"].as_array().cloned().unwrap_or_default()
 }
 
 async fn catalog(State(state): Shared, Json(body): Json<Value>) -> Json<Value> {
@@ -157,20 +147,10 @@ async fn users(State(state): Shared, headers: HeaderMap, Json(body): Json<Value>
 }
 
 async fn cart(State(state): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Json<Value> {
-    assert!(
-        headers.get(AUTHORIZATION).is_some(),
-        "the caller's token is forwarded to the cart"
-    );
+    assert!(headers.get(AUTHORIZATION).is_some(), "the caller's token is forwarded to the cart");
     let mut state = state.lock().unwrap();
-    let id = body["variables"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    if body["query"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("cartClear")
-    {
+    let id = body["variables"]["id"].as_str().unwrap_or_default().to_owned();
+    if body["query"].as_str().unwrap_or_default().contains("cartClear") {
         state.cleared.push(id);
         return Json(json!({ "data": { "cartClear": { "userErrors": [] } } }));
     }

@@ -72,18 +72,12 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<testkit::TempDi
 
 /// A customer.
 pub fn customer(user_id: Uuid) -> Viewer {
-    Viewer::User(Principal {
-        user_id,
-        roles: vec![Role::Customer],
-    })
+    Viewer::User(Principal { user_id, roles: vec![Role::Customer] })
 }
 
 /// An admin.
 pub fn admin() -> Viewer {
-    Viewer::User(Principal {
-        user_id: Uuid::new_v4(),
-        roles: vec![Role::Customer, Role::Admin],
-    })
+    Viewer::User(Principal { user_id: Uuid::new_v4(), roles: vec![Role::Customer, Role::Admin] })
 }
 
 /// The user id of a viewer.
@@ -124,18 +118,8 @@ impl TestApp {
         };
         tweak(&mut config, &fake);
         let bus = InMemoryBus::new(contracts::topology());
-        let service = from_parts(&database_url, bus.clone(), &config)
-            .await
-            .expect("orders service");
-        Self {
-            service,
-            bus,
-            fake,
-            config,
-            database_url,
-            shutdown: CancellationToken::new(),
-            _guard: guard,
-        }
+        let service = from_parts(&database_url, bus.clone(), &config).await.expect("orders service");
+        Self { service, bus, fake, config, database_url, shutdown: CancellationToken::new(), _guard: guard }
     }
 
     /// A service with the default test configuration.
@@ -145,9 +129,7 @@ impl TestApp {
 
     /// Another replica: a second service over the same database and bus.
     pub async fn replica(&self) -> OrdersService {
-        from_parts(&self.database_url, self.bus.clone(), &self.config)
-            .await
-            .expect("second replica")
+        from_parts(&self.database_url, self.bus.clone(), &self.config).await.expect("second replica")
     }
 
     /// The whole response as JSON: `data`, and `errors` when there are any.
@@ -165,33 +147,17 @@ impl TestApp {
     pub async fn mutate(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
         let body = self.run(viewer, query, variables).await;
         assert!(body.get("errors").is_none(), "{body}");
-        body["data"]
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()
-            .clone()
+        body["data"].as_object().unwrap().values().next().unwrap().clone()
     }
 
     /// Checks out `input` (with defaults for what it leaves out) and returns the payload.
     pub async fn checkout(&self, viewer: &Viewer, input: Value) -> Value {
-        self.mutate(
-            viewer,
-            &checkout_op(),
-            json!({ "input": with_defaults(input) }),
-        )
-        .await
+        self.mutate(viewer, &checkout_op(), json!({ "input": with_defaults(input) })).await
     }
 
     /// Places an order of 2 × TEE-M shipped to the US and returns it.
     pub async fn place(&self, viewer: &Viewer) -> Value {
-        let payload = self
-            .checkout(
-                viewer,
-                json!({ "lines": [{ "sku": "TEE-M", "quantity": 2 }] }),
-            )
-            .await;
+        let payload = self.checkout(viewer, json!({ "lines": [{ "sku": "TEE-M", "quantity": 2 }] })).await;
         assert_eq!(payload["userErrors"], json!([]), "{payload}");
         payload["order"].clone()
     }
@@ -199,38 +165,23 @@ impl TestApp {
     /// Every message the service wrote to its outbox about `order_id`, oldest first.
     pub async fn outbox(&self, order_id: &str) -> Vec<Envelope> {
         let db = self.service.store.connection();
-        let sql = format!(
-            "SELECT body FROM messaging_outbox WHERE correlation_id = '{order_id}' ORDER BY id"
-        );
-        let rows = db
-            .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-            .await
-            .unwrap();
+        let sql = format!("SELECT body FROM messaging_outbox WHERE correlation_id = '{order_id}' ORDER BY id");
+        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
         rows.iter()
-            .map(|row| {
-                Envelope::from_json(row.try_get::<String>("", "body").unwrap().as_bytes()).unwrap()
-            })
+            .map(|row| Envelope::from_json(row.try_get::<String>("", "body").unwrap().as_bytes()).unwrap())
             .collect()
     }
 
     /// The types of [`Self::outbox`].
     pub async fn outbox_kinds(&self, order_id: &str) -> Vec<String> {
-        self.outbox(order_id)
-            .await
-            .into_iter()
-            .map(|e| e.kind)
-            .collect()
+        self.outbox(order_id).await.into_iter().map(|e| e.kind).collect()
     }
 
     /// How many orders the database holds.
     pub async fn order_count(&self) -> i64 {
         let db = self.service.store.connection();
         let sql = "SELECT COUNT(*) AS n FROM orders_orders".to_owned();
-        let row = db
-            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-            .await
-            .unwrap()
-            .unwrap();
+        let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
         row.try_get::<i64>("", "n").unwrap()
     }
 }
@@ -257,12 +208,8 @@ pub fn us_address() -> Value {
 /// `input` with a payment token, a fresh idempotency key and a US address unless given.
 pub fn with_defaults(input: Value) -> Value {
     let mut input = input.as_object().cloned().unwrap_or_default();
-    input
-        .entry("paymentToken")
-        .or_insert_with(|| json!("tok_visa"));
-    input
-        .entry("idempotencyKey")
-        .or_insert_with(|| json!(format!("key-{}", Uuid::new_v4().simple())));
+    input.entry("paymentToken").or_insert_with(|| json!("tok_visa"));
+    input.entry("idempotencyKey").or_insert_with(|| json!(format!("key-{}", Uuid::new_v4().simple())));
     if !input.contains_key("addressId") {
         input.entry("shippingAddress").or_insert_with(us_address);
     }

@@ -7,8 +7,8 @@ use serde_json::json;
 use shop_messaging::{
     Envelope, Event, Handler, HandlerError,
     contracts::{
-        InventoryExpired, InventoryRejected, InventoryReserved, PaymentAuthorized, PaymentCaptured,
-        PaymentFailed, PaymentRefunded, PaymentVoided, Shortage,
+        InventoryExpired, InventoryRejected, InventoryReserved, PaymentAuthorized, PaymentCaptured, PaymentFailed,
+        PaymentRefunded, PaymentVoided, Shortage,
     },
 };
 use shop_orders::{
@@ -27,10 +27,7 @@ async fn deliver<E: Event>(app: &TestApp, order_id: &str, event: &E) -> (Envelop
 }
 
 fn reserved(order_id: &str) -> InventoryReserved {
-    InventoryReserved {
-        order_id: order_id.into(),
-        expires_at: Utc::now() + Duration::minutes(15),
-    }
+    InventoryReserved { order_id: order_id.into(), expires_at: Utc::now() + Duration::minutes(15) }
 }
 
 fn authorized(order_id: &str) -> PaymentAuthorized {
@@ -59,10 +56,7 @@ async fn reserved_authorized_captured_shipped_delivered(backend: Backend) {
     let (envelope, outcome) = deliver(&app, id, &reserved(id)).await;
     assert!(outcome.changed);
     assert_eq!(outcome.order.status, OrderStatus::AwaitingPayment);
-    assert_eq!(
-        outcome.order.payment_token, None,
-        "the token is forgotten once handed to payments"
-    );
+    assert_eq!(outcome.order.payment_token, None, "the token is forgotten once handed to payments");
     let messages = app.outbox(id).await;
     let authorize = &messages[2];
     assert_eq!(authorize.kind, "payment.authorize.v1");
@@ -89,18 +83,10 @@ async fn reserved_authorized_captured_shipped_delivered(backend: Backend) {
     assert_eq!(confirmed.order.payment_id.as_deref(), Some("pay-1"));
     assert_eq!(
         new_kinds(&app, id, 4).await,
-        [
-            "inventory.commit.v1",
-            "payment.capture.v1",
-            "order.confirmed.v1",
-            "order.updated.v1"
-        ]
+        ["inventory.commit.v1", "payment.capture.v1", "order.confirmed.v1", "order.updated.v1"]
     );
     let (_, duplicate) = deliver(&app, id, &authorized(id)).await;
-    assert!(
-        !duplicate.changed,
-        "a second authorization of a confirmed order changes nothing"
-    );
+    assert!(!duplicate.changed, "a second authorization of a confirmed order changes nothing");
     assert_eq!(app.outbox(id).await.len(), 8);
 
     let captured = PaymentCaptured {
@@ -119,31 +105,16 @@ async fn reserved_authorized_captured_shipped_delivered(backend: Backend) {
     let shipped = app.mutate(&admin(), &ship, json!({ "id": id })).await;
     assert_eq!(shipped["order"]["status"], "SHIPPED");
     assert_eq!(shipped["order"]["trackingNumber"], "1Z999");
-    let deliver_op = format!(
-        "mutation($id: ID!) {{ orderDeliver(id: $id) {{ order {{ {ORDER} }} userErrors {{ code }} }} }}"
-    );
+    let deliver_op =
+        format!("mutation($id: ID!) {{ orderDeliver(id: $id) {{ order {{ {ORDER} }} userErrors {{ code }} }} }}");
     let delivered = app.mutate(&admin(), &deliver_op, json!({ "id": id })).await;
     assert_eq!(delivered["order"]["status"], "DELIVERED");
     let again = app.mutate(&admin(), &deliver_op, json!({ "id": id })).await;
     assert_eq!(again["userErrors"][0]["code"], "INVALID_TRANSITION");
-    assert!(
-        app.outbox_kinds(id)
-            .await
-            .contains(&"order.shipped.v1".to_owned())
-    );
-    assert!(
-        app.outbox_kinds(id)
-            .await
-            .contains(&"order.delivered.v1".to_owned())
-    );
+    assert!(app.outbox_kinds(id).await.contains(&"order.shipped.v1".to_owned()));
+    assert!(app.outbox_kinds(id).await.contains(&"order.delivered.v1".to_owned()));
 
-    let order = app
-        .service
-        .store
-        .get(Uuid::parse_str(id).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let order = app.service.store.get(Uuid::parse_str(id).unwrap()).await.unwrap().unwrap();
     assert_eq!(
         statuses(&order),
         [
@@ -160,59 +131,29 @@ async fn reserved_authorized_captured_shipped_delivered(backend: Backend) {
 
 async fn rejected_stock_cancels_with_nothing_to_release(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let id = app.place(&customer(Uuid::new_v4())).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.place(&customer(Uuid::new_v4())).await["id"].as_str().unwrap().to_owned();
     let rejected = InventoryRejected {
         order_id: id.clone(),
-        shortages: vec![Shortage {
-            sku: "TEE-M".into(),
-            requested: 2,
-            available: 0,
-        }],
+        shortages: vec![Shortage { sku: "TEE-M".into(), requested: 2, available: 0 }],
     };
     let (_, outcome) = deliver(&app, &id, &rejected).await;
     assert_eq!(outcome.order.status, OrderStatus::Cancelled);
     let reason = outcome.order.cancellation_reason.unwrap();
     assert!(reason.contains("TEE-M"), "{reason}");
     assert_eq!(outcome.order.payment_token, None);
-    assert_eq!(
-        new_kinds(&app, &id, 2).await,
-        ["order.cancelled.v1", "order.updated.v1"]
-    );
+    assert_eq!(new_kinds(&app, &id, 2).await, ["order.cancelled.v1", "order.updated.v1"]);
 }
 
 async fn failed_payment_cancels_and_releases(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let id = app.place(&customer(Uuid::new_v4())).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.place(&customer(Uuid::new_v4())).await["id"].as_str().unwrap().to_owned();
     deliver(&app, &id, &reserved(&id)).await;
-    let failed = PaymentFailed {
-        order_id: id.clone(),
-        code: "DECLINED".into(),
-        reason: "card declined".into(),
-    };
+    let failed = PaymentFailed { order_id: id.clone(), code: "DECLINED".into(), reason: "card declined".into() };
     let (_, outcome) = deliver(&app, &id, &failed).await;
     assert_eq!(outcome.order.status, OrderStatus::Cancelled);
     assert_eq!(outcome.order.payment_status, PaymentStatus::Failed);
-    assert!(
-        outcome
-            .order
-            .cancellation_reason
-            .unwrap()
-            .contains("DECLINED")
-    );
-    assert_eq!(
-        new_kinds(&app, &id, 4).await,
-        [
-            "inventory.release.v1",
-            "order.cancelled.v1",
-            "order.updated.v1"
-        ]
-    );
+    assert!(outcome.order.cancellation_reason.unwrap().contains("DECLINED"));
+    assert_eq!(new_kinds(&app, &id, 4).await, ["inventory.release.v1", "order.cancelled.v1", "order.updated.v1"]);
 }
 
 async fn late_replies_after_cancel_are_compensated(backend: Backend) {
@@ -228,31 +169,15 @@ async fn late_replies_after_cancel_are_compensated(backend: Backend) {
     assert_eq!(cancelled["order"]["cancellationReason"], "changed my mind");
     assert_eq!(
         new_kinds(&app, &id, 4).await,
-        [
-            "inventory.release.v1",
-            "payment.void.v1",
-            "order.cancelled.v1",
-            "order.updated.v1"
-        ]
+        ["inventory.release.v1", "payment.void.v1", "order.cancelled.v1", "order.updated.v1"]
     );
     let (envelope, late) = deliver(&app, &id, &authorized(&id)).await;
-    assert_eq!(
-        late.order.status,
-        OrderStatus::Cancelled,
-        "a cancelled order stays cancelled"
-    );
+    assert_eq!(late.order.status, OrderStatus::Cancelled, "a cancelled order stays cancelled");
     assert_eq!(late.order.payment_status, PaymentStatus::Authorized);
     let kinds = new_kinds(&app, &id, 8).await;
-    assert_eq!(
-        kinds,
-        ["payment.void.v1", "order.updated.v1"],
-        "the late authorization is voided"
-    );
+    assert_eq!(kinds, ["payment.void.v1", "order.updated.v1"], "the late authorization is voided");
     assert_eq!(app.outbox(&id).await[8].causation_id, Some(envelope.id));
-    let voided = PaymentVoided {
-        order_id: id.clone(),
-        payment_id: Some("pay-1".into()),
-    };
+    let voided = PaymentVoided { order_id: id.clone(), payment_id: Some("pay-1".into()) };
     let (_, outcome) = deliver(&app, &id, &voided).await;
     assert_eq!(outcome.order.payment_status, PaymentStatus::Voided);
 
@@ -263,33 +188,16 @@ async fn late_replies_after_cancel_are_compensated(backend: Backend) {
     let (_, late) = deliver(&app, &id, &reserved(&id)).await;
     assert!(!late.changed);
     assert_eq!(late.order.status, OrderStatus::Cancelled);
-    assert_eq!(
-        new_kinds(&app, &id, before).await,
-        ["inventory.release.v1"],
-        "the late reservation is released"
-    );
+    assert_eq!(new_kinds(&app, &id, before).await, ["inventory.release.v1"], "the late reservation is released");
 }
 
 async fn expired_reservation_cancels_and_voids(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let id = app.place(&customer(Uuid::new_v4())).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.place(&customer(Uuid::new_v4())).await["id"].as_str().unwrap().to_owned();
     deliver(&app, &id, &reserved(&id)).await;
-    let (_, outcome) = deliver(
-        &app,
-        &id,
-        &InventoryExpired {
-            order_id: id.clone(),
-        },
-    )
-    .await;
+    let (_, outcome) = deliver(&app, &id, &InventoryExpired { order_id: id.clone() }).await;
     assert_eq!(outcome.order.status, OrderStatus::Cancelled);
-    assert_eq!(
-        new_kinds(&app, &id, 4).await,
-        ["payment.void.v1", "order.cancelled.v1", "order.updated.v1"]
-    );
+    assert_eq!(new_kinds(&app, &id, 4).await, ["payment.void.v1", "order.cancelled.v1", "order.updated.v1"]);
 }
 
 async fn cancellation_rules_and_refunds(backend: Backend) {
@@ -298,39 +206,21 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
     let id = app.place(&owner).await["id"].as_str().unwrap().to_owned();
     deliver(&app, &id, &reserved(&id)).await;
     deliver(&app, &id, &authorized(&id)).await;
-    let cancel = "mutation($id: ID!) { orderCancel(id: $id) { order { status cancellationReason } userErrors { field code } } }";
+    let cancel =
+        "mutation($id: ID!) { orderCancel(id: $id) { order { status cancellationReason } userErrors { field code } } }";
 
-    let stranger = app
-        .run(&customer(Uuid::new_v4()), cancel, json!({ "id": id }))
-        .await;
-    assert_eq!(
-        stranger["errors"][0]["extensions"]["code"], "FORBIDDEN",
-        "{stranger}"
-    );
-    let missing = app
-        .mutate(&owner, cancel, json!({ "id": Uuid::new_v4().to_string() }))
-        .await;
-    assert_eq!(
-        missing["userErrors"],
-        json!([{ "field": ["id"], "code": "ORDER_NOT_FOUND" }])
-    );
+    let stranger = app.run(&customer(Uuid::new_v4()), cancel, json!({ "id": id })).await;
+    assert_eq!(stranger["errors"][0]["extensions"]["code"], "FORBIDDEN", "{stranger}");
+    let missing = app.mutate(&owner, cancel, json!({ "id": Uuid::new_v4().to_string() })).await;
+    assert_eq!(missing["userErrors"], json!([{ "field": ["id"], "code": "ORDER_NOT_FOUND" }]));
 
     // A confirmed order: the money goes back; the committed stock is not restocked.
     let cancelled = app.mutate(&owner, cancel, json!({ "id": id })).await;
     assert_eq!(cancelled["order"]["status"], "CANCELLED");
-    assert_eq!(
-        cancelled["order"]["cancellationReason"],
-        "cancelled by the customer"
-    );
-    assert_eq!(
-        new_kinds(&app, &id, 8).await,
-        ["payment.void.v1", "order.cancelled.v1", "order.updated.v1"]
-    );
+    assert_eq!(cancelled["order"]["cancellationReason"], "cancelled by the customer");
+    assert_eq!(new_kinds(&app, &id, 8).await, ["payment.void.v1", "order.cancelled.v1", "order.updated.v1"]);
     let again = app.mutate(&owner, cancel, json!({ "id": id })).await;
-    assert_eq!(
-        again["userErrors"],
-        json!([{ "field": ["id"], "code": "INVALID_TRANSITION" }])
-    );
+    assert_eq!(again["userErrors"], json!([{ "field": ["id"], "code": "INVALID_TRANSITION" }]));
 
     // Payments refunds the capture in two parts.
     let captured = PaymentCaptured {
@@ -350,14 +240,8 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
         user_id: None,
     };
     let (_, partial) = deliver(&app, &id, &refund(1_000, 1_000)).await;
-    assert_eq!(
-        partial.order.payment_status,
-        PaymentStatus::PartiallyRefunded
-    );
-    assert_eq!(
-        partial.order.events.last().unwrap().note.as_deref(),
-        Some("Refunded 10.00 USD (10.00 USD in all)")
-    );
+    assert_eq!(partial.order.payment_status, PaymentStatus::PartiallyRefunded);
+    assert_eq!(partial.order.events.last().unwrap().note.as_deref(), Some("Refunded 10.00 USD (10.00 USD in all)"));
     let (_, full) = deliver(&app, &id, &refund(4_497, 5_497)).await;
     assert_eq!(full.order.payment_status, PaymentStatus::Refunded);
     assert_eq!(full.order.refunded_minor, 5_497);
@@ -368,8 +252,7 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
     let other = app.place(&owner).await["id"].as_str().unwrap().to_owned();
     deliver(&app, &other, &reserved(&other)).await;
     deliver(&app, &other, &authorized(&other)).await;
-    let ship =
-        "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"T1\") { userErrors { code } } }";
+    let ship = "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"T1\") { userErrors { code } } }";
     app.mutate(&admin(), ship, json!({ "id": other })).await;
     let late = app.mutate(&admin(), cancel, json!({ "id": other })).await;
     assert_eq!(late["userErrors"][0]["code"], "INVALID_TRANSITION");
@@ -390,21 +273,12 @@ async fn unknown_orders_and_malformed_messages_are_dead_lettered() {
     let handler = SagaHandler(app.service.orders.saga.clone());
     let unknown = Uuid::new_v4().to_string();
     let envelope = Envelope::new(&reserved(&unknown), unknown.clone()).unwrap();
-    assert!(matches!(
-        handler.handle(&envelope).await,
-        Err(HandlerError::Permanent(_))
-    ));
+    assert!(matches!(handler.handle(&envelope).await, Err(HandlerError::Permanent(_))));
     let mut malformed = envelope.clone();
     malformed.payload = json!({ "orderId": 42 });
-    assert!(matches!(
-        handler.handle(&malformed).await,
-        Err(HandlerError::Permanent(_))
-    ));
+    assert!(matches!(handler.handle(&malformed).await, Err(HandlerError::Permanent(_))));
     let not_a_uuid = Envelope::new(&reserved("order-1"), "order-1").unwrap();
-    assert!(matches!(
-        handler.handle(&not_a_uuid).await,
-        Err(HandlerError::Permanent(_))
-    ));
+    assert!(matches!(handler.handle(&not_a_uuid).await, Err(HandlerError::Permanent(_))));
 }
 
 #[tokio::test]
@@ -412,19 +286,17 @@ async fn admin_mutations_need_the_admin_role() {
     let app = TestApp::new(Backend::Sqlite).await;
     let owner = customer(Uuid::new_v4());
     let id = app.place(&owner).await["id"].as_str().unwrap().to_owned();
-    let ship =
-        "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"T1\") { userErrors { code } } }";
+    let ship = "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"T1\") { userErrors { code } } }";
     let body = app.run(&owner, ship, json!({ "id": id })).await;
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
-        "{body}"
-    );
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
     let pending = app.mutate(&admin(), ship, json!({ "id": id })).await;
-    assert_eq!(
-        pending["userErrors"],
-        json!([{ "code": "INVALID_TRANSITION" }]),
-        "only confirmed orders ship"
-    );
-    let blank = app.mutate(&admin(), "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \" \") { userErrors { code } } }", json!({ "id": id })).await;
+    assert_eq!(pending["userErrors"], json!([{ "code": "INVALID_TRANSITION" }]), "only confirmed orders ship");
+    let blank = app
+        .mutate(
+            &admin(),
+            "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \" \") { userErrors { code } } }",
+            json!({ "id": id }),
+        )
+        .await;
     assert_eq!(blank["userErrors"], json!([{ "code": "INVALID" }]));
 }

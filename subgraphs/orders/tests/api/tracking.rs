@@ -18,19 +18,12 @@ use uuid::Uuid;
 
 use crate::{Backend, TestApp, admin, customer, on_both_backends};
 
-const SUBSCRIPTION: &str = "subscription($id: ID!) { orderUpdated(orderId: $id) { id status paymentStatus events { status note } } }";
+const SUBSCRIPTION: &str =
+    "subscription($id: ID!) { orderUpdated(orderId: $id) { id status paymentStatus events { status note } } }";
 
-fn subscribe(
-    schema: &OrdersSchema,
-    viewer: &Viewer,
-    id: &Value,
-) -> impl Stream<Item = Value> + use<> {
-    let request = Request::new(SUBSCRIPTION)
-        .variables(Variables::from_json(json!({ "id": id })))
-        .data(viewer.clone());
-    schema
-        .execute_stream(request)
-        .map(|response| serde_json::to_value(response).unwrap())
+fn subscribe(schema: &OrdersSchema, viewer: &Viewer, id: &Value) -> impl Stream<Item = Value> + use<> {
+    let request = Request::new(SUBSCRIPTION).variables(Variables::from_json(json!({ "id": id }))).data(viewer.clone());
+    schema.execute_stream(request).map(|response| serde_json::to_value(response).unwrap())
 }
 
 async fn next(stream: &mut (impl Stream<Item = Value> + Unpin)) -> Value {
@@ -41,16 +34,8 @@ async fn next(stream: &mut (impl Stream<Item = Value> + Unpin)) -> Value {
 }
 
 async fn deliver_reserved(app: &TestApp, id: &str) {
-    let event = InventoryReserved {
-        order_id: id.into(),
-        expires_at: Utc::now() + chrono::Duration::minutes(15),
-    };
-    app.service
-        .orders
-        .saga
-        .handle(&Envelope::new(&event, id).unwrap())
-        .await
-        .unwrap();
+    let event = InventoryReserved { order_id: id.into(), expires_at: Utc::now() + chrono::Duration::minutes(15) };
+    app.service.orders.saga.handle(&Envelope::new(&event, id).unwrap()).await.unwrap();
 }
 
 async fn subscribers_see_every_change(backend: Backend) {
@@ -62,17 +47,11 @@ async fn subscribers_see_every_change(backend: Backend) {
 
     let mut updates = Box::pin(subscribe(&app.service.schema, &owner, &id));
     let first = next(&mut updates).await;
-    assert_eq!(
-        first["data"]["orderUpdated"]["status"], "PENDING",
-        "{first}"
-    );
+    assert_eq!(first["data"]["orderUpdated"]["status"], "PENDING", "{first}");
 
     deliver_reserved(&app, &id_str).await;
     let second = next(&mut updates).await;
-    assert_eq!(
-        second["data"]["orderUpdated"]["status"], "AWAITING_PAYMENT",
-        "{second}"
-    );
+    assert_eq!(second["data"]["orderUpdated"]["status"], "AWAITING_PAYMENT", "{second}");
 
     // Through the bus, the saga consumer handles the payment's answer itself.
     let authorized = PaymentAuthorized {
@@ -82,30 +61,15 @@ async fn subscribers_see_every_change(backend: Backend) {
         currency: "USD".into(),
     };
     use shop_messaging::Bus;
-    app.bus
-        .publish(&[Envelope::new(&authorized, id_str.clone()).unwrap()])
-        .await
-        .unwrap();
+    app.bus.publish(&[Envelope::new(&authorized, id_str.clone()).unwrap()]).await.unwrap();
     let third = next(&mut updates).await;
-    assert_eq!(
-        third["data"]["orderUpdated"]["status"], "CONFIRMED",
-        "{third}"
-    );
+    assert_eq!(third["data"]["orderUpdated"]["status"], "CONFIRMED", "{third}");
     assert_eq!(third["data"]["orderUpdated"]["paymentStatus"], "AUTHORIZED");
-    assert_eq!(
-        third["data"]["orderUpdated"]["events"]
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(third["data"]["orderUpdated"]["events"].as_array().unwrap().len(), 3);
 
     // Admins may follow any order.
     let mut watched = Box::pin(subscribe(&app.service.schema, &admin(), &id));
-    assert_eq!(
-        next(&mut watched).await["data"]["orderUpdated"]["status"],
-        "CONFIRMED"
-    );
+    assert_eq!(next(&mut watched).await["data"]["orderUpdated"]["status"], "CONFIRMED");
 }
 
 async fn a_change_on_one_replica_reaches_subscribers_of_another(backend: Backend) {
@@ -117,55 +81,23 @@ async fn a_change_on_one_replica_reaches_subscribers_of_another(backend: Backend
     let id = app.place(&owner).await["id"].clone();
 
     let mut on_other = Box::pin(subscribe(&other.schema, &owner, &id));
-    assert_eq!(
-        next(&mut on_other).await["data"]["orderUpdated"]["status"],
-        "PENDING"
-    );
+    assert_eq!(next(&mut on_other).await["data"]["orderUpdated"]["status"], "PENDING");
     deliver_reserved(&app, id.as_str().unwrap()).await;
     let update = next(&mut on_other).await;
-    assert_eq!(
-        update["data"]["orderUpdated"]["status"], "AWAITING_PAYMENT",
-        "{update}"
-    );
+    assert_eq!(update["data"]["orderUpdated"]["status"], "AWAITING_PAYMENT", "{update}");
 }
 
-on_both_backends!(
-    subscribers_see_every_change,
-    a_change_on_one_replica_reaches_subscribers_of_another
-);
+on_both_backends!(subscribers_see_every_change, a_change_on_one_replica_reaches_subscribers_of_another);
 
 #[tokio::test]
 async fn only_the_owner_or_an_admin_may_subscribe() {
     let app = TestApp::new(Backend::Sqlite).await;
     let id = app.place(&customer(Uuid::new_v4())).await["id"].clone();
-    let refused = next(&mut Box::pin(subscribe(
-        &app.service.schema,
-        &customer(Uuid::new_v4()),
-        &id,
-    )))
-    .await;
-    assert_eq!(
-        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
-        "{refused}"
-    );
-    let anonymous = next(&mut Box::pin(subscribe(
-        &app.service.schema,
-        &Viewer::Anonymous,
-        &id,
-    )))
-    .await;
-    assert_eq!(
-        anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-        "{anonymous}"
-    );
-    let unknown = next(&mut Box::pin(subscribe(
-        &app.service.schema,
-        &admin(),
-        &json!(Uuid::new_v4().to_string()),
-    )))
-    .await;
-    assert_eq!(
-        unknown["errors"][0]["extensions"]["code"], "NOT_FOUND",
-        "{unknown}"
-    );
+    let refused = next(&mut Box::pin(subscribe(&app.service.schema, &customer(Uuid::new_v4()), &id))).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    let anonymous = next(&mut Box::pin(subscribe(&app.service.schema, &Viewer::Anonymous, &id))).await;
+    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anonymous}");
+    let unknown =
+        next(&mut Box::pin(subscribe(&app.service.schema, &admin(), &json!(Uuid::new_v4().to_string())))).await;
+    assert_eq!(unknown["errors"][0]["extensions"]["code"], "NOT_FOUND", "{unknown}");
 }

@@ -7,7 +7,7 @@ mod refund;
 pub use self::{
     payment::{FailureCode, Operation, Payment, PaymentStatus},
     refund::{
-        MAX_KEY_LEN, MAX_REASON_LEN, Refund, RefundInputError, RefundRefusal, RefundStatus, SAGA_VOID_KEY, check_refund,
-        parse_key, parse_reason,
+        MAX_KEY_LEN, MAX_REASON_LEN, Refund, RefundInputError, RefundRefusal, RefundStatus, SAGA_VOID_KEY,
+        check_refund, parse_key, parse_reason,
     },
 };

@@ -27,12 +27,13 @@ impl PaymentCommands {
 /// The consumer of `payments.commands`: durable, with the bus's default prefetch, concurrency
 /// and retries.
 pub fn consumer_spec() -> ConsumerSpec {
-    let queue = contracts::topology().into_iter().find(|q| q.name == contracts::PAYMENTS_COMMANDS).unwrap_or_else(|| {
-        QueueSpec {
-            name: contracts::PAYMENTS_COMMANDS.to_owned(),
-            bindings: vec!["payment.authorize.*".into(), "payment.capture.*".into(), "payment.void.*".into()],
-        }
-    });
+    let queue =
+        contracts::topology().into_iter().find(|q| q.name == contracts::PAYMENTS_COMMANDS).unwrap_or_else(|| {
+            QueueSpec {
+                name: contracts::PAYMENTS_COMMANDS.to_owned(),
+                bindings: vec!["payment.authorize.*".into(), "payment.capture.*".into(), "payment.void.*".into()],
+            }
+        });
     ConsumerSpec::durable(queue)
 }
 

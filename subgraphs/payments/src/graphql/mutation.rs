@@ -11,7 +11,7 @@ use super::types::{Payment, Refund};
 use crate::{
     domain::{RefundInputError, RefundRefusal, parse_key, parse_reason},
     error::gql,
-    service::{RefundError, RefundRequest, Payments},
+    service::{Payments, RefundError, RefundRequest},
 };
 
 /// Why a payment mutation did not happen.
@@ -97,7 +97,9 @@ impl MutationRoot {
     async fn refund_create(&self, ctx: &Context<'_>, input: RefundCreateInput) -> Result<RefundCreatePayload> {
         use PaymentErrorCode as Code;
         require_admin(ctx)?;
-        let refuse = |field: &str, message: String, code| Ok(RefundCreatePayload::refused(PaymentUserError::new(field, message, code)));
+        let refuse = |field: &str, message: String, code| {
+            Ok(RefundCreatePayload::refused(PaymentUserError::new(field, message, code)))
+        };
         let key = match parse_key(&input.idempotency_key) {
             Ok(key) => key,
             Err(error) => return refuse("idempotencyKey", error.to_string(), Code::Invalid),
@@ -131,7 +133,9 @@ impl MutationRoot {
                     user_errors: vec![],
                 })
             }
-            Err(RefundError::PaymentNotFound) => refuse("orderId", "the order has no payment".into(), Code::PaymentNotFound),
+            Err(RefundError::PaymentNotFound) => {
+                refuse("orderId", "the order has no payment".into(), Code::PaymentNotFound)
+            }
             Err(RefundError::Refused(error)) => match error {
                 RefundRefusal::NotCaptured(_) => refuse("orderId", error.to_string(), Code::NotCaptured),
                 RefundRefusal::InvalidAmount => refuse("amount", error.to_string(), Code::InvalidAmount),
@@ -141,8 +145,12 @@ impl MutationRoot {
                     refuse("amount", message, Code::AmountExceedsRefundable)
                 }
             },
-            Err(error @ RefundError::KeyReused) => refuse("idempotencyKey", error.to_string(), Code::IdempotencyKeyReused),
-            Err(error @ RefundError::ProviderRefused(_)) => refuse("orderId", error.to_string(), Code::ProviderDeclined),
+            Err(error @ RefundError::KeyReused) => {
+                refuse("idempotencyKey", error.to_string(), Code::IdempotencyKeyReused)
+            }
+            Err(error @ RefundError::ProviderRefused(_)) => {
+                refuse("orderId", error.to_string(), Code::ProviderDeclined)
+            }
             Err(error @ RefundError::ProviderUnavailable(_)) => {
                 refuse("idempotencyKey", error.to_string(), Code::ProviderUnavailable)
             }

@@ -3,7 +3,10 @@
 use async_graphql::{Context, ID, MergedObject, Object, Result, dataloader::DataLoader};
 use uuid::Uuid;
 
-use super::{PaymentLoader, authorize, types::{Order, Payment}};
+use super::{
+    PaymentLoader, authorize,
+    types::{Order, Payment},
+};
 
 async fn payment_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<Payment>> {
     shop_kernel::auth::require_user(ctx)?;

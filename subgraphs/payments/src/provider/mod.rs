@@ -93,9 +93,19 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// Holds `request.amount_minor` on the payment method.
     async fn authorize(&self, request: &AuthorizeRequest, idempotency_key: &str) -> Result<Receipt, ProviderError>;
     /// Takes `amount_minor` of what the authorization holds.
-    async fn capture(&self, authorization: &str, amount_minor: i64, idempotency_key: &str) -> Result<Receipt, ProviderError>;
+    async fn capture(
+        &self,
+        authorization: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<Receipt, ProviderError>;
     /// Releases an authorization that was not captured.
     async fn void(&self, authorization: &str, idempotency_key: &str) -> Result<Receipt, ProviderError>;
     /// Gives back `amount_minor` of what was captured.
-    async fn refund(&self, authorization: &str, amount_minor: i64, idempotency_key: &str) -> Result<Receipt, ProviderError>;
+    async fn refund(
+        &self,
+        authorization: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<Receipt, ProviderError>;
 }

@@ -113,7 +113,8 @@ const fn label(operation: Operation) -> &'static str {
 }
 
 fn count(operation: Operation, outcome: &'static str) {
-    metrics::counter!("payments_provider_calls_total", "operation" => label(operation), "outcome" => outcome).increment(1);
+    metrics::counter!("payments_provider_calls_total", "operation" => label(operation), "outcome" => outcome)
+        .increment(1);
 }
 
 /// Wraps a provider: every call gets a timeout, a timed-out or unavailable call is retried
@@ -132,7 +133,8 @@ impl ResilientProvider {
     /// Wraps `inner`.
     pub fn new(inner: Arc<dyn PaymentProvider>, settings: ResilienceSettings) -> Self {
         let open = Arc::new(AtomicBool::new(false));
-        let backoff = OpenPeriods { next: settings.breaker_open, max: settings.breaker_max_open.max(settings.breaker_open) };
+        let backoff =
+            OpenPeriods { next: settings.breaker_open, max: settings.breaker_max_open.max(settings.breaker_open) };
         let breaker = failsafe::Config::new()
             .failure_policy(consecutive_failures(settings.breaker_failures.max(1), backoff))
             .instrument(BreakerGauge(open.clone()))
@@ -155,7 +157,8 @@ impl ResilientProvider {
         let last = std::sync::Mutex::new(None);
         let (call, breaker, timeout, last_ref) = (&call, &self.breaker, self.settings.timeout, &last);
         let attempt = move || async move {
-            let bounded = async move { tokio::time::timeout(timeout, call()).await.unwrap_or(Err(ProviderError::Timeout)) };
+            let bounded =
+                async move { tokio::time::timeout(timeout, call()).await.unwrap_or(Err(ProviderError::Timeout)) };
             match breaker.call_with(counts_as_failure, bounded).await {
                 Ok(receipt) => {
                     count(operation, "succeeded");
@@ -201,7 +204,12 @@ impl PaymentProvider for ResilientProvider {
         self.call(Operation::Authorize, || self.inner.authorize(request, idempotency_key)).await
     }
 
-    async fn capture(&self, authorization: &str, amount_minor: i64, idempotency_key: &str) -> Result<Receipt, ProviderError> {
+    async fn capture(
+        &self,
+        authorization: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<Receipt, ProviderError> {
         self.call(Operation::Capture, || self.inner.capture(authorization, amount_minor, idempotency_key)).await
     }
 
@@ -209,7 +217,12 @@ impl PaymentProvider for ResilientProvider {
         self.call(Operation::Void, || self.inner.void(authorization, idempotency_key)).await
     }
 
-    async fn refund(&self, authorization: &str, amount_minor: i64, idempotency_key: &str) -> Result<Receipt, ProviderError> {
+    async fn refund(
+        &self,
+        authorization: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<Receipt, ProviderError> {
         self.call(Operation::Refund, || self.inner.refund(authorization, amount_minor, idempotency_key)).await
     }
 }

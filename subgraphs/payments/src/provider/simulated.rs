@@ -162,7 +162,9 @@ impl Inner {
     fn open_hold(&self, key: &str, amount_minor: i64) -> Answer {
         let mut ledger = locked(&self.ledger);
         let authorization = reference("auth");
-        ledger.holds.insert(authorization.clone(), Hold { amount_minor, captured_minor: 0, refunded_minor: 0, voided: false });
+        ledger
+            .holds
+            .insert(authorization.clone(), Hold { amount_minor, captured_minor: 0, refunded_minor: 0, voided: false });
         *ledger.charges.entry(key.to_owned()).or_default() += 1;
         Ok(Receipt { reference: authorization })
     }
@@ -206,11 +208,17 @@ impl PaymentProvider for SimulatedProvider {
         .await
     }
 
-    async fn capture(&self, authorization: &str, amount_minor: i64, idempotency_key: &str) -> Result<Receipt, ProviderError> {
+    async fn capture(
+        &self,
+        authorization: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<Receipt, ProviderError> {
         let authorization = authorization.to_owned();
         self.once(Operation::Capture, idempotency_key, move |inner| async move {
             inner.change_hold(&authorization, "cap", |hold| {
-                let fits = !hold.voided && hold.captured_minor == 0 && amount_minor > 0 && amount_minor <= hold.amount_minor;
+                let fits =
+                    !hold.voided && hold.captured_minor == 0 && amount_minor > 0 && amount_minor <= hold.amount_minor;
                 if fits {
                     hold.captured_minor = amount_minor;
                 }
@@ -234,7 +242,12 @@ impl PaymentProvider for SimulatedProvider {
         .await
     }
 
-    async fn refund(&self, authorization: &str, amount_minor: i64, idempotency_key: &str) -> Result<Receipt, ProviderError> {
+    async fn refund(
+        &self,
+        authorization: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<Receipt, ProviderError> {
         let authorization = authorization.to_owned();
         self.once(Operation::Refund, idempotency_key, move |inner| async move {
             inner.change_hold(&authorization, "re", |hold| {
@@ -300,8 +313,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_charge_finishes_after_the_caller_stops_waiting() {
-        let provider = SimulatedProvider::new(SimulatedSettings { slow: Duration::from_millis(100), ..SimulatedSettings::default() });
-        let gave_up = tokio::time::timeout(Duration::from_millis(20), provider.authorize(&request(tokens::SLOW), "o")).await;
+        let provider = SimulatedProvider::new(SimulatedSettings {
+            slow: Duration::from_millis(100),
+            ..SimulatedSettings::default()
+        });
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(20), provider.authorize(&request(tokens::SLOW), "o")).await;
         assert!(gave_up.is_err());
         let retried = provider.authorize(&request(tokens::SLOW), "o").await.unwrap();
         assert_eq!(provider.charges("o"), 1, "the retry waited for the first charge and got its answer");

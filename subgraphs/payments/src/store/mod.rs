@@ -9,8 +9,8 @@ mod entity;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait},
 };
 use shop_kernel::{CurrencyCode, db};
@@ -188,7 +188,10 @@ async fn claimed(tx: &DatabaseTransaction, claim: Option<&Claim>) -> Result<bool
 
 /// Passes `tx` on after inserts that worked; after a unique violation, rolls it back and
 /// returns `None` (a concurrent writer got there first).
-async fn unless_conflict(tx: DatabaseTransaction, inserted: Result<(), DbErr>) -> Result<Option<DatabaseTransaction>, StoreError> {
+async fn unless_conflict(
+    tx: DatabaseTransaction,
+    inserted: Result<(), DbErr>,
+) -> Result<Option<DatabaseTransaction>, StoreError> {
     match inserted {
         Ok(()) => Ok(Some(tx)),
         Err(error) if db::is_unique_violation(&error) => {
@@ -219,12 +222,18 @@ impl PaymentStore {
 
     /// The payment of an order, if any.
     pub async fn by_order(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
-        payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).one(&self.db).await?.map(to_payment).transpose()
+        payment::Entity::find()
+            .filter(payment::Column::OrderId.eq(order_id))
+            .one(&self.db)
+            .await?
+            .map(to_payment)
+            .transpose()
     }
 
     /// The payments of the given orders that exist (in any order).
     pub async fn by_orders(&self, order_ids: &[String]) -> Result<Vec<Payment>, StoreError> {
-        let rows = payment::Entity::find().filter(payment::Column::OrderId.is_in(order_ids.to_vec())).all(&self.db).await?;
+        let rows =
+            payment::Entity::find().filter(payment::Column::OrderId.is_in(order_ids.to_vec())).all(&self.db).await?;
         rows.into_iter().map(to_payment).collect()
     }
 
@@ -366,14 +375,21 @@ impl PaymentStore {
         let now = refund.created_at;
         let tx = db::begin_write(&self.db).await?;
         let held = payment::Entity::update_many()
-            .col_expr(payment::Column::RefundedMinor, Expr::col(payment::Column::RefundedMinor).add(refund.amount_minor))
+            .col_expr(
+                payment::Column::RefundedMinor,
+                Expr::col(payment::Column::RefundedMinor).add(refund.amount_minor),
+            )
             .col_expr(payment::Column::UpdatedAt, Expr::value(now))
             .filter(payment::Column::Id.eq(refund.payment_id.to_string()))
             .filter(
                 payment::Column::Status
                     .is_in([PaymentStatus::Captured.as_str(), PaymentStatus::PartiallyRefunded.as_str()]),
             )
-            .filter(Expr::col(payment::Column::RefundedMinor).add(refund.amount_minor).lte(Expr::col(payment::Column::CapturedMinor)))
+            .filter(
+                Expr::col(payment::Column::RefundedMinor)
+                    .add(refund.amount_minor)
+                    .lte(Expr::col(payment::Column::CapturedMinor)),
+            )
             .exec(&tx)
             .await?;
         if held.rows_affected == 0 {
@@ -423,7 +439,9 @@ impl PaymentStore {
             return Ok(Written::Duplicate);
         }
         let (status, code, reference) = match result {
-            RefundResult::Succeeded { provider_reference } => (RefundStatus::Succeeded, None, Some(provider_reference.clone())),
+            RefundResult::Succeeded { provider_reference } => {
+                (RefundStatus::Succeeded, None, Some(provider_reference.clone()))
+            }
             RefundResult::Refused(code) => (RefundStatus::Failed, Some(code.as_str()), None),
         };
         let finished = refund::Entity::update_many()
@@ -450,7 +468,10 @@ impl PaymentStore {
             .await?;
         if status == RefundStatus::Failed {
             payment::Entity::update_many()
-                .col_expr(payment::Column::RefundedMinor, Expr::col(payment::Column::RefundedMinor).sub(refund.amount_minor))
+                .col_expr(
+                    payment::Column::RefundedMinor,
+                    Expr::col(payment::Column::RefundedMinor).sub(refund.amount_minor),
+                )
                 .filter(payment::Column::Id.eq(refund.payment_id.to_string()))
                 .exec(&tx)
                 .await?;

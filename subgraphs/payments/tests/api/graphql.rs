@@ -189,7 +189,8 @@ async fn orders_resolve_with_or_without_a_payment(backend: Backend) {
     assert_eq!(entities[1], json!({ "id": unpaid, "payment": null }));
     assert_eq!(entities[2]["payment"], Value::Null);
     assert_eq!(entities[3]["orderId"], Value::Null, "only the id, which the caller sent");
-    let codes: Vec<&str> = body["errors"].as_array().unwrap().iter().filter_map(|e| e["extensions"]["code"].as_str()).collect();
+    let codes: Vec<&str> =
+        body["errors"].as_array().unwrap().iter().filter_map(|e| e["extensions"]["code"].as_str()).collect();
     assert_eq!(codes, vec!["FORBIDDEN"; 3], "{body}");
 }
 

@@ -9,8 +9,8 @@ use std::{
 
 use shop_kernel::CurrencyCode;
 use shop_payments::provider::{
-    AuthorizeRequest, PaymentProvider, ProviderError, Receipt, ResilienceSettings, ResilientProvider, SimulatedProvider,
-    SimulatedSettings, tokens,
+    AuthorizeRequest, PaymentProvider, ProviderError, Receipt, ResilienceSettings, ResilientProvider,
+    SimulatedProvider, SimulatedSettings, tokens,
 };
 
 use crate::{SLOW, quick_resilience};
@@ -85,7 +85,8 @@ async fn the_same_key_twice_charges_once() {
 #[tokio::test]
 async fn a_slow_provider_answers_within_the_timeout() {
     let provider = simulated();
-    let resilient = ResilientProvider::new(provider.clone(), ResilienceSettings { timeout: SLOW * 3, ..quick_resilience() });
+    let resilient =
+        ResilientProvider::new(provider.clone(), ResilienceSettings { timeout: SLOW * 3, ..quick_resilience() });
     let started = Instant::now();
     resilient.authorize(&request(tokens::SLOW), "slow-order").await.unwrap();
     assert!(started.elapsed() >= SLOW, "tok_slow takes its time");
@@ -100,7 +101,11 @@ async fn a_timeout_is_retried_with_the_same_key_then_reported() {
     let result = resilient.authorize(&request(tokens::TIMEOUT), "order-t").await;
     assert_eq!(result, Err(ProviderError::Timeout));
     assert_eq!(recording.keys(), vec!["order-t"; 3], "three attempts, one idempotency key");
-    assert!(started.elapsed() < Duration::from_secs(3), "bounded by the timeout, not the hang: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "bounded by the timeout, not the hang: {:?}",
+        started.elapsed()
+    );
     assert_eq!(recording.inner.charges("order-t"), 0);
 }
 
@@ -171,7 +176,10 @@ async fn repeated_failures_open_the_breaker_and_a_recovery_closes_it() {
 
     recording.inner.set_outage(true);
     for n in 0..3 {
-        assert_eq!(resilient.authorize(&request(tokens::VISA), &format!("b{n}")).await, Err(ProviderError::Unavailable));
+        assert_eq!(
+            resilient.authorize(&request(tokens::VISA), &format!("b{n}")).await,
+            Err(ProviderError::Unavailable)
+        );
     }
     assert!(resilient.breaker_open(), "three failures in a row open it");
     assert_eq!(breaker_gauge().as_deref(), Some("payments_provider_breaker_open 1"));

@@ -38,7 +38,12 @@ async fn authorize_succeeds(backend: Backend) {
     let payment = app.service.store.by_order(&order).await.unwrap().expect("a payment");
     assert_eq!(
         reply,
-        PaymentAuthorized { order_id: order.clone(), payment_id: payment.id.to_string(), amount_minor: 2500, currency: "USD".into() }
+        PaymentAuthorized {
+            order_id: order.clone(),
+            payment_id: payment.id.to_string(),
+            amount_minor: 2500,
+            currency: "USD".into()
+        }
     );
     assert_eq!(payment.status, PaymentStatus::Authorized);
     assert_eq!((payment.amount_minor, payment.authorized_minor, payment.captured_minor), (2500, 2500, 0));
@@ -52,7 +57,9 @@ async fn authorize_succeeds(backend: Backend) {
 
 async fn declines_and_insufficient_funds_fail(backend: Backend) {
     let app = spawn_app(backend).await;
-    for (token, code) in [("tok_declined", "DECLINED"), ("tok_insufficient_funds", "INSUFFICIENT_FUNDS"), ("tok_unknown", "DECLINED")] {
+    for (token, code) in
+        [("tok_declined", "DECLINED"), ("tok_insufficient_funds", "INSUFFICIENT_FUNDS"), ("tok_unknown", "DECLINED")]
+    {
         let order = Uuid::now_v7().to_string();
         let command = authorize(&order, Uuid::new_v4(), 1000, token);
         app.deliver(&command).await.unwrap();
@@ -240,7 +247,8 @@ async fn commands_and_replies_travel_the_bus(backend: Backend) {
     let workers = app.service.start(shutdown.clone()).await.unwrap();
     let (sender, mut replies) = mpsc::unbounded_channel();
     let saga = contracts::topology().into_iter().find(|q| q.name == contracts::ORDERS_SAGA).unwrap();
-    let consumer = app.bus.consume(ConsumerSpec::durable(saga), Arc::new(Recorder(sender)), shutdown.clone()).await.unwrap();
+    let consumer =
+        app.bus.consume(ConsumerSpec::durable(saga), Arc::new(Recorder(sender)), shutdown.clone()).await.unwrap();
 
     let order = Uuid::now_v7().to_string();
     let command = authorize(&order, Uuid::new_v4(), 1500, "tok_visa");

@@ -190,7 +190,11 @@ pub struct ReviewChange {
 
 impl ReviewChange {
     /// Validates an edit; every broken rule is reported.
-    pub fn parse(rating: Option<i32>, title_text: Option<&str>, body_text: Option<&str>) -> Result<Self, Vec<InvalidField>> {
+    pub fn parse(
+        rating: Option<i32>,
+        title_text: Option<&str>,
+        body_text: Option<&str>,
+    ) -> Result<Self, Vec<InvalidField>> {
         let mut errors = Vec::new();
         let rating = take(rating.map(Stars::new).transpose(), &mut errors);
         let title = take(title_text.map(title).transpose(), &mut errors);
@@ -250,7 +254,10 @@ mod tests {
     #[test]
     fn drafts_report_every_broken_rule() {
         let errors = ReviewDraft::parse(" ", 9, "   ", &"x".repeat(MAX_BODY_CHARS + 1)).unwrap_err();
-        assert_eq!(errors, vec![InvalidField::ProductId, InvalidField::Rating, InvalidField::Title, InvalidField::Body]);
+        assert_eq!(
+            errors,
+            vec![InvalidField::ProductId, InvalidField::Rating, InvalidField::Title, InvalidField::Body]
+        );
     }
 
     #[test]
@@ -271,7 +278,10 @@ mod tests {
         let after = change.apply(&review, review.created_at);
         assert_eq!((after.rating.get(), after.title.as_str(), after.body.as_str(), after.version), (5, "t", "new", 2));
         assert!(ReviewChange::parse(None, None, None).unwrap().is_empty());
-        assert_eq!(ReviewChange::parse(Some(0), Some(""), None).unwrap_err(), vec![InvalidField::Rating, InvalidField::Title]);
+        assert_eq!(
+            ReviewChange::parse(Some(0), Some(""), None).unwrap_err(),
+            vec![InvalidField::Rating, InvalidField::Title]
+        );
     }
 
     #[test]

@@ -75,7 +75,11 @@ pub struct Position {
 impl Position {
     /// The position of `review`.
     pub fn of(review: &Review) -> Self {
-        Self { rating: review.rating.as_i32(), created_at_ms: review.created_at.timestamp_millis(), id: review.id.to_string() }
+        Self {
+            rating: review.rating.as_i32(),
+            created_at_ms: review.created_at.timestamp_millis(),
+            id: review.id.to_string(),
+        }
     }
 }
 

@@ -48,7 +48,11 @@ pub fn schema(reviews: Arc<Reviews>) -> ReviewsSchema {
         .limit_depth(16)
         .limit_complexity(5_000)
         .data(DataLoader::new(ReviewLoader(reviews.clone()), tokio::spawn).max_batch_size(MAX_BATCH))
-        .data(DataLoader::new(RatingLoader(reviews.clone()), tokio::spawn).delay(RATING_BATCH_WINDOW).max_batch_size(MAX_BATCH))
+        .data(
+            DataLoader::new(RatingLoader(reviews.clone()), tokio::spawn)
+                .delay(RATING_BATCH_WINDOW)
+                .max_batch_size(MAX_BATCH),
+        )
         .data(reviews)
         .finish()
 }

@@ -148,7 +148,9 @@ impl MutationRoot {
             Err(error) => Err(error),
         };
         Ok(match result {
-            Ok(deleted) => ReviewDeletePayload { deleted_review_id: Some(ID(deleted.id.to_string())), user_errors: Vec::new() },
+            Ok(deleted) => {
+                ReviewDeletePayload { deleted_review_id: Some(ID(deleted.id.to_string())), user_errors: Vec::new() }
+            }
             Err(error) => ReviewDeletePayload { deleted_review_id: None, user_errors: refusals(error, &["id"])? },
         })
     }

@@ -2,7 +2,10 @@
 
 use async_graphql::{Context, ID, MergedObject, Object, Result};
 
-use super::{entities::{EntityRoot, visible_review}, types::Review};
+use super::{
+    entities::{EntityRoot, visible_review},
+    types::Review,
+};
 
 /// Review reads.
 #[derive(Default)]

@@ -130,7 +130,11 @@ impl Rating {
 
     /// Reviews per number of stars, always five buckets from 5 stars down to 1.
     async fn histogram(&self) -> Vec<RatingBucket> {
-        self.0.histogram().into_iter().map(|(stars, count)| RatingBucket { stars: i32::from(stars), count: saturating_i32(count) }).collect()
+        self.0
+            .histogram()
+            .into_iter()
+            .map(|(stars, count)| RatingBucket { stars: i32::from(stars), count: saturating_i32(count) })
+            .collect()
     }
 }
 
@@ -154,7 +158,9 @@ fn connection(rows: Vec<domain::Review>, limit: u64, has_previous: bool, sort: R
     let has_next = rows.len() > limit;
     let mut connection = Connection::new(has_previous, has_next);
     connection.edges.extend(
-        rows.into_iter().take(limit).map(|review| Edge::new(encode_cursor(sort, Position::of(&review)), Review::new(review))),
+        rows.into_iter()
+            .take(limit)
+            .map(|review| Edge::new(encode_cursor(sort, Position::of(&review)), Review::new(review))),
     );
     connection
 }
@@ -182,8 +188,11 @@ impl Product {
         let sort = sort.unwrap_or_default();
         let limit = page_size(first)?;
         let after = after.map(|cursor| decode_cursor(sort, &cursor)).transpose().map_err(gql)?;
-        let rows =
-            reviews(ctx)?.store().product_reviews(self.id.as_str(), sort, after.as_ref(), limit + 1).await.map_err(gql)?;
+        let rows = reviews(ctx)?
+            .store()
+            .product_reviews(self.id.as_str(), sort, after.as_ref(), limit + 1)
+            .await
+            .map_err(gql)?;
         Ok(connection(rows, limit, after.is_some(), sort))
     }
 

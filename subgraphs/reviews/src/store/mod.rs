@@ -48,7 +48,13 @@ pub trait ReviewStore: Send + Sync + 'static {
     async fn insert_review(&self, review: &Review) -> Result<Review, StoreError>;
     /// Applies `change` at `now` to review `id` if `author` wrote it, adjusting the rating in
     /// the same transaction. `None` (nothing written) if there is no such review by `author`.
-    async fn update_review(&self, id: Uuid, author: Uuid, change: &ReviewChange, now: DateTime<Utc>) -> Result<Option<Review>, StoreError>;
+    async fn update_review(
+        &self,
+        id: Uuid,
+        author: Uuid,
+        change: &ReviewChange,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Review>, StoreError>;
     /// Deletes review `id` (only if `author` wrote it, when given) and uncounts it. The
     /// deleted review, or `None` if there was none to delete.
     async fn delete_review(&self, id: Uuid, author: Option<Uuid>) -> Result<Option<Review>, StoreError>;
@@ -59,10 +65,22 @@ pub trait ReviewStore: Send + Sync + 'static {
     /// The reviews with these ids that exist, hidden ones included, in any order.
     async fn reviews_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Review>, StoreError>;
     /// Up to `limit` visible reviews of `product_id` in `sort` order, after `after`.
-    async fn product_reviews(&self, product_id: &str, sort: ReviewSort, after: Option<&Position>, limit: u64) -> Result<Vec<Review>, StoreError>;
+    async fn product_reviews(
+        &self,
+        product_id: &str,
+        sort: ReviewSort,
+        after: Option<&Position>,
+        limit: u64,
+    ) -> Result<Vec<Review>, StoreError>;
     /// Up to `limit` reviews by `user_id`, newest first, after `after`; hidden ones only
     /// with `include_hidden`.
-    async fn user_reviews(&self, user_id: Uuid, include_hidden: bool, after: Option<&Position>, limit: u64) -> Result<Vec<Review>, StoreError>;
+    async fn user_reviews(
+        &self,
+        user_id: Uuid,
+        include_hidden: bool,
+        after: Option<&Position>,
+        limit: u64,
+    ) -> Result<Vec<Review>, StoreError>;
 
     /// The kept aggregates of these products, in ONE query whatever their number (this is
     /// what `Product.rating` batches into); products without one have no reviews.

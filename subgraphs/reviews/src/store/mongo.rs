@@ -21,8 +21,8 @@
 //! `find_one_and_update`/`find_one_and_delete` returning the document as it was, and the
 //! aggregate delta is computed from that document, so it is exact however writers interleave.
 
-use chrono::{DateTime, Utc};
 use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
 use futures::{FutureExt, TryStreamExt, future::BoxFuture};
 use mongodb::{
     Client, ClientSession, Collection, IndexModel,
@@ -135,7 +135,8 @@ async fn apply_delta(
     if delta.is_zero() {
         return Ok(());
     }
-    let updated = ratings.update_one(doc! { "_id": product_id }, increment(delta)).session(session).await.map_err(contended)?;
+    let updated =
+        ratings.update_one(doc! { "_id": product_id }, increment(delta)).session(session).await.map_err(contended)?;
     if updated.matched_count == 1 {
         Ok(())
     } else {
@@ -350,7 +351,8 @@ impl MongoReviewStore {
 
     /// Makes sure the purchase record of the pair exists (not purchased when new).
     async fn ensure_pair(&self, user_id: Uuid, product_id: &str) -> Result<(), StoreError> {
-        let fields = doc! { "user_id": user_id.to_string(), "product_id": product_id, "purchased": false, "version": 0_i64 };
+        let fields =
+            doc! { "user_id": user_id.to_string(), "product_id": product_id, "purchased": false, "version": 0_i64 };
         Self::ensure(&self.collections.purchases, &pair_key(user_id, product_id), fields).await
     }
 
@@ -392,12 +394,19 @@ impl ReviewStore for MongoReviewStore {
             }
         }
         let index = |keys: Document, name: &str, unique: bool| {
-            IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).unique(unique).build()).build()
+            IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().name(name.to_owned()).unique(unique).build())
+                .build()
         };
         let indexes = [
             index(doc! { "product_id": 1, "user_id": 1 }, "one_review_per_user_and_product", true),
             index(doc! { "product_id": 1, "hidden": 1, "created_at_ms": -1, "_id": -1 }, "product_by_time", false),
-            index(doc! { "product_id": 1, "hidden": 1, "rating": -1, "created_at_ms": -1, "_id": -1 }, "product_by_rating", false),
+            index(
+                doc! { "product_id": 1, "hidden": 1, "rating": -1, "created_at_ms": -1, "_id": -1 },
+                "product_by_rating",
+                false,
+            ),
             index(doc! { "user_id": 1, "created_at_ms": -1, "_id": -1 }, "user_by_time", false),
         ];
         self.collections.reviews.create_indexes(indexes).await.map_err(read_error)?;
@@ -448,7 +457,13 @@ impl ReviewStore for MongoReviewStore {
         Ok(Review { verified_purchase: verified, ..review.clone() })
     }
 
-    async fn update_review(&self, id: Uuid, author: Uuid, change: &ReviewChange, now: DateTime<Utc>) -> Result<Option<Review>, StoreError> {
+    async fn update_review(
+        &self,
+        id: Uuid,
+        author: Uuid,
+        change: &ReviewChange,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Review>, StoreError> {
         let mut set = doc! { "updated_at_ms": now.timestamp_millis() };
         if let Some(rating) = change.rating {
             set.insert("rating", rating.as_i32());
@@ -490,7 +505,9 @@ impl ReviewStore for MongoReviewStore {
         }
         self.transaction((self.collections.clone(), filter), |session, (c, filter)| {
             async move {
-                let Some(before) = c.reviews.find_one_and_delete(filter.clone()).session(&mut *session).await.map_err(contended)? else {
+                let Some(before) =
+                    c.reviews.find_one_and_delete(filter.clone()).session(&mut *session).await.map_err(contended)?
+                else {
                     return Ok(None);
                 };
                 let before = review_in_transaction(&before)?;
@@ -505,7 +522,8 @@ impl ReviewStore for MongoReviewStore {
 
     async fn set_hidden(&self, id: Uuid, hidden: bool, reason: Option<&str>) -> Result<Option<Review>, StoreError> {
         let reason = if hidden { reason.map(str::to_owned) } else { None };
-        let update = doc! { "$set": { "hidden": hidden, "hidden_reason": reason.clone() }, "$inc": { "version": 1_i64 } };
+        let update =
+            doc! { "$set": { "hidden": hidden, "hidden_reason": reason.clone() }, "$inc": { "version": 1_i64 } };
         let context = (self.collections.clone(), id.to_string(), update, reason);
         self.transaction(context, move |session, (c, id, update, reason)| {
             async move {
@@ -518,7 +536,8 @@ impl ReviewStore for MongoReviewStore {
                     .map_err(contended)?;
                 let Some(before) = before else { return Ok(None) };
                 let before = review_in_transaction(&before)?;
-                let after = Review { hidden, hidden_reason: reason.clone(), version: before.version + 1, ..before.clone() };
+                let after =
+                    Review { hidden, hidden_reason: reason.clone(), version: before.version + 1, ..before.clone() };
                 let delta = RatingDelta::between(before.counted_rating(), after.counted_rating());
                 apply_delta(&c.ratings, session, &after.product_id, &delta).await?;
                 Ok(Some(after))
@@ -537,7 +556,13 @@ impl ReviewStore for MongoReviewStore {
         self.find_reviews(doc! { "_id": { "$in": ids } }, doc! { "_id": 1 }, limit).await
     }
 
-    async fn product_reviews(&self, product_id: &str, sort: ReviewSort, after: Option<&Position>, limit: u64) -> Result<Vec<Review>, StoreError> {
+    async fn product_reviews(
+        &self,
+        product_id: &str,
+        sort: ReviewSort,
+        after: Option<&Position>,
+        limit: u64,
+    ) -> Result<Vec<Review>, StoreError> {
         let mut filter = doc! { "product_id": product_id, "hidden": false };
         if let Some(position) = after {
             filter.extend(after_filter(sort.keys(), position));
@@ -545,7 +570,13 @@ impl ReviewStore for MongoReviewStore {
         self.find_reviews(filter, sort_document(sort.keys()), limit).await
     }
 
-    async fn user_reviews(&self, user_id: Uuid, include_hidden: bool, after: Option<&Position>, limit: u64) -> Result<Vec<Review>, StoreError> {
+    async fn user_reviews(
+        &self,
+        user_id: Uuid,
+        include_hidden: bool,
+        after: Option<&Position>,
+        limit: u64,
+    ) -> Result<Vec<Review>, StoreError> {
         let keys = ReviewSort::Newest.keys();
         let mut filter = doc! { "user_id": user_id.to_string() };
         if !include_hidden {
@@ -653,6 +684,9 @@ mod tests {
             { "rating": 4, "created_at_ms": 10_i64, "_id": { "$lt": "b" } },
         ] };
         assert_eq!(filter, expected);
-        assert_eq!(sort_document(ReviewSort::LowestRating.keys()), doc! { "rating": 1, "created_at_ms": -1, "_id": -1 });
+        assert_eq!(
+            sort_document(ReviewSort::LowestRating.keys()),
+            doc! { "rating": 1, "created_at_ms": -1, "_id": -1 }
+        );
     }
 }

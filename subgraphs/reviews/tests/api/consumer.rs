@@ -33,18 +33,32 @@ fn summary(products: &[&str]) -> OrderSummary {
         })
         .collect();
     let subtotal = 2500 * i64::try_from(lines.len()).unwrap();
-    OrderSummary { currency: "USD".into(), lines, subtotal_minor: subtotal, shipping_minor: 0, tax_minor: 0, total_minor: subtotal }
+    OrderSummary {
+        currency: "USD".into(),
+        lines,
+        subtotal_minor: subtotal,
+        shipping_minor: 0,
+        tax_minor: 0,
+        total_minor: subtotal,
+    }
 }
 
 fn confirmed(user: Uuid, products: &[&str]) -> Envelope {
     let order_id = Uuid::now_v7().to_string();
-    let event = OrderConfirmed { order_id: order_id.clone(), user_id: user.to_string(), total_minor: 2500, currency: "USD".into(), summary: Some(summary(products)) };
+    let event = OrderConfirmed {
+        order_id: order_id.clone(),
+        user_id: user.to_string(),
+        total_minor: 2500,
+        currency: "USD".into(),
+        summary: Some(summary(products)),
+    };
     Envelope::new(&event, order_id).unwrap()
 }
 
 fn delivered(user: Uuid, products: &[&str]) -> Envelope {
     let order_id = Uuid::now_v7().to_string();
-    let event = OrderDelivered { order_id: order_id.clone(), user_id: user.to_string(), summary: Some(summary(products)) };
+    let event =
+        OrderDelivered { order_id: order_id.clone(), user_id: user.to_string(), summary: Some(summary(products)) };
     Envelope::new(&event, order_id).unwrap()
 }
 
@@ -91,11 +105,22 @@ async fn announcements_without_lines_or_of_other_kinds_are_not_purchases(backend
     let (buyer, p) = (Uuid::new_v4(), product());
 
     let order_id = Uuid::now_v7().to_string();
-    let old = OrderConfirmed { order_id: order_id.clone(), user_id: buyer.to_string(), total_minor: 100, currency: "USD".into(), summary: None };
+    let old = OrderConfirmed {
+        order_id: order_id.clone(),
+        user_id: buyer.to_string(),
+        total_minor: 100,
+        currency: "USD".into(),
+        summary: None,
+    };
     handler.handle(&Envelope::new(&old, order_id.clone()).unwrap()).await.unwrap();
     assert!(!app.service.store.has_purchased(buyer, &p).await.unwrap());
 
-    let cancelled = OrderCancelled { order_id: order_id.clone(), user_id: buyer.to_string(), reason: "changed mind".into(), summary: Some(summary(&[&p])) };
+    let cancelled = OrderCancelled {
+        order_id: order_id.clone(),
+        user_id: buyer.to_string(),
+        reason: "changed mind".into(),
+        summary: Some(summary(&[&p])),
+    };
     let refused = handler.handle(&Envelope::new(&cancelled, order_id.clone()).unwrap()).await;
     assert!(matches!(refused, Err(HandlerError::Permanent(_))), "{refused:?}");
 

@@ -14,21 +14,29 @@ on_both_stores!(
     product_reviews_page_with_keyset_cursors,
 );
 
-const REVIEW: &str = "id rating title body verifiedPurchase hidden hiddenReason author { id } product { id } createdAt updatedAt";
+const REVIEW: &str =
+    "id rating title body verifiedPurchase hidden hiddenReason author { id } product { id } createdAt updatedAt";
 
 fn create_op() -> String {
-    format!("mutation($input: ReviewCreateInput!) {{ reviewCreate(input: $input) {{ review {{ {REVIEW} }} userErrors {{ field message code }} }} }}")
+    format!(
+        "mutation($input: ReviewCreateInput!) {{ reviewCreate(input: $input) {{ review {{ {REVIEW} }} userErrors {{ field message code }} }} }}"
+    )
 }
 
 fn update_op() -> String {
-    format!("mutation($input: ReviewUpdateInput!) {{ reviewUpdate(input: $input) {{ review {{ {REVIEW} }} userErrors {{ field message code }} }} }}")
+    format!(
+        "mutation($input: ReviewUpdateInput!) {{ reviewUpdate(input: $input) {{ review {{ {REVIEW} }} userErrors {{ field message code }} }} }}"
+    )
 }
 
 fn hide_op() -> String {
-    format!("mutation($input: ReviewHideInput!) {{ reviewHide(input: $input) {{ review {{ {REVIEW} }} userErrors {{ field message code }} }} }}")
+    format!(
+        "mutation($input: ReviewHideInput!) {{ reviewHide(input: $input) {{ review {{ {REVIEW} }} userErrors {{ field message code }} }} }}"
+    )
 }
 
-const DELETE: &str = "mutation($id: ID!) { reviewDelete(id: $id) { deletedReviewId userErrors { field message code } } }";
+const DELETE: &str =
+    "mutation($id: ID!) { reviewDelete(id: $id) { deletedReviewId userErrors { field message code } } }";
 
 /// Runs `query` as `viewer` and returns `data.<field>` (asserting there was no error).
 async fn data(app: &TestApp, viewer: &Viewer, query: &str, variables: Value, field: &str) -> Value {
@@ -42,7 +50,12 @@ fn codes(payload: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["field"].as_array().unwrap().last().unwrap().as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["field"].as_array().unwrap().last().unwrap().as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -55,7 +68,8 @@ async fn create(app: &TestApp, viewer: &Viewer, product: &str, rating: i32, titl
 async fn product_view(app: &TestApp, viewer: &Viewer, product: &str) -> Value {
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Product {
         id rating { average count histogram { stars count } } reviews(first: 100) { edges { node { id hidden } } } } } }";
-    let entities = data(app, viewer, query, json!({ "r": [{ "__typename": "Product", "id": product }] }), "_entities").await;
+    let entities =
+        data(app, viewer, query, json!({ "r": [{ "__typename": "Product", "id": product }] }), "_entities").await;
     entities[0].clone()
 }
 
@@ -77,7 +91,9 @@ async fn create_validates_every_field(backend: Backend) {
     }
     assert_eq!(product_view(&app, &Viewer::Anonymous, &p).await["rating"]["count"], 0, "nothing was written");
 
-    let anonymous = app.run(&Viewer::Anonymous, &create_op(), json!({ "input": { "productId": p, "rating": 5, "title": "t" } })).await;
+    let anonymous = app
+        .run(&Viewer::Anonymous, &create_op(), json!({ "input": { "productId": p, "rating": 5, "title": "t" } }))
+        .await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
 
     // Limits count characters; text is stored exactly as written, markup included.
@@ -97,7 +113,10 @@ async fn authors_edit_and_delete_their_own_reviews(backend: Backend) {
 
     let created = create(&app, &ada, &p, 2, "Meh", "It broke.").await;
     let review = created["review"].clone();
-    assert_eq!((review["author"]["id"].as_str(), review["verifiedPurchase"].as_bool()), (Some(&*ada_id.to_string()), Some(false)));
+    assert_eq!(
+        (review["author"]["id"].as_str(), review["verifiedPurchase"].as_bool()),
+        (Some(&*ada_id.to_string()), Some(false))
+    );
     let again = create(&app, &ada, &p, 5, "Changed my mind", "").await;
     assert_eq!(codes(&again), vec![("productId".to_owned(), "ALREADY_REVIEWED".to_owned())]);
 
@@ -109,10 +128,18 @@ async fn authors_edit_and_delete_their_own_reviews(backend: Backend) {
     }
     let invalid = data(&app, &ada, &update_op(), edit(9), "reviewUpdate").await;
     assert_eq!(codes(&invalid), vec![("rating".to_owned(), "INVALID".to_owned())]);
-    let missing = data(&app, &ada, &update_op(), json!({ "input": { "id": "nope", "title": "x" } }), "reviewUpdate").await;
+    let missing =
+        data(&app, &ada, &update_op(), json!({ "input": { "id": "nope", "title": "x" } }), "reviewUpdate").await;
     assert_eq!(codes(&missing), vec![("id".to_owned(), "NOT_FOUND".to_owned())]);
 
-    let edited = data(&app, &ada, &update_op(), json!({ "input": { "id": id, "rating": 4, "body": "Fixed by support." } }), "reviewUpdate").await;
+    let edited = data(
+        &app,
+        &ada,
+        &update_op(),
+        json!({ "input": { "id": id, "rating": 4, "body": "Fixed by support." } }),
+        "reviewUpdate",
+    )
+    .await;
     assert_eq!(edited["userErrors"], json!([]));
     assert_eq!((edited["review"]["rating"].as_i64(), edited["review"]["title"].as_str()), (Some(4), Some("Meh")));
     assert_eq!(edited["review"]["body"], "Fixed by support.");
@@ -146,16 +173,25 @@ async fn admins_hide_reviews_from_everyone_else(backend: Backend) {
     let refused = app.run(&bob, &hide_op(), hide(true)).await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
     let hidden = data(&app, &admin, &hide_op(), hide(true), "reviewHide").await;
-    assert_eq!((hidden["review"]["hidden"].as_bool(), hidden["review"]["hiddenReason"].as_str()), (Some(true), Some("advertising")));
+    assert_eq!(
+        (hidden["review"]["hidden"].as_bool(), hidden["review"]["hiddenReason"].as_str()),
+        (Some(true), Some("advertising"))
+    );
     let too_long = json!({ "input": { "id": id, "hidden": true, "reason": "x".repeat(501) } });
-    assert_eq!(codes(&data(&app, &admin, &hide_op(), too_long, "reviewHide").await), vec![("reason".to_owned(), "INVALID".to_owned())]);
+    assert_eq!(
+        codes(&data(&app, &admin, &hide_op(), too_long, "reviewHide").await),
+        vec![("reason".to_owned(), "INVALID".to_owned())]
+    );
 
     // Gone from the product's list and rating, for everyone.
     let view = product_view(&app, &admin, &p).await;
     assert_eq!(view["rating"]["count"], 1);
-    assert_eq!(view["rating"]["histogram"], json!([
-        { "stars": 5, "count": 1 }, { "stars": 4, "count": 0 }, { "stars": 3, "count": 0 }, { "stars": 2, "count": 0 }, { "stars": 1, "count": 0 }
-    ]));
+    assert_eq!(
+        view["rating"]["histogram"],
+        json!([
+            { "stars": 5, "count": 1 }, { "stars": 4, "count": 0 }, { "stars": 3, "count": 0 }, { "stars": 2, "count": 0 }, { "stars": 1, "count": 0 }
+        ])
+    );
     assert_eq!(view["reviews"]["edges"].as_array().unwrap().len(), 1);
 
     // The review itself: null for others, visible to its author and admins.
@@ -163,7 +199,8 @@ async fn admins_hide_reviews_from_everyone_else(backend: Backend) {
     for viewer in [&Viewer::Anonymous, &bob] {
         assert_eq!(data(&app, viewer, by_id, json!({ "id": id }), "review").await, Value::Null);
         let entity = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Review { id } } }";
-        let entities = data(&app, viewer, entity, json!({ "r": [{ "__typename": "Review", "id": id }] }), "_entities").await;
+        let entities =
+            data(&app, viewer, entity, json!({ "r": [{ "__typename": "Review", "id": id }] }), "_entities").await;
         assert_eq!(entities, json!([null]));
     }
     for viewer in [&ada, &admin] {
@@ -183,7 +220,9 @@ async fn admins_hide_reviews_from_everyone_else(backend: Backend) {
     let shown = data(&app, &admin, &hide_op(), hide(false), "reviewHide").await;
     assert_eq!((shown["review"]["hidden"].as_bool(), &shown["review"]["hiddenReason"]), (Some(false), &Value::Null));
     assert_eq!(product_view(&app, &bob, &p).await["rating"]["average"], 3.0);
-    let missing = data(&app, &admin, &hide_op(), json!({ "input": { "id": Uuid::now_v7(), "hidden": true } }), "reviewHide").await;
+    let missing =
+        data(&app, &admin, &hide_op(), json!({ "input": { "id": Uuid::now_v7(), "hidden": true } }), "reviewHide")
+            .await;
     assert_eq!(codes(&missing), vec![("id".to_owned(), "NOT_FOUND".to_owned())]);
 }
 
@@ -227,12 +266,18 @@ async fn product_ratings_of_a_list_are_one_query(backend: Backend) {
     expected.sort();
     assert_eq!(asked, expected);
 
-    assert_eq!(entities[0]["rating"], json!({ "average": null, "count": 0, "histogram": [
+    assert_eq!(
+        entities[0]["rating"],
+        json!({ "average": null, "count": 0, "histogram": [
         { "stars": 5, "count": 0 }, { "stars": 4, "count": 0 }, { "stars": 3, "count": 0 }, { "stars": 2, "count": 0 }, { "stars": 1, "count": 0 }
-    ] }));
+    ] })
+    );
     assert_eq!(entities[1]["rating"]["average"], 5.0);
     // 5 + 3 + 2 = 10 / 3 = 3.33; 5 + 3 + 2 + 4 + 3 = 17 / 5 = 3.4
-    assert_eq!((entities[3]["rating"]["average"].as_f64(), entities[3]["rating"]["count"].as_i64()), (Some(3.33), Some(3)));
+    assert_eq!(
+        (entities[3]["rating"]["average"].as_f64(), entities[3]["rating"]["count"].as_i64()),
+        (Some(3.33), Some(3))
+    );
     assert_eq!(entities[5]["rating"]["average"], 3.4);
     assert_eq!(entities[5]["rating"]["histogram"][0], json!({ "stars": 5, "count": 1 }));
     assert!(entities.as_array().unwrap().iter().zip(&products).all(|(e, p)| e["id"] == *p), "in request order");
@@ -254,7 +299,9 @@ async fn product_reviews_page_with_keyset_cursors(backend: Backend) {
 
     let (mut seen, mut after) = (Vec::new(), Value::Null);
     loop {
-        let reviews = data(&app, &Viewer::Anonymous, page, read(after.clone(), "HIGHEST_RATING", 2), "_entities").await[0]["reviews"].clone();
+        let reviews = data(&app, &Viewer::Anonymous, page, read(after.clone(), "HIGHEST_RATING", 2), "_entities").await
+            [0]["reviews"]
+            .clone();
         assert_eq!(reviews["pageInfo"]["hasPreviousPage"], !after.is_null());
         seen.extend(reviews["edges"].as_array().unwrap().iter().map(|e| e["node"]["rating"].as_i64().unwrap()));
         if reviews["pageInfo"]["hasNextPage"] == false {
@@ -265,8 +312,10 @@ async fn product_reviews_page_with_keyset_cursors(backend: Backend) {
     assert_eq!(seen, vec![5, 4, 3, 2, 1]);
 
     // Default: newest first.
-    let newest = data(&app, &Viewer::Anonymous, page, json!({ "r": [{ "__typename": "Product", "id": p }] }), "_entities").await;
-    let ids: Vec<&str> = newest[0]["reviews"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap()).collect();
+    let newest =
+        data(&app, &Viewer::Anonymous, page, json!({ "r": [{ "__typename": "Product", "id": p }] }), "_entities").await;
+    let ids: Vec<&str> =
+        newest[0]["reviews"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap()).collect();
     let mut expected: Vec<&str> = written.iter().map(|(_, id)| id.as_str()).collect();
     expected.reverse();
     assert_eq!(ids, expected);

@@ -77,7 +77,12 @@ pub async fn fresh_store(backend: Backend) -> (Arc<dyn ReviewStore>, Option<test
         }
         Backend::Mongo => {
             let database = testkit::unique_name("shoptest");
-            (Arc::new(MongoReviewStore::connect(&testkit::mongo_url(), &database, 16).await.expect("connect to MongoDB")), None)
+            (
+                Arc::new(
+                    MongoReviewStore::connect(&testkit::mongo_url(), &database, 16).await.expect("connect to MongoDB"),
+                ),
+                None,
+            )
         }
     };
     store.prepare().await.expect("prepare the store");
@@ -110,7 +115,13 @@ impl ReviewStore for CountingStore {
     async fn insert_review(&self, review: &Review) -> Result<Review, StoreError> {
         self.inner.insert_review(review).await
     }
-    async fn update_review(&self, id: Uuid, author: Uuid, change: &ReviewChange, now: DateTime<Utc>) -> Result<Option<Review>, StoreError> {
+    async fn update_review(
+        &self,
+        id: Uuid,
+        author: Uuid,
+        change: &ReviewChange,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Review>, StoreError> {
         self.inner.update_review(id, author, change, now).await
     }
     async fn delete_review(&self, id: Uuid, author: Option<Uuid>) -> Result<Option<Review>, StoreError> {
@@ -122,10 +133,22 @@ impl ReviewStore for CountingStore {
     async fn reviews_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Review>, StoreError> {
         self.inner.reviews_by_ids(ids).await
     }
-    async fn product_reviews(&self, product_id: &str, sort: ReviewSort, after: Option<&Position>, limit: u64) -> Result<Vec<Review>, StoreError> {
+    async fn product_reviews(
+        &self,
+        product_id: &str,
+        sort: ReviewSort,
+        after: Option<&Position>,
+        limit: u64,
+    ) -> Result<Vec<Review>, StoreError> {
         self.inner.product_reviews(product_id, sort, after, limit).await
     }
-    async fn user_reviews(&self, user_id: Uuid, include_hidden: bool, after: Option<&Position>, limit: u64) -> Result<Vec<Review>, StoreError> {
+    async fn user_reviews(
+        &self,
+        user_id: Uuid,
+        include_hidden: bool,
+        after: Option<&Position>,
+        limit: u64,
+    ) -> Result<Vec<Review>, StoreError> {
         self.inner.user_reviews(user_id, include_hidden, after, limit).await
     }
     async fn ratings_for(&self, product_ids: &[String]) -> Result<Vec<ProductRating>, StoreError> {
@@ -169,7 +192,9 @@ impl TestApp {
 
     /// Writes a review of `product` by `author` through the store; it is returned as stored.
     pub async fn review(&self, author: Uuid, product: &str, rating: i32) -> Review {
-        let review = ReviewDraft::parse(product, rating, "A title", "A body").unwrap().into_review(author, shop_reviews::domain::now_millis());
+        let review = ReviewDraft::parse(product, rating, "A title", "A body")
+            .unwrap()
+            .into_review(author, shop_reviews::domain::now_millis());
         self.store.insert_review(&review).await.unwrap()
     }
 }

@@ -40,7 +40,8 @@ fn change(rating: Option<i32>, title: Option<&str>) -> ReviewChange {
 }
 
 async fn rating_of(store: &Arc<dyn ReviewStore>, product: &str) -> ProductRating {
-    let kept = store.ratings_for(&[product.to_owned()]).await.unwrap().pop().unwrap_or_else(|| ProductRating::empty(product));
+    let kept =
+        store.ratings_for(&[product.to_owned()]).await.unwrap().pop().unwrap_or_else(|| ProductRating::empty(product));
     let recounted = store.recount_rating(product).await.unwrap();
     assert_eq!(kept, recounted, "the kept aggregate differs from a recount");
     kept
@@ -82,7 +83,8 @@ async fn aggregates_follow_every_write(backend: Backend) {
     assert_eq!((rating.count, rating.sum, rating.stars), (3, 9, [1, 0, 1, 0, 1]));
     assert_eq!(rating.average(), Some(3.0));
 
-    let updated = store.update_review(three.id, b, &change(Some(4), Some("Better")), now_millis()).await.unwrap().unwrap();
+    let updated =
+        store.update_review(three.id, b, &change(Some(4), Some("Better")), now_millis()).await.unwrap().unwrap();
     assert_eq!((updated.rating.get(), updated.title.as_str(), updated.version), (4, "Better", 2));
     assert_eq!(store.reviews_by_ids(&[three.id]).await.unwrap(), vec![updated]);
     store.update_review(three.id, b, &change(None, Some("Title only")), now_millis()).await.unwrap().unwrap();
@@ -216,15 +218,21 @@ async fn pages_follow_every_sort_and_skip_hidden_reviews(backend: Backend) {
     let mut lowest = visible.clone();
     lowest.sort_by_key(|r| (r.rating, std::cmp::Reverse((r.created_at, r.id))));
 
-    for (sort, expected) in
-        [(ReviewSort::Newest, newest), (ReviewSort::Oldest, oldest), (ReviewSort::HighestRating, highest), (ReviewSort::LowestRating, lowest)]
-    {
+    for (sort, expected) in [
+        (ReviewSort::Newest, newest),
+        (ReviewSort::Oldest, oldest),
+        (ReviewSort::HighestRating, highest),
+        (ReviewSort::LowestRating, lowest),
+    ] {
         let expected: Vec<Uuid> = expected.iter().map(|r| r.id).collect();
         for size in [1, 3, 100] {
             assert_eq!(read_all(&store, &p, sort, size).await, expected, "{sort:?} in pages of {size}");
         }
     }
-    assert!(store.product_reviews(&p, ReviewSort::Newest, None, 0).await.unwrap().is_empty(), "a page of none is empty");
+    assert!(
+        store.product_reviews(&p, ReviewSort::Newest, None, 0).await.unwrap().is_empty(),
+        "a page of none is empty"
+    );
 
     // A user's reviews across products, newest first; hidden ones only on request.
     let author = Uuid::new_v4();
@@ -302,7 +310,9 @@ async fn ratings_of_many_products_come_in_one_call(backend: Backend) {
     let expected: Vec<ProductRating> = products
         .iter()
         .enumerate()
-        .map(|(i, p)| ProductRating::recount(p.clone(), (1..=i32::try_from(i + 1).unwrap()).map(|s| Stars::new(s).unwrap())))
+        .map(|(i, p)| {
+            ProductRating::recount(p.clone(), (1..=i32::try_from(i + 1).unwrap()).map(|s| Stars::new(s).unwrap()))
+        })
         .collect();
     assert_eq!(ratings, expected, "the unknown product has no aggregate");
     assert!(store.ratings_for(&[]).await.unwrap().is_empty());

@@ -81,15 +81,32 @@ impl AddressInput {
         let postal_code = check(text(&["input", "postalCode"], &self.postal_code, 1, 20));
         let country = self.country.trim().to_ascii_uppercase();
         if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-            errors.push(InvalidField::new(&["input", "country"], "must be a two-letter ISO 3166-1 country code such as US"));
+            errors.push(InvalidField::new(
+                &["input", "country"],
+                "must be a two-letter ISO 3166-1 country code such as US",
+            ));
         }
-        let line2 = optional_text(&["input", "line2"], self.line2.as_deref(), 200).map_err(|e| errors.push(e)).ok().flatten();
-        let region = optional_text(&["input", "region"], self.region.as_deref(), 100).map_err(|e| errors.push(e)).ok().flatten();
+        let line2 =
+            optional_text(&["input", "line2"], self.line2.as_deref(), 200).map_err(|e| errors.push(e)).ok().flatten();
+        let region =
+            optional_text(&["input", "region"], self.region.as_deref(), 100).map_err(|e| errors.push(e)).ok().flatten();
         let phone = phone(&["input", "phone"], self.phone.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Address { id, kind: self.kind, is_default: self.is_default, name, line1, line2, city, region, postal_code, country, phone })
+        Ok(Address {
+            id,
+            kind: self.kind,
+            is_default: self.is_default,
+            name,
+            line1,
+            line2,
+            city,
+            region,
+            postal_code,
+            country,
+            phone,
+        })
     }
 }
 
@@ -124,7 +141,12 @@ fn settle_defaults(addresses: &mut [Address], chosen: Option<Uuid>) {
 
 impl User {
     /// The user with a new address (the first of its kind becomes the default).
-    pub fn with_address_added(&self, input: &AddressInput, id: Uuid, now: chrono::DateTime<chrono::Utc>) -> Result<Self, AddressError> {
+    pub fn with_address_added(
+        &self,
+        input: &AddressInput,
+        id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self, AddressError> {
         if self.addresses.len() >= MAX_ADDRESSES {
             return Err(AddressError::TooMany);
         }
@@ -136,7 +158,12 @@ impl User {
     }
 
     /// The user with address `id` replaced by `input`.
-    pub fn with_address_updated(&self, id: Uuid, input: &AddressInput, now: chrono::DateTime<chrono::Utc>) -> Result<Self, AddressError> {
+    pub fn with_address_updated(
+        &self,
+        id: Uuid,
+        input: &AddressInput,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self, AddressError> {
         let address = input.parse(id).map_err(AddressError::Invalid)?;
         let mut next = self.touched(now);
         let slot = next.addresses.iter_mut().find(|a| a.id == id).ok_or(AddressError::NotFound)?;

@@ -28,7 +28,10 @@ pub(crate) fn text(path: &[&str], value: &str, min: usize, max: usize) -> Result
     let trimmed = value.trim();
     let length = trimmed.chars().count();
     if length < min {
-        return Err(InvalidField::new(path, if min == 1 { "must not be blank".to_owned() } else { format!("must have at least {min} characters") }));
+        return Err(InvalidField::new(
+            path,
+            if min == 1 { "must not be blank".to_owned() } else { format!("must have at least {min} characters") },
+        ));
     }
     if length > max {
         return Err(InvalidField::new(path, format!("must have at most {max} characters")));
@@ -55,5 +58,9 @@ pub(crate) fn phone(path: &[&str], value: Option<&str>) -> Result<Option<String>
     let body = value.strip_prefix('+').unwrap_or(value);
     let digits = body.chars().filter(char::is_ascii_digit).count();
     let well_formed = body.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-') && (6..=20).contains(&digits);
-    if well_formed { Ok(Some(value.to_owned())) } else { Err(InvalidField::new(path, "must be a phone number such as +1 555 0100")) }
+    if well_formed {
+        Ok(Some(value.to_owned()))
+    } else {
+        Err(InvalidField::new(path, "must be a phone number such as +1 555 0100"))
+    }
 }

@@ -86,7 +86,12 @@ pub struct NewUser {
 
 impl NewUser {
     /// Validates a registration; the password is checked here and hashed by the caller.
-    pub fn parse(email_input: &str, name: &str, phone_input: Option<&str>, password_input: &str) -> Result<Self, Vec<InvalidField>> {
+    pub fn parse(
+        email_input: &str,
+        name: &str,
+        phone_input: Option<&str>,
+        password_input: &str,
+    ) -> Result<Self, Vec<InvalidField>> {
         let mut errors = Vec::new();
         let email = email(&["input", "email"], email_input).map_err(|e| errors.push(e)).ok();
         let name = text(&["input", "name"], name, 1, 100).map_err(|e| errors.push(e)).ok();
@@ -178,7 +183,8 @@ mod tests {
         let errors = NewUser::parse("not-an-email", " ", Some("abc"), "short").unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.last().cloned().unwrap_or_default()).collect();
         assert_eq!(fields, ["email", "name", "phone", "password"]);
-        let ok = NewUser::parse("  Ada@Example.com ", "Ada", Some("+44 20 7946 0000"), "correct horse battery").unwrap();
+        let ok =
+            NewUser::parse("  Ada@Example.com ", "Ada", Some("+44 20 7946 0000"), "correct horse battery").unwrap();
         assert_eq!(ok.email, "Ada@Example.com");
         assert_eq!(email_key(&ok.email), "ada@example.com");
     }

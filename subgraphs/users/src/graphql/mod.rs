@@ -45,7 +45,9 @@ pub fn schema(identity: Arc<Identity>) -> UsersSchema {
 
 /// The subgraph SDL as composition expects it.
 pub fn sdl(schema: &UsersSchema) -> String {
-    shop_kernel::federation::subgraph_sdl(&schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()))
+    shop_kernel::federation::subgraph_sdl(
+        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
+    )
 }
 
 /// Users by id: every `_entities` call is one store query.
@@ -182,7 +184,9 @@ fn session_payload(outcome: Outcome<Session>) -> AuthPayload {
 fn user_payload(outcome: Outcome<crate::domain::User>) -> UserPayload {
     match outcome {
         Ok(user) => UserPayload { user: Some(UserObject(user)), user_errors: Vec::new() },
-        Err(refusals) => UserPayload { user: None, user_errors: refusals.into_iter().map(UsersUserError::from).collect() },
+        Err(refusals) => {
+            UserPayload { user: None, user_errors: refusals.into_iter().map(UsersUserError::from).collect() }
+        }
     }
 }
 
@@ -193,8 +197,10 @@ pub struct MutationRoot;
 impl MutationRoot {
     /// Creates a customer account and signs it in.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
-        let outcome =
-            identity(ctx)?.register(&input.email, &input.name, input.phone.as_deref(), &input.password).await.map_err(gql)?;
+        let outcome = identity(ctx)?
+            .register(&input.email, &input.name, input.phone.as_deref(), &input.password)
+            .await
+            .map_err(gql)?;
         Ok(session_payload(outcome))
     }
 
@@ -227,7 +233,8 @@ impl MutationRoot {
         #[graphql(secret)] new_password: String,
     ) -> Result<AuthPayload> {
         let principal = auth::require_user(ctx)?;
-        let outcome = identity(ctx)?.change_password(principal.user_id, &current_password, &new_password).await.map_err(gql)?;
+        let outcome =
+            identity(ctx)?.change_password(principal.user_id, &current_password, &new_password).await.map_err(gql)?;
         Ok(session_payload(outcome))
     }
 

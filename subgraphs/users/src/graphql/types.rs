@@ -42,8 +42,14 @@ impl UserObject {
 
     /// Saved addresses, optionally only those of one kind; defaults first.
     async fn addresses(&self, kind: Option<AddressKind>) -> Vec<AddressObject> {
-        let mut addresses: Vec<_> =
-            self.0.addresses.iter().filter(|a| kind.is_none_or(|k| a.kind == k)).cloned().map(AddressObject::from).collect();
+        let mut addresses: Vec<_> = self
+            .0
+            .addresses
+            .iter()
+            .filter(|a| kind.is_none_or(|k| a.kind == k))
+            .cloned()
+            .map(AddressObject::from)
+            .collect();
         addresses.sort_by_key(|a| !a.is_default);
         addresses
     }

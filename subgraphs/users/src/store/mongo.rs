@@ -83,7 +83,8 @@ fn int_of(document: &Document, key: &str) -> Result<i64, StoreError> {
 
 fn time_of(document: &Document, key: &str) -> Result<DateTime<Utc>, StoreError> {
     let millis = int_of(document, key)?;
-    DateTime::from_timestamp_millis(millis).ok_or_else(|| StoreError::Internal(format!("field `{key}` is out of range: {millis}")))
+    DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| StoreError::Internal(format!("field `{key}` is out of range: {millis}")))
 }
 
 fn uuid_of(document: &Document, key: &str) -> Result<Uuid, StoreError> {
@@ -260,13 +261,18 @@ impl UserStore for MongoUserStore {
 
     async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError> {
         self.refresh_tokens.insert_one(Self::token_document(token)).await.map_err(|error| {
-            if is_duplicate_key(&error) { StoreError::Internal("a refresh token with this hash exists".into()) } else { classify(error) }
+            if is_duplicate_key(&error) {
+                StoreError::Internal("a refresh token with this hash exists".into())
+            } else {
+                classify(error)
+            }
         })?;
         Ok(())
     }
 
     async fn consume_refresh_token(&self, hash: &str, now: DateTime<Utc>) -> Result<Consumed, StoreError> {
-        let live = doc! { "_id": hash, "spent": false, "revoked": false, "expires_at_ms": { "$gt": now.timestamp_millis() } };
+        let live =
+            doc! { "_id": hash, "spent": false, "revoked": false, "expires_at_ms": { "$gt": now.timestamp_millis() } };
         let spent = self
             .refresh_tokens
             .find_one_and_update(live, doc! { "$set": { "spent": true } })

@@ -83,7 +83,8 @@ async fn contract_announcements(store: &dyn UserStore) {
     let (seen, received) = tokio::sync::mpsc::unbounded_channel();
     let spec = notifications_queue();
     let shutdown = CancellationToken::new();
-    let consumer = bus.consume(ConsumerSpec::durable(spec), Arc::new(Collect(seen)), shutdown.clone()).await.expect("consume");
+    let consumer =
+        bus.consume(ConsumerSpec::durable(spec), Arc::new(Collect(seen)), shutdown.clone()).await.expect("consume");
     let relay = store.spawn_relay(bus.clone(), OutboxWaker::new(), shutdown.clone());
     let mut received = received;
     let envelope = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
@@ -253,7 +254,8 @@ async fn contract_optimistic_updates(store: &dyn UserStore) {
     store.insert_user(&v1, &[]).await.expect("insert Ada");
     store.insert_user(&grace, &[]).await.expect("insert Grace");
 
-    let v2 = v1.with_profile(ProfilePatch::parse(Some("Ada King"), Some("+44 20 7946 0001")).expect("a valid patch"), at(5));
+    let v2 =
+        v1.with_profile(ProfilePatch::parse(Some("Ada King"), Some("+44 20 7946 0001")).expect("a valid patch"), at(5));
     assert_eq!(v2.version, 2);
     store.update_user(&v2).await.expect("update on top of version 1");
     assert_eq!(read(store, v1.id).await, Some(v2.clone()));
@@ -415,7 +417,8 @@ async fn contract_refresh_tokens(store: &dyn UserStore) {
     assert_eq!(consume(store, "unknown").await, Consumed::Unknown);
 
     // Times read back as stored, across a day boundary and far in the future.
-    let long = RefreshToken { expires_at: now() + Duration::days(400), ..token("long", user_id, family_id, Duration::zero()) };
+    let long =
+        RefreshToken { expires_at: now() + Duration::days(400), ..token("long", user_id, family_id, Duration::zero()) };
     stored(store, &long).await;
     assert_eq!(consume(store, "long").await, Consumed::Fresh(long));
 }

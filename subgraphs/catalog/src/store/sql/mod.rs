@@ -5,8 +5,10 @@ mod entity;
 use std::sync::Arc;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Schema, sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Schema,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use shop_kernel::{db, literal::like_literal, relay::PageRequest};
 use uuid::Uuid;
@@ -76,14 +78,19 @@ impl SqlCatalogStore {
             .iter()
             .map(|v| sku::ActiveModel { sku: Set(v.sku.clone()), product_id: Set(id.clone()) })
             .collect();
-        sku::Entity::insert_many(skus).exec(tx).await.map_err(|e| {
-            if db::is_unique_violation(&e) { StoreError::Conflict("a SKU") } else { unavailable(e) }
-        })?;
+        sku::Entity::insert_many(skus)
+            .exec(tx)
+            .await
+            .map_err(|e| if db::is_unique_violation(&e) { StoreError::Conflict("a SKU") } else { unavailable(e) })?;
         Ok(())
     }
 
     async fn delete_children(tx: &impl ConnectionTrait, id: &str) -> Result<(), StoreError> {
-        attribute::Entity::delete_many().filter(attribute::Column::ProductId.eq(id)).exec(tx).await.map_err(unavailable)?;
+        attribute::Entity::delete_many()
+            .filter(attribute::Column::ProductId.eq(id))
+            .exec(tx)
+            .await
+            .map_err(unavailable)?;
         sku::Entity::delete_many().filter(sku::Column::ProductId.eq(id)).exec(tx).await.map_err(unavailable)?;
         Ok(())
     }
@@ -91,7 +98,8 @@ impl SqlCatalogStore {
     fn condition(filter: &ProductFilter) -> Condition {
         let mut condition = Condition::all().add(product::Column::Status.eq("ACTIVE"));
         if !filter.category_ids.is_empty() {
-            condition = condition.add(product::Column::CategoryId.is_in(filter.category_ids.iter().map(Uuid::to_string)));
+            condition =
+                condition.add(product::Column::CategoryId.is_in(filter.category_ids.iter().map(Uuid::to_string)));
         }
         if !filter.brands.is_empty() {
             condition = condition.add(product::Column::Brand.is_in(filter.brands.clone()));
@@ -125,18 +133,19 @@ impl SqlCatalogStore {
     }
 
     async fn facets(&self, condition: &Condition) -> Result<Facets, StoreError> {
-        let (total, price_min, price_max, currency): (i64, Option<i64>, Option<i64>, Option<String>) = product::Entity::find()
-            .select_only()
-            .column_as(Expr::from(Func::count(Expr::col(product::Column::Id))), "total")
-            .column_as(Expr::from(Func::min(Expr::col(product::Column::PriceMinor))), "price_min")
-            .column_as(Expr::from(Func::max(Expr::col(product::Column::PriceMinor))), "price_max")
-            .column_as(Expr::from(Func::min(Expr::col(product::Column::Currency))), "currency")
-            .filter(condition.clone())
-            .into_tuple()
-            .one(&self.db)
-            .await
-            .map_err(unavailable)?
-            .unwrap_or((0, None, None, None));
+        let (total, price_min, price_max, currency): (i64, Option<i64>, Option<i64>, Option<String>) =
+            product::Entity::find()
+                .select_only()
+                .column_as(Expr::from(Func::count(Expr::col(product::Column::Id))), "total")
+                .column_as(Expr::from(Func::min(Expr::col(product::Column::PriceMinor))), "price_min")
+                .column_as(Expr::from(Func::max(Expr::col(product::Column::PriceMinor))), "price_max")
+                .column_as(Expr::from(Func::min(Expr::col(product::Column::Currency))), "currency")
+                .filter(condition.clone())
+                .into_tuple()
+                .one(&self.db)
+                .await
+                .map_err(unavailable)?
+                .unwrap_or((0, None, None, None));
         let grouped = |column: product::Column| {
             product::Entity::find()
                 .select_only()
@@ -148,10 +157,13 @@ impl SqlCatalogStore {
                 .into_tuple::<(String, i64)>()
                 .all(&self.db)
         };
-        let to_values = |rows: Vec<(String, i64)>| rows.into_iter().map(|(value, n)| FacetValue { value, count: count(n) }).collect();
+        let to_values = |rows: Vec<(String, i64)>| {
+            rows.into_iter().map(|(value, n)| FacetValue { value, count: count(n) }).collect()
+        };
         let brands = to_values(grouped(product::Column::Brand).await.map_err(unavailable)?);
         let categories = to_values(grouped(product::Column::CategoryId).await.map_err(unavailable)?);
-        let matching = product::Entity::find().select_only().column(product::Column::Id).filter(condition.clone()).into_query();
+        let matching =
+            product::Entity::find().select_only().column(product::Column::Id).filter(condition.clone()).into_query();
         let attribute_rows: Vec<(String, String, i64)> = attribute::Entity::find()
             .select_only()
             .column(attribute::Column::Name)
@@ -170,7 +182,9 @@ impl SqlCatalogStore {
             total: count(total),
             brands,
             categories,
-            attributes: Facets::group_attributes(attribute_rows.into_iter().map(|(n, v, c)| (n, v, count(c))).collect()),
+            attributes: Facets::group_attributes(
+                attribute_rows.into_iter().map(|(n, v, c)| (n, v, count(c))).collect(),
+            ),
             price_min,
             price_max,
             currency,
@@ -217,7 +231,8 @@ impl CatalogStore for SqlCatalogStore {
     }
 
     async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>, StoreError> {
-        let row = product::Entity::find().filter(product::Column::Slug.eq(slug)).one(&self.db).await.map_err(unavailable)?;
+        let row =
+            product::Entity::find().filter(product::Column::Slug.eq(slug)).one(&self.db).await.map_err(unavailable)?;
         row.map(|r| parse_product(&r.document)).transpose()
     }
 
@@ -235,7 +250,12 @@ impl CatalogStore for SqlCatalogStore {
         rows.iter().map(|r| parse_product(&r.document)).collect()
     }
 
-    async fn list(&self, filter: &ProductFilter, sort: ProductSort, page: PageRequest) -> Result<ProductPage, StoreError> {
+    async fn list(
+        &self,
+        filter: &ProductFilter,
+        sort: ProductSort,
+        page: PageRequest,
+    ) -> Result<ProductPage, StoreError> {
         let condition = Self::condition(filter);
         let facets = self.facets(&condition).await?;
         let (column, order) = match sort {
@@ -259,9 +279,10 @@ impl CatalogStore for SqlCatalogStore {
 
     async fn insert(&self, product: &Product) -> Result<(), StoreError> {
         let tx = db::begin_write(&self.db).await.map_err(unavailable)?;
-        product::Entity::insert(Self::product_row(product)?).exec(&tx).await.map_err(|e| {
-            if db::is_unique_violation(&e) { StoreError::Conflict("the slug") } else { unavailable(e) }
-        })?;
+        product::Entity::insert(Self::product_row(product)?)
+            .exec(&tx)
+            .await
+            .map_err(|e| if db::is_unique_violation(&e) { StoreError::Conflict("the slug") } else { unavailable(e) })?;
         Self::insert_children(&tx, product).await?;
         tx.commit().await.map_err(unavailable)
     }
@@ -289,15 +310,17 @@ impl CatalogStore for SqlCatalogStore {
         let tx = db::begin_write(&self.db).await.map_err(unavailable)?;
         Self::delete_children(&tx, &id).await?;
         product::Entity::delete_by_id(id).exec(&tx).await.map_err(unavailable)?;
-        product::Entity::insert(Self::product_row(product)?).exec(&tx).await.map_err(|e| {
-            if db::is_unique_violation(&e) { StoreError::Conflict("the slug") } else { unavailable(e) }
-        })?;
+        product::Entity::insert(Self::product_row(product)?)
+            .exec(&tx)
+            .await
+            .map_err(|e| if db::is_unique_violation(&e) { StoreError::Conflict("the slug") } else { unavailable(e) })?;
         Self::insert_children(&tx, product).await?;
         tx.commit().await.map_err(unavailable)
     }
 
     async fn categories(&self) -> Result<Vec<Category>, StoreError> {
-        let rows = category::Entity::find().order_by_asc(category::Column::Slug).all(&self.db).await.map_err(unavailable)?;
+        let rows =
+            category::Entity::find().order_by_asc(category::Column::Slug).all(&self.db).await.map_err(unavailable)?;
         rows.iter().map(|r| serde_json::from_str(&r.document).map_err(corrupt)).collect()
     }
 

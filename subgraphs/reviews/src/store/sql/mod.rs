@@ -13,8 +13,9 @@ mod entity;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    Order, QueryFilter, QueryOrder, QuerySelect, Value,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Order,
+    QueryFilter, QueryOrder, QuerySelect, Value,
     sea_query::{Expr, ExprTrait},
 };
 use shop_kernel::db;
@@ -209,7 +210,12 @@ async fn apply_delta(tx: &DatabaseTransaction, product_id: &str, delta: &RatingD
 /// Writes the pair's purchase record (creating it unpurchased, or marking it `purchased`)
 /// and returns whether the pair is purchased. The write takes the record's row lock, so a
 /// review creation and a purchase of one pair serialize: the later one sees the earlier.
-async fn touch_pair(tx: &DatabaseTransaction, user_id: Uuid, product_id: &str, purchased: bool) -> Result<bool, StoreError> {
+async fn touch_pair(
+    tx: &DatabaseTransaction,
+    user_id: Uuid,
+    product_id: &str,
+    purchased: bool,
+) -> Result<bool, StoreError> {
     let record = purchase::ActiveModel {
         user_id: Set(user_id.to_string()),
         product_id: Set(product_id.to_owned()),
@@ -217,8 +223,8 @@ async fn touch_pair(tx: &DatabaseTransaction, user_id: Uuid, product_id: &str, p
         version: Set(0),
     };
     purchase::Entity::insert(record).on_conflict_do_nothing().exec_without_returning(tx).await.map_err(unavailable)?;
-    let mut update =
-        purchase::Entity::update_many().col_expr(purchase::Column::Version, Expr::col(purchase::Column::Version).add(1));
+    let mut update = purchase::Entity::update_many()
+        .col_expr(purchase::Column::Version, Expr::col(purchase::Column::Version).add(1));
     if purchased {
         update = update.col_expr(purchase::Column::Purchased, Expr::value(true));
     }
@@ -228,7 +234,10 @@ async fn touch_pair(tx: &DatabaseTransaction, user_id: Uuid, product_id: &str, p
         .exec(tx)
         .await
         .map_err(unavailable)?;
-    let record = purchase::Entity::find_by_id((user_id.to_string(), product_id.to_owned())).one(tx).await.map_err(unavailable)?;
+    let record = purchase::Entity::find_by_id((user_id.to_string(), product_id.to_owned()))
+        .one(tx)
+        .await
+        .map_err(unavailable)?;
     Ok(record.is_some_and(|r| r.purchased))
 }
 
@@ -244,7 +253,11 @@ impl SqlReviewStore {
     }
 
     /// Review `id` (by `author`, when given), locked for the rest of `tx`.
-    async fn lock_review(tx: &DatabaseTransaction, id: Uuid, author: Option<Uuid>) -> Result<Option<Review>, StoreError> {
+    async fn lock_review(
+        tx: &DatabaseTransaction,
+        id: Uuid,
+        author: Option<Uuid>,
+    ) -> Result<Option<Review>, StoreError> {
         let mut query = review::Entity::find_by_id(id.to_string());
         if let Some(author) = author {
             query = query.filter(review::Column::UserId.eq(author.to_string()));
@@ -286,12 +299,19 @@ impl ReviewStore for SqlReviewStore {
         Ok(stored)
     }
 
-    async fn update_review(&self, id: Uuid, author: Uuid, change: &ReviewChange, now: DateTime<Utc>) -> Result<Option<Review>, StoreError> {
+    async fn update_review(
+        &self,
+        id: Uuid,
+        author: Uuid,
+        change: &ReviewChange,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Review>, StoreError> {
         let tx = self.begin().await?;
         let Some(before) = Self::lock_review(&tx, id, Some(author)).await? else { return Ok(None) };
         let after = change.apply(&before, now);
         review::Entity::update(review_row(&after)).exec(&tx).await.map_err(unavailable)?;
-        apply_delta(&tx, &after.product_id, &RatingDelta::between(before.counted_rating(), after.counted_rating())).await?;
+        apply_delta(&tx, &after.product_id, &RatingDelta::between(before.counted_rating(), after.counted_rating()))
+            .await?;
         commit(tx).await?;
         Ok(Some(after))
     }
@@ -311,7 +331,8 @@ impl ReviewStore for SqlReviewStore {
         let hidden_reason = if hidden { reason.map(str::to_owned) } else { None };
         let after = Review { hidden, hidden_reason, version: before.version + 1, ..before.clone() };
         review::Entity::update(review_row(&after)).exec(&tx).await.map_err(unavailable)?;
-        apply_delta(&tx, &after.product_id, &RatingDelta::between(before.counted_rating(), after.counted_rating())).await?;
+        apply_delta(&tx, &after.product_id, &RatingDelta::between(before.counted_rating(), after.counted_rating()))
+            .await?;
         commit(tx).await?;
         Ok(Some(after))
     }
@@ -328,9 +349,16 @@ impl ReviewStore for SqlReviewStore {
         rows.into_iter().map(review_from).collect()
     }
 
-    async fn product_reviews(&self, product_id: &str, sort: ReviewSort, after: Option<&Position>, limit: u64) -> Result<Vec<Review>, StoreError> {
-        let mut query =
-            review::Entity::find().filter(review::Column::ProductId.eq(product_id)).filter(review::Column::Hidden.eq(false));
+    async fn product_reviews(
+        &self,
+        product_id: &str,
+        sort: ReviewSort,
+        after: Option<&Position>,
+        limit: u64,
+    ) -> Result<Vec<Review>, StoreError> {
+        let mut query = review::Entity::find()
+            .filter(review::Column::ProductId.eq(product_id))
+            .filter(review::Column::Hidden.eq(false));
         if let Some(position) = after {
             query = query.filter(after_condition(sort.keys(), position));
         }
@@ -338,7 +366,13 @@ impl ReviewStore for SqlReviewStore {
         rows.into_iter().map(review_from).collect()
     }
 
-    async fn user_reviews(&self, user_id: Uuid, include_hidden: bool, after: Option<&Position>, limit: u64) -> Result<Vec<Review>, StoreError> {
+    async fn user_reviews(
+        &self,
+        user_id: Uuid,
+        include_hidden: bool,
+        after: Option<&Position>,
+        limit: u64,
+    ) -> Result<Vec<Review>, StoreError> {
         let keys = ReviewSort::Newest.keys();
         let mut query = review::Entity::find().filter(review::Column::UserId.eq(user_id.to_string()));
         if !include_hidden {

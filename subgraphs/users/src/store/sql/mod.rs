@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Schema, TransactionTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Schema, TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use sea_orm_migration::{MigrationTrait, SchemaManager};
@@ -65,7 +66,6 @@ fn token_from(row: &refresh_token::Model) -> Result<RefreshToken, StoreError> {
         expires_at: time_of(row.expires_at_ms)?,
     })
 }
-
 
 /// The condition of [`UserStore::list_users`]: everyone, or an email or name starting with `search`.
 fn search_condition(search: Option<&str>) -> Condition {
