@@ -62,6 +62,9 @@ export TEST_MONGODB_URL="mongodb://127.0.0.1:$mongo_port"
 export TEST_SMTP_URL="smtp://127.0.0.1:$smtp_port"
 export TEST_SMTP_MAILDIR="$smtp_dir/maildir"
 
+# One format for the whole tree (rustfmt.toml).
+cargo fmt --all --check
+
 # The committed SDL and supergraph must match the code and compose without breaking changes.
 scripts/schema.sh check
 
