@@ -37,7 +37,7 @@ vhost="shopbench-$$"
 rabbitmqctl -q add_vhost "$vhost" >/dev/null
 rabbitmqctl -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null
 export RUST_LOG=warn AMQP="amqp://guest:guest@127.0.0.1:5672/$vhost"
-export USERS__DATABASE_URL="sqlite://$work/users.db?mode=rwc" USERS__SIGNING_KEY_FILE="$work/key.pem"
+export USERS__DATABASE_URL="sqlite://$work/users.db?mode=rwc" USERS__SIGNING_KEY_FILE="$work/key.pem" USERS__AMQP_URL="$AMQP"
 export CATALOG__DATABASE_URL="sqlite://$work/catalog.db?mode=rwc"
 export INVENTORY__DATABASE_URL="$(pg inventory)" INVENTORY__AMQP_URL="$AMQP" INVENTORY__QUEUE_PREFIX="$prefix"
 export CART__REDIS_URL=redis://127.0.0.1:6379 CART__KEY_PREFIX="bench$$:cart:"

@@ -36,7 +36,7 @@ if [ -z "${CATALOG_DATABASE_URL:-}" ]; then
 fi
 
 export CATALOG__DATABASE_URL="$CATALOG_DATABASE_URL" CATALOG__MONGO_DATABASE="bench$$" \
-  CATALOG__REDIS_URL=redis://127.0.0.1:6379 CATALOG__CACHE_PREFIX="bench$$:" CATALOG__CACHE_TTL_SECS=3600 \
+  CATALOG__REDIS_URL=redis://127.0.0.1:6379 CATALOG__KEY_PREFIX="bench$$:" CATALOG__CACHE_TTL_SECS=3600 \
   INVENTORY__DATABASE_URL="${pg_admin%/*}/$db" RUST_LOG=warn
 "$bin/shop" seed
 
@@ -44,7 +44,8 @@ sed -e 's/requests_per_second: 50/requests_per_second: 1000000/' -e 's/burst: 10
     -e 's#path: ../schema/supergraph.graphql#path: '"$PWD"'/schema/supergraph.graphql#' \
     -e 's/level: info/level: warn/' router/router.yaml > "$work/router.yaml"
 "$bin/catalog" & pids+=($!); catalog_pid=$!
-"$bin/inventory" & pids+=($!); inventory_pid=$!
+# The browse path needs no broker: inventory runs on a private in-process bus.
+SHOP_ENVIRONMENT=development "$bin/inventory" & pids+=($!); inventory_pid=$!
 ROUTER_CONFIG_FILE_PATH="$work/router.yaml" "$bin/shop-router" > "$work/router.log" 2>&1 & pids+=($!); router_pid=$!
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:4000/readiness >/dev/null && break; sleep 0.2; done
 sleep 2

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shop_kernel::auth::{Claims, Role};
 use shop_users::keys::{SigningKeys, generate_pem};
 
-use crate::stack::{Stack, StackOptions, spawn_stack};
+use crate::stack::Stack;
 
 const ME: &str = "{ me { id email roles } }";
 
@@ -58,7 +58,7 @@ async fn roles_of(stack: &Stack, token: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn anonymous_callers_browse_but_cannot_read_protected_fields() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let (status, body) = stack.graphql("{ categories { slug } }", json!({})).await;
     assert_eq!(status, 200);
     assert!(body["data"]["categories"].as_array().is_some_and(|c| !c.is_empty()), "{body}");
@@ -74,7 +74,7 @@ async fn anonymous_callers_browse_but_cannot_read_protected_fields() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_tokens_are_refused_with_401_and_change_nothing() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let (token, user_id) = customer(&stack, "eve@example.com").await;
     let as_admin = claims(&user_id, vec![Role::Customer, Role::Admin], 600);
     let other_key = generate_pem().unwrap();
@@ -101,7 +101,7 @@ async fn bad_tokens_are_refused_with_401_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn customers_cannot_run_admin_operations() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let (token, user_id) = customer(&stack, "mallory@example.com").await;
     let (_, body) = stack.graphql("{ products(first: 1) { edges { node { id name } } } }", json!({})).await;
     let product_id = body["data"]["products"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
@@ -139,7 +139,7 @@ async fn customers_cannot_run_admin_operations() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn customers_cannot_read_each_others_data() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let (alice, alice_id) = customer(&stack, "alice@example.com").await;
     let (bob, _) = customer(&stack, "bob@example.com").await;
     let (_, body) = stack.graphql("{ products(first: 1) { edges { node { id variants { sku } } } } }", json!({})).await;

@@ -2,15 +2,18 @@
 //! the catalog through the router.
 
 use serde_json::{Value, json};
+use shop_cart::CartService;
+use shop_catalog::CatalogService;
+use shop_users::UsersService;
 
-use crate::stack::{StackOptions, spawn_stack};
+use crate::stack::Stack;
 
 const CART: &str =
     "id version totalQuantity lines { sku quantity product { name } variant { sku price { amount currencyCode } } }";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn guest_cart_merges_into_the_user_cart_on_login() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<UsersService>().with::<CatalogService>().with::<CartService>().start().await;
     let (_, body) = stack
         .graphql(
             "{ products(first: 2, sort: NAME_ASC) { edges { node { id name variants { sku price { amount } } } } } }",

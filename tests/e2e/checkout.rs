@@ -9,7 +9,9 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::stack::{Stack, StackOptions, spawn_stack};
+use shop_orders::OrdersService;
+
+use crate::stack::Stack;
 
 pub(crate) const ORDER: &str = "id status paymentStatus cancellationReason subtotal { amount currencyCode } shipping { amount } tax { amount } total { amount currencyCode } lines { sku quantity unitPrice { amount } } events { status at note }";
 
@@ -47,7 +49,7 @@ async fn available(stack: &Stack, sku: &str) -> i64 {
 
 /// Sets a SKU's available units behind the service's back, as another sales channel would.
 async fn set_available(stack: &Stack, sku: &str, units: i64) {
-    let db = Database::connect(stack.inventory_db.as_str()).await.unwrap();
+    let db = Database::connect(stack.database_url("inventory").await.as_str()).await.unwrap();
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE inventory_stock SET on_hand = reserved + $2 WHERE sku = $1",
@@ -123,7 +125,7 @@ pub(crate) async fn wait_for_status(stack: &Stack, token: &str, id: &str, status
 /// Checks the stock invariants in the inventory database: no SKU oversold, `reserved` equals
 /// what active reservations hold, and no reservation is active once every order is over.
 async fn assert_stock_invariants(stack: &Stack) {
-    let db = Database::connect(stack.inventory_db.as_str()).await.unwrap();
+    let db = Database::connect(stack.database_url("inventory").await.as_str()).await.unwrap();
     let rows = db
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -157,7 +159,7 @@ async fn assert_stock_invariants(stack: &Stack) {
 
 /// A reservation's status by order id (None if inventory never saw the order).
 async fn reservation_status(stack: &Stack, order_id: &str) -> Option<String> {
-    let db = Database::connect(stack.inventory_db.as_str()).await.unwrap();
+    let db = Database::connect(stack.database_url("inventory").await.as_str()).await.unwrap();
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -282,7 +284,7 @@ async fn sse_statuses_at(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_paid_order_is_confirmed_live_on_the_subscription() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let token = customer_token(&stack).await;
     let (sku, before) = a_sku_in_stock(&stack).await;
 
@@ -336,7 +338,7 @@ async fn a_paid_order_is_confirmed_live_on_the_subscription() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stock_gone_before_the_reservation_cancels_the_order_with_nothing_held() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let token = customer_token(&stack).await;
     let (sku, _) = a_sku_in_stock(&stack).await;
     set_available(&stack, &sku, 3).await;
@@ -348,7 +350,7 @@ async fn stock_gone_before_the_reservation_cancels_the_order_with_nothing_held()
     assert!(refused["order"].is_null(), "{refused}");
 
     // Inventory is down: the order is still accepted (the saga decides)...
-    stack.stop_inventory().await;
+    stack.stop("inventory").await;
     let started = Instant::now();
     let placed = checkout(&stack, &token, &sku, 2, "tok_visa", &shop_testkit::unique_name("key")).await;
     assert!(started.elapsed() < Duration::from_secs(10), "checkout must not hang on a dead inventory");
@@ -358,7 +360,7 @@ async fn stock_gone_before_the_reservation_cancels_the_order_with_nothing_held()
     // ...meanwhile the shelf empties (another channel sold everything)...
     set_available(&stack, &sku, 0).await;
     // ...and when inventory comes back the reservation is rejected: cancelled, nothing held.
-    stack.start_inventory().await;
+    stack.start("inventory").await;
     let cancelled = wait_for_status(&stack, &token, &order_id, "CANCELLED").await;
     assert!(cancelled["cancellationReason"].as_str().unwrap_or_default().contains(&sku), "{cancelled}");
     assert_eq!(cancelled["payment"], Value::Null, "no charge was attempted: {cancelled}");
@@ -368,7 +370,7 @@ async fn stock_gone_before_the_reservation_cancels_the_order_with_nothing_held()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_declined_card_cancels_the_order_and_releases_the_stock() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let token = customer_token(&stack).await;
     let (sku, before) = a_sku_in_stock(&stack).await;
 
@@ -394,7 +396,7 @@ async fn a_declined_card_cancels_the_order_and_releases_the_stock() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_double_submit_makes_one_order_and_one_charge() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let token = customer_token(&stack).await;
     let (sku, before) = a_sku_in_stock(&stack).await;
     let key = shop_testkit::unique_name("key");
@@ -417,14 +419,14 @@ async fn a_double_submit_makes_one_order_and_one_charge() {
     assert_eq!(available(&stack, &sku).await, before - 1, "one unit sold");
     let (_, body) = stack.graphql_as(&token, "{ me { orders(first: 10) { edges { node { id } } } } }", json!({})).await;
     assert_eq!(body["data"]["me"]["orders"]["edges"].as_array().map(Vec::len), Some(1), "{body}");
-    let charges = stack.payment_operations(&order_id, "AUTHORIZE").await;
+    let charges = payment_operations(&stack, &order_id, "AUTHORIZE").await;
     assert_eq!(charges, 1, "one charge");
     assert_stock_invariants(&stack).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_customer_cannot_follow_another_customers_order() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let owner = customer_token(&stack).await;
     let stranger = customer_token(&stack).await;
     let (sku, _) = a_sku_in_stock(&stack).await;
@@ -447,7 +449,14 @@ async fn a_customer_cannot_follow_another_customers_order() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_payment_that_never_answers_cancels_the_order() {
-    let stack = spawn_stack(StackOptions { payment_timeout_secs: 2, ..StackOptions::default() }).await;
+    let stack = Stack::builder()
+        .all()
+        .configure::<OrdersService>(|orders| {
+            orders.payment_timeout_secs = 2;
+            orders.sweep_interval_secs = 1;
+        })
+        .start()
+        .await;
     let token = customer_token(&stack).await;
     let (sku, before) = a_sku_in_stock(&stack).await;
     let placed = checkout(&stack, &token, &sku, 1, "tok_timeout", &shop_testkit::unique_name("key")).await;
@@ -466,11 +475,11 @@ async fn a_payment_that_never_answers_cancels_the_order() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_restarted_payments_service_finishes_the_saga() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let token = customer_token(&stack).await;
     let (sku, before) = a_sku_in_stock(&stack).await;
 
-    stack.stop_payments().await;
+    stack.stop("payments").await;
     let placed = checkout(&stack, &token, &sku, 1, "tok_visa", &shop_testkit::unique_name("key")).await;
     let order_id = placed["order"]["id"].as_str().unwrap_or_else(|| panic!("{placed}")).to_owned();
     // Stock is held and the authorization waits in the broker for payments to come back.
@@ -478,7 +487,7 @@ async fn a_restarted_payments_service_finishes_the_saga() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(order(&stack, &token, &order_id).await["status"], "AWAITING_PAYMENT");
 
-    stack.start_payments().await;
+    stack.start("payments").await;
     wait_for(&stack, &token, &order_id, "captured", |o| o["status"] == "CONFIRMED" && o["paymentStatus"] == "CAPTURED")
         .await;
     assert_eq!(available(&stack, &sku).await, before - 1);
@@ -487,13 +496,13 @@ async fn a_restarted_payments_service_finishes_the_saga() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_orders_replica_tells_its_subscribers_every_change() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let token = customer_token(&stack).await;
     let (sku, _) = a_sku_in_stock(&stack).await;
     // A second replica: the router keeps sending requests to the first one.
-    let replica = stack.spawn_orders_replica().await;
+    let replica = stack.spawn_replica("orders").await;
     // Payments is held back so the order is still on its way when the subscriber arrives.
-    stack.stop_payments().await;
+    stack.stop("payments").await;
     let placed = checkout(&stack, &token, &sku, 1, "tok_visa", &shop_testkit::unique_name("key")).await;
     let order_id = placed["order"]["id"].as_str().unwrap_or_else(|| panic!("{placed}")).to_owned();
     wait_for_status(&stack, &token, &order_id, "AWAITING_PAYMENT").await;
@@ -501,10 +510,26 @@ async fn every_orders_replica_tells_its_subscribers_every_change() {
     // A subscriber on the second replica sees the changes made anywhere, through the broker.
     let (seen, ()) = tokio::join!(sse_statuses_at(&stack, &replica, &token, &order_id, "CONFIRMED"), async {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        stack.start_payments().await;
+        stack.start("payments").await;
     });
     let seen = seen.unwrap();
     assert_eq!(seen.first().map(String::as_str), Some("AWAITING_PAYMENT"), "{seen:?}");
     assert_eq!(seen.last().map(String::as_str), Some("CONFIRMED"), "{seen:?}");
     assert_stock_invariants(&stack).await;
+}
+
+/// How many `operation`s (AUTHORIZE, CAPTURE, …) payments recorded for an order.
+async fn payment_operations(stack: &Stack, order_id: &str, operation: &str) -> i64 {
+    let db = Database::connect(stack.database_url("payments").await.as_str()).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM payment_operations WHERE order_id = $1 AND operation = $2",
+            [order_id.into(), operation.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    db.close().await.ok();
+    row.try_get("", "n").unwrap()
 }

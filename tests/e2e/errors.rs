@@ -1,12 +1,14 @@
 //! Bad input gets a clear error with a code, through the router.
 
 use serde_json::{Value, json};
+use shop_catalog::CatalogService;
+use shop_inventory::InventoryService;
 
-use crate::stack::{StackOptions, spawn_stack};
+use crate::stack::Stack;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_and_malformed_ids() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().with::<InventoryService>().start().await;
     let (status, body) = stack
         .graphql(
             "query($id: ID!) { product(id: $id) { name stock { available } } }",
@@ -23,7 +25,7 @@ async fn unknown_and_malformed_ids() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_queries_are_refused_before_planning() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().with::<InventoryService>().start().await;
     let (status, body) = stack.graphql("{ products(first: 1) { edges { node { name } } ", json!({})).await;
     assert!(status == 400 || status == 200, "status {status}");
     let code = body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned();
@@ -39,7 +41,7 @@ async fn malformed_queries_are_refused_before_planning() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn too_deep_queries_are_refused() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().with::<InventoryService>().start().await;
     let deep = "{ categories { children { children { parent { parent { children { parent { children { parent { children { parent { children { slug } } } } } } } } } } } } }";
     let (_, body) = stack.graphql(deep, json!({})).await;
     let message = body["errors"][0]["message"].as_str().unwrap_or_default().to_lowercase();

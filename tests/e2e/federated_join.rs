@@ -1,12 +1,14 @@
 //! One request, two subgraphs: products from the catalog with stock from inventory.
 
 use serde_json::json;
+use shop_catalog::CatalogService;
+use shop_inventory::InventoryService;
 
-use crate::stack::{StackOptions, spawn_stack};
+use crate::stack::Stack;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn products_come_with_their_stock() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().with::<InventoryService>().start().await;
     let (status, body) = stack
         .graphql(
             r#"query($first: Int) { products(first: $first, sort: NAME_ASC) {
@@ -37,7 +39,7 @@ async fn products_come_with_their_stock() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_single_product_by_slug_joins_too() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().with::<InventoryService>().start().await;
     let (_, body) = stack
         .graphql(
             r#"{ product(slug: "organic-cotton-tee") { name category { slug parent { slug } } variants { sku stock { inStock } } stock { available } } }"#,

@@ -1,8 +1,9 @@
 //! Filters, search and facets through the router.
 
 use serde_json::{Value, json};
+use shop_catalog::CatalogService;
 
-use crate::stack::{StackOptions, spawn_stack};
+use crate::stack::Stack;
 
 const LIST: &str = r#"query($filter: ProductFilterInput) { products(first: 100, filter: $filter) {
     totalCount
@@ -23,7 +24,7 @@ fn nodes(connection: &Value) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn filters_narrow_the_list_and_facets_count_it() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().start().await;
     let (_, categories) = stack.graphql("{ categories { id slug children { id slug } } }", json!({})).await;
     let footwear =
         categories["data"]["categories"].as_array().unwrap().iter().find(|c| c["slug"] == "footwear").unwrap().clone();
@@ -75,7 +76,7 @@ async fn filters_narrow_the_list_and_facets_count_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn search_finds_words_by_prefix_and_treats_symbols_literally() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().start().await;
     let cotton = list(&stack, json!({ "search": "COTTON" })).await;
     assert!(cotton["totalCount"].as_u64().unwrap() > 0);
     for node in nodes(&cotton) {

@@ -2,8 +2,9 @@
 //! the router.
 
 use serde_json::json;
+use shop_users::UsersService;
 
-use crate::stack::{StackOptions, spawn_stack};
+use crate::stack::Stack;
 
 const ME: &str = "{ me { id email name roles addresses { id } } }";
 const REFRESH: &str =
@@ -11,7 +12,7 @@ const REFRESH: &str =
 
 #[tokio::test(flavor = "multi_thread")]
 async fn register_then_login_then_me() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<UsersService>().start().await;
     let registered = stack.register("Ada@Example.com", "correct horse battery").await;
     assert_eq!(registered["userErrors"], json!([]), "{registered}");
     assert_eq!(registered["user"]["roles"], json!(["CUSTOMER"]));
@@ -30,7 +31,7 @@ async fn register_then_login_then_me() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_logins_do_not_reveal_accounts_and_are_throttled() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<UsersService>().start().await;
     stack.register("bob@example.com", "correct horse battery").await;
     let wrong_password = stack.login("bob@example.com", "not the password").await;
     let unknown_email = stack.login("nobody@example.com", "not the password").await;
@@ -47,7 +48,7 @@ async fn failed_logins_do_not_reveal_accounts_and_are_throttled() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<UsersService>().start().await;
     let session = stack.register("carol@example.com", "correct horse battery").await;
     let first = session["refreshToken"].as_str().unwrap().to_owned();
 
@@ -79,7 +80,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn addresses_keep_one_default_per_kind() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<UsersService>().start().await;
     let session = stack.register("dan@example.com", "correct horse battery").await;
     let token = session["accessToken"].as_str().unwrap();
     let add = "mutation($input: AddressInput!) { addressAdd(input: $input) { user { addresses { kind isDefault city } } userErrors { field code } } }";

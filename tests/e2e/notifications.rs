@@ -8,12 +8,26 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{Value, json};
+use shop_notifications::NotificationsService;
 
 use crate::{
     checkout::{checkout, wait_for, wait_for_status},
-    stack::{Mail, Stack, StackOptions, spawn_stack},
+    stack::Stack,
 };
+
+/// Every subgraph, with deliveries polled and retried quickly.
+async fn notifying_stack() -> Stack {
+    Stack::builder()
+        .all()
+        .configure::<NotificationsService>(|notifications| {
+            notifications.delivery.poll_interval_ms = 100;
+            notifications.delivery.initial_backoff_ms = 200;
+        })
+        .start()
+        .await
+}
 
 /// Registers a customer; returns (token, email).
 async fn customer(stack: &Stack) -> (String, String) {
@@ -48,7 +62,7 @@ async fn a_sku_in_stock(stack: &Stack) -> (String, String) {
 async fn wait_for_mail(stack: &Stack, email: &str, kinds: &[&str]) -> BTreeMap<String, Vec<Mail>> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let by_kind = by_kind(stack.mails_to(email).await);
+        let by_kind = by_kind(mails_to(stack, email).await);
         if kinds.iter().all(|kind| by_kind.contains_key(*kind)) {
             break;
         }
@@ -56,14 +70,14 @@ async fn wait_for_mail(stack: &Stack, email: &str, kinds: &[&str]) -> BTreeMap<S
             panic!(
                 "mail of kinds {kinds:?} never all arrived for {email}; got {:?}; {}",
                 by_kind.keys(),
-                stack.notifications_state().await
+                notifications_state(stack).await
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The delivery worker polls every few hundred milliseconds: a second copy would be here by now.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    by_kind(stack.mails_to(email).await)
+    by_kind(mails_to(stack, email).await)
 }
 
 fn by_kind(mails: Vec<Mail>) -> BTreeMap<String, Vec<Mail>> {
@@ -88,7 +102,7 @@ async fn my_notifications(stack: &Stack, token: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_order_event_sends_exactly_one_email_and_lists_it_for_the_customer() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = notifying_stack().await;
     let (token, email) = customer(&stack).await;
     let (sku, product_name) = a_sku_in_stock(&stack).await;
     let placed = checkout(&stack, &token, &sku, 2, "tok_visa", "mail-every-event").await;
@@ -163,7 +177,7 @@ async fn every_order_event_sends_exactly_one_email_and_lists_it_for_the_customer
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cancelled_order_sends_a_cancellation() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = notifying_stack().await;
     let (token, email) = customer(&stack).await;
     let (sku, _) = a_sku_in_stock(&stack).await;
     let placed = checkout(&stack, &token, &sku, 1, "tok_declined", "mail-declined").await;
@@ -178,18 +192,18 @@ async fn a_cancelled_order_sends_a_cancellation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn orders_confirm_while_notifications_is_down_and_the_mail_follows() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = notifying_stack().await;
     let (token, email) = customer(&stack).await;
     wait_for_mail(&stack, &email, &["WELCOME"]).await;
-    stack.stop_notifications().await;
+    stack.stop("notifications").await;
 
     let (sku, _) = a_sku_in_stock(&stack).await;
     let placed = checkout(&stack, &token, &sku, 1, "tok_visa", "mail-later").await;
     let order_id = placed["order"]["id"].as_str().unwrap().to_owned();
     wait_for_status(&stack, &token, &order_id, "CONFIRMED").await;
-    assert!(!by_kind(stack.mails_to(&email).await).contains_key("ORDER_CONFIRMED"), "nothing could have sent it");
+    assert!(!by_kind(mails_to(&stack, &email).await).contains_key("ORDER_CONFIRMED"), "nothing could have sent it");
 
-    stack.start_notifications().await;
+    stack.start("notifications").await;
     let mails = wait_for_mail(&stack, &email, &["WELCOME", "ORDER_CONFIRMED"]).await;
     assert_eq!(mails["ORDER_CONFIRMED"].len(), 1);
     assert_eq!(mails["WELCOME"].len(), 1, "the welcome mail is not sent again");
@@ -197,7 +211,7 @@ async fn orders_confirm_while_notifications_is_down_and_the_mail_follows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nobody_reads_another_customers_notifications() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = notifying_stack().await;
     let (owner, _) = customer(&stack).await;
     let (stranger, _) = customer(&stack).await;
     let (_, me) = stack.graphql_as(&owner, "{ me { id } }", json!({})).await;
@@ -214,4 +228,100 @@ async fn nobody_reads_another_customers_notifications() {
     );
     let (_, body) = stack.subgraph("notifications", Some(&owner), query, representations).await;
     assert!(body["errors"].is_null(), "{body}");
+}
+
+/// One email the notifications service sent, as read back from its `.eml` file.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// The notification's kind (`ORDER_CONFIRMED`, …), from the notifications database.
+    pub kind: String,
+    /// The `To` address.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text part, decoded.
+    pub text: String,
+    /// The HTML part, decoded.
+    pub html: String,
+}
+
+/// Where the stack's notifications service writes its emails (file transport, one `<id>.eml`
+/// each).
+async fn mail_dir(stack: &Stack) -> std::path::PathBuf {
+    std::path::PathBuf::from(stack.settings::<NotificationsService>().await.email.file_dir)
+}
+
+/// Every email sent to `address` so far (parsed from the file transport's `.eml` files, each
+/// named by its notification id, whose kind comes from the notifications database).
+async fn mails_to(stack: &Stack, address: &str) -> Vec<Mail> {
+    let Ok(entries) = std::fs::read_dir(mail_dir(stack).await) else { return Vec::new() };
+    let mut parsed = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "eml") {
+            continue;
+        }
+        let raw = std::fs::read(&path).unwrap();
+        let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let to = message.to().and_then(|to| to.first()).and_then(|a| a.address()).unwrap_or_default().to_owned();
+        if !to.eq_ignore_ascii_case(address) {
+            continue;
+        }
+        let id = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let mail = Mail {
+            kind: String::new(),
+            to,
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message.body_text(0).unwrap_or_default().into_owned(),
+            html: message.body_html(0).unwrap_or_default().into_owned(),
+        };
+        parsed.push((id, mail));
+    }
+    if parsed.is_empty() {
+        return Vec::new();
+    }
+    // One query for the kinds of every mail found.
+    let db = Database::connect(stack.database_url("notifications").await.as_str()).await.unwrap();
+    let ids: Vec<sea_orm::Value> = parsed.iter().map(|(id, _)| id.clone().into()).collect();
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT id, kind FROM notifications WHERE id IN ({})", placeholders.join(", ")),
+            ids,
+        ))
+        .await
+        .unwrap();
+    db.close().await.ok();
+    let kinds: std::collections::HashMap<String, String> =
+        rows.iter().map(|row| (row.try_get("", "id").unwrap(), row.try_get("", "kind").unwrap())).collect();
+    parsed
+        .into_iter()
+        .map(|(id, mail)| Mail {
+            kind: kinds
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| panic!("an email for notification {id}, which does not exist")),
+            ..mail
+        })
+        .collect()
+}
+
+/// What the notifications database and mail folder hold, for failure messages.
+async fn notifications_state(stack: &Stack) -> String {
+    let db = Database::connect(stack.database_url("notifications").await.as_str()).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT kind || ' ' || status || ' ' || COALESCE(recipient, '-') || ' ' || COALESCE(last_error, '-') AS line FROM notifications",
+        ))
+        .await
+        .unwrap();
+    db.close().await.ok();
+    let lines: Vec<String> = rows.iter().map(|row| row.try_get::<String>("", "line").unwrap()).collect();
+    let dir = mail_dir(stack).await;
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    format!("notifications: {lines:?}; files in {}: {files:?}", dir.display())
 }

@@ -3,8 +3,10 @@
 use std::collections::HashSet;
 
 use serde_json::{Value, json};
+use shop_catalog::CatalogService;
+use shop_inventory::InventoryService;
 
-use crate::stack::{StackOptions, spawn_stack};
+use crate::stack::Stack;
 
 const PAGE: &str = r#"query($first: Int, $after: String) { products(first: $first, after: $after, sort: PRICE_ASC) {
     edges { cursor node { id price { amount } stock { inStock } } }
@@ -12,7 +14,7 @@ const PAGE: &str = r#"query($first: Int, $after: String) { products(first: $firs
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cursors_walk_every_product_once() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().with::<InventoryService>().start().await;
     let mut seen = HashSet::new();
     let mut after = Value::Null;
     let mut pages = 0;
@@ -45,7 +47,7 @@ fn rust_decimal_free_parse(amount: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_pages_and_bad_cursors_are_refused() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::builder().with::<CatalogService>().with::<InventoryService>().start().await;
     for variables in [json!({ "first": 101 }), json!({ "first": -1 }), json!({ "first": 5, "after": "not-a-cursor" })] {
         let (_, body) = stack.graphql(PAGE, variables.clone()).await;
         assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{variables}: {body}");

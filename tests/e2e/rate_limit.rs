@@ -1,12 +1,14 @@
 //! The router answers a caller over its budget with 429, a coded GraphQL error and Retry-After.
 
 use serde_json::json;
+use shop_catalog::CatalogService;
+use shop_users::UsersService;
 
-use crate::stack::{StackOptions, spawn_stack};
+use crate::stack::Stack;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_caller_over_budget_gets_429() {
-    let stack = spawn_stack(StackOptions { rate_limit: (1, 3), ..StackOptions::default() }).await;
+    let stack = Stack::builder().with::<UsersService>().with::<CatalogService>().rate_limit(1, 3).start().await;
     let mut statuses = Vec::new();
     let mut limited = None;
     for _ in 0..6 {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     checkout::{checkout, wait_for_status},
-    stack::{Stack, StackOptions, spawn_stack},
+    stack::Stack,
 };
 
 // `author { id }` only: the users subgraph shows a user's name to that user and admins alone.
@@ -74,7 +74,7 @@ async fn review(stack: &Stack, id: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_buyers_review_is_a_verified_purchase_and_a_strangers_is_not() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let (product_id, sku) = a_product_in_stock(&stack, 0).await;
     let (buyer, buyer_id) = customer(&stack, "Bea Buyer").await;
     let placed = checkout(&stack, &buyer, &sku, 1, "tok_visa", "buy-to-review").await;
@@ -149,7 +149,7 @@ async fn a_buyers_review_is_a_verified_purchase_and_a_strangers_is_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_product_list_with_ratings_is_one_batched_request_to_reviews() {
-    let stack = spawn_stack(StackOptions::default()).await;
+    let stack = Stack::everything().await;
     let (first, _) = a_product_in_stock(&stack, 0).await;
     let (second, _) = a_product_in_stock(&stack, 1).await;
     let (ada, _) = customer(&stack, "Ada").await;
@@ -159,14 +159,14 @@ async fn a_product_list_with_ratings_is_one_batched_request_to_reviews() {
         assert_eq!(created["userErrors"], json!([]), "{created}");
     }
 
-    let before = stack.reviews_requests();
+    let before = stack.requests_to("reviews").await;
     let (_, body) = stack
         .graphql(
             "{ products(first: 20, sort: NAME_ASC) { edges { node { id name rating { average count } } } } }",
             json!({}),
         )
         .await;
-    let after = stack.reviews_requests();
+    let after = stack.requests_to("reviews").await;
     assert!(body["errors"].is_null(), "{body}");
     let edges = body["data"]["products"]["edges"].as_array().unwrap();
     assert!(edges.len() > 2, "the seeded catalog has several products: {body}");

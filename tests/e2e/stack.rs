@@ -1,6 +1,18 @@
-//! Starts a whole supergraph for one test.
+//! Starts a supergraph for one test: the real router binary in front of the subgraphs the test
+//! asks for, each on a free port with its own databases (PostgreSQL, the MongoDB-protocol
+//! server), Redis key prefix and RabbitMQ names, seeded with the demo data.
+//!
+//! ```ignore
+//! let stack = Stack::builder().with::<CatalogService>().with::<InventoryService>().start().await;
+//! let stack = Stack::everything().await;
+//! ```
+//!
+//! Which servers a subgraph gets follows from the shared sections of its settings
+//! (`shop_kernel::config::Common`), so nothing here names a subgraph but the test that asks.
 
 use std::{
+    any::Any,
+    collections::HashMap,
     net::TcpListener,
     path::{Path, PathBuf},
     process::Stdio,
@@ -12,42 +24,228 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use shop_cart::CartConfig;
-use shop_catalog::CatalogConfig;
-use shop_inventory::InventoryConfig;
-use shop_kernel::auth::AuthConfig;
-use shop_notifications::{
-    NotificationsConfig,
-    config::{DeliveryConfig, EmailConfig, TransportKind},
+use shop_kernel::{
+    Shared, Subgraph, SubgraphKind,
+    config::{Common, Environment},
+    subgraph::AnySettings,
 };
-use shop_orders::OrdersConfig;
-use shop_payments::PaymentsConfig;
-use shop_reviews::ReviewsConfig;
 use shop_testkit as testkit;
-use shop_users::UsersConfig;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-/// What a test may change about the stack.
-pub struct StackOptions {
-    /// Router rate limit: sustained requests per second and burst.
-    pub rate_limit: (u32, u32),
-    /// How long orders waits for a payment answer before cancelling, in seconds.
-    pub payment_timeout_secs: u64,
+/// A port nothing listens on: where the router sends subgraphs a test did not start.
+const CLOSED_PORT: u16 = 9;
+
+type Change = Box<dyn FnOnce(&mut dyn Any) + Send>;
+
+/// What a test starts: which subgraphs, changed how, behind which router limits.
+pub struct StackBuilder {
+    kinds: Vec<SubgraphKind>,
+    changes: Vec<(&'static str, Change)>,
+    rate_limit: (u32, u32),
 }
 
-impl Default for StackOptions {
-    fn default() -> Self {
-        Self { rate_limit: (10_000, 10_000), payment_timeout_secs: 120 }
+impl StackBuilder {
+    /// Adds subgraph `S`.
+    pub fn with<S: Subgraph>(mut self) -> Self {
+        self.kinds.push(SubgraphKind::of::<S>());
+        self
+    }
+
+    /// Adds every subgraph of the shop.
+    pub fn all(mut self) -> Self {
+        self.kinds.extend(shop::subgraphs());
+        self
+    }
+
+    /// Changes `S`'s settings after they are pointed at the test's servers.
+    pub fn configure<S: Subgraph>(mut self, change: impl FnOnce(&mut S::Config) + Send + 'static) -> Self {
+        let change: Change = Box::new(move |settings: &mut dyn Any| {
+            if let Some(config) = settings.downcast_mut::<S::Config>() {
+                change(config);
+            }
+        });
+        self.changes.push((S::NAME, change));
+        self
+    }
+
+    /// The router's rate limit: sustained requests per second and burst.
+    pub fn rate_limit(mut self, per_second: u32, burst: u32) -> Self {
+        self.rate_limit = (per_second, burst);
+        self
+    }
+
+    /// Starts the subgraphs (seeded, workers running) and the router, and waits until the
+    /// router is ready.
+    pub async fn start(self) -> Stack {
+        let shutdown = CancellationToken::new();
+        let dir = std::env::temp_dir().join(testkit::unique_name("shoptest-stack"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let servers = TestServers {
+            names: testkit::unique_name("shoptest"),
+            queue_prefix: format!("{}.", testkit::unique_name("shoptest")),
+            dir: dir.clone(),
+            listeners: self
+                .kinds
+                .iter()
+                .map(|kind| (kind.name(), std::net::TcpListener::bind("127.0.0.1:0").unwrap()))
+                .collect(),
+        };
+        let mut changes = self.changes;
+        let mut members = HashMap::new();
+        let mut started = Vec::new();
+        for kind in &self.kinds {
+            let mut settings = kind.default_settings();
+            servers.point(settings.as_mut()).await;
+            for (_, change) in changes.extract_if(.., |(name, _)| *name == kind.name()) {
+                change(settings.as_any_mut());
+            }
+            let member = Member {
+                port: servers.port(kind.name()),
+                settings,
+                requests: Arc::new(AtomicUsize::new(0)),
+                shutdown: shutdown.child_token(),
+            };
+            started.push(member.run(Some(servers.listener(kind.name()))).await);
+            members.insert(kind.name(), tokio::sync::Mutex::new(member));
+        }
+        for subgraph in &started {
+            subgraph.seed_demo(shop::DEMO_DATA).await.unwrap();
+        }
+
+        let router_port = free_port();
+        let config = router_config(&dir, router_port, &servers, self.rate_limit);
+        let log = std::fs::File::create(dir.join("router.log")).unwrap();
+        let router = Command::new(router_binary())
+            .env("ROUTER_CONFIG_FILE_PATH", &config)
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {}: {e} (build it with `cargo build --bins`)", router_binary().display())
+            });
+        let router_url = format!("http://127.0.0.1:{router_port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !http.get(format!("{router_url}/readiness")).send().await.is_ok_and(|r| r.status().is_success()) {
+            assert!(
+                Instant::now() < deadline,
+                "router did not become ready; its log:\n{}",
+                std::fs::read_to_string(dir.join("router.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let signing_key_pem =
+            std::fs::read_to_string(dir.join("users").join("users-signing-key.pem")).unwrap_or_default();
+        Stack {
+            router_url,
+            http,
+            signing_key_pem,
+            members,
+            shutdown,
+            _router: router,
+            _dir: testkit::TempDir::new(dir),
+        }
     }
 }
 
-/// One subgraph of the stack that a test may stop and start again (same database, same
+/// The servers and names of one stack, and how a subgraph's settings are pointed at them.
+struct TestServers {
+    /// Prefix of databases, key prefixes and MongoDB databases no other test uses.
+    names: String,
+    /// Prefix of this stack's exchange and queues.
+    queue_prefix: String,
+    /// Where the subgraphs write files (one folder each).
+    dir: PathBuf,
+    /// Each subgraph's listener, bound before any subgraph is configured so neighbours know
+    /// each other's URLs.
+    listeners: HashMap<&'static str, std::net::TcpListener>,
+}
+
+impl TestServers {
+    fn port(&self, name: &str) -> u16 {
+        self.listeners.get(name).map_or(CLOSED_PORT, |listener| listener.local_addr().unwrap().port())
+    }
+
+    fn listener(&self, name: &str) -> std::net::TcpListener {
+        self.listeners[name].try_clone().unwrap()
+    }
+
+    /// Points every shared section at this stack's servers: a fresh PostgreSQL database (or
+    /// a MongoDB database, for a subgraph that can run on MongoDB), Redis under a prefix of its
+    /// own, the broker under this stack's names, the users subgraph's keys, its neighbours'
+    /// ports, and a folder of its own for files.
+    async fn point(&self, settings: &mut dyn AnySettings) {
+        let name = settings.name();
+        let Common { service, database, mongo_database, cache, bus, auth, neighbours, files } = settings.common();
+        service.listen = format!("127.0.0.1:{}", self.port(name));
+        if let Some(database) = database {
+            match mongo_database {
+                Some(mongo_database) => {
+                    database.database_url = testkit::mongo_url().into();
+                    *mongo_database = testkit::unique_name("shoptest");
+                }
+                None => database.database_url = testkit::fresh_postgres_database().await.into(),
+            }
+            database.max_connections = 8;
+        }
+        if let Some(cache) = cache {
+            cache.redis_url = Some(testkit::redis_url().into());
+            cache.key_prefix = format!("{}:{name}:", self.names);
+        }
+        if let Some(bus) = bus {
+            bus.amqp_url = Some(amqp_url().into());
+            bus.queue_prefix.clone_from(&self.queue_prefix);
+        }
+        if let Some(auth) = auth {
+            auth.jwks_url = format!("http://127.0.0.1:{}/.well-known/jwks.json", self.port("users"));
+        }
+        for (neighbour, url) in neighbours {
+            *url = format!("http://127.0.0.1:{}/graphql", self.port(neighbour));
+        }
+        for file in files {
+            let file_name = Path::new(file.as_str()).file_name().map(ToOwned::to_owned).unwrap_or_default();
+            *file = self.dir.join(name).join(file_name).display().to_string();
+        }
+    }
+}
+
+/// One subgraph of the stack, which a test may stop and start again (same settings, same
 /// port), as a deployment restarts a process.
-pub struct Restartable<C> {
-    config: C,
+struct Member {
+    settings: Box<dyn AnySettings>,
     port: u16,
+    /// HTTP requests to its `/graphql`, over every run.
+    requests: Arc<AtomicUsize>,
     shutdown: CancellationToken,
+}
+
+impl Member {
+    /// Builds the subgraph, starts its workers and serves it on `listener` (or its port).
+    async fn run(&self, listener: Option<std::net::TcpListener>) -> Box<dyn shop_kernel::subgraph::AnySubgraph> {
+        let subgraph = self.settings.build(&Shared::new(Environment::Production)).await.unwrap();
+        subgraph.start(&self.shutdown).await.unwrap();
+        let listener = match listener {
+            Some(listener) => {
+                listener.set_nonblocking(true).unwrap();
+                tokio::net::TcpListener::from_std(listener).unwrap()
+            }
+            None => shop_kernel::server::bind(&format!("127.0.0.1:{}", self.port)).await.unwrap(),
+        };
+        let requests = self.requests.clone();
+        let app = subgraph.app().layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                if request.uri().path() == "/graphql" {
+                    requests.fetch_add(1, Ordering::SeqCst);
+                }
+                next.run(request)
+            },
+        ));
+        tokio::spawn(shop_kernel::server::serve(listener, app, self.shutdown.clone()));
+        subgraph
+    }
 }
 
 /// A running supergraph; everything stops when it is dropped.
@@ -57,24 +255,9 @@ pub struct Stack {
     /// The PKCS#8 PEM of the key the users subgraph signs access tokens with, so tests can
     /// mint tokens the real issuer would never issue (expired, tampered).
     pub signing_key_pem: String,
-    /// Each subgraph's own GraphQL URL, for checks that bypass the router.
-    pub subgraph_urls: std::collections::HashMap<&'static str, String>,
-    /// The inventory database, for checking stock invariants after a test.
-    pub inventory_db: String,
-    /// The payments database.
-    pub payments_db: String,
-    /// The notifications database.
-    pub notifications_db: String,
-    orders_config: OrdersConfig,
-    payments: tokio::sync::Mutex<Restartable<PaymentsConfig>>,
-    notifications: tokio::sync::Mutex<Restartable<NotificationsConfig>>,
-    /// Where notifications writes its emails (file transport, one `<id>.eml` each).
-    mail_dir: PathBuf,
-    /// HTTP requests the reviews subgraph has received.
-    reviews_requests: Arc<AtomicUsize>,
-    inventory: tokio::sync::Mutex<Restartable<InventoryConfig>>,
-    _router: Child,
+    members: HashMap<&'static str, tokio::sync::Mutex<Member>>,
     shutdown: CancellationToken,
+    _router: Child,
     _dir: testkit::TempDir,
 }
 
@@ -84,499 +267,70 @@ impl Drop for Stack {
     }
 }
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The router binary, built by the same `cargo build`/`nextest` run as this test.
-fn router_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/debug/deps/e2e-… → target/debug/shop-router
-    exe.parent().and_then(Path::parent).expect("target dir").join("shop-router")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn seed() -> (shop_catalog::seed::SeedCatalog, shop_inventory::seed::SeedStock) {
-    let text = std::fs::read_to_string(workspace_root().join("seed/catalog.json")).unwrap();
-    (serde_json::from_str(&text).unwrap(), serde_json::from_str(&text).unwrap())
-}
-
-/// The ports the subgraphs of one stack listen on.
-struct Ports {
-    users: u16,
-    catalog: u16,
-    inventory: u16,
-    cart: u16,
-    orders: u16,
-    payments: u16,
-    notifications: u16,
-    reviews: u16,
-}
-
-/// `router/router.yaml` as shipped, pointed at this test's subgraphs and port.
-fn router_config(dir: &Path, port: u16, ports: &Ports, options: &StackOptions) -> PathBuf {
-    let shipped = std::fs::read_to_string(workspace_root().join("router/router.yaml")).unwrap();
-    let mut config: serde_yaml::Value = serde_yaml::from_str(&shipped).unwrap();
-    let supergraph = workspace_root().join("schema/supergraph.graphql");
-    let overrides: serde_yaml::Value = serde_yaml::to_value(json!({
-        "supergraph": { "source": "file", "path": supergraph.display().to_string() },
-        "http": { "host": "127.0.0.1", "port": port },
-        "override_subgraph_urls": { "subgraphs": {
-            "users": { "url": format!("http://127.0.0.1:{}/graphql", ports.users) },
-            "catalog": { "url": format!("http://127.0.0.1:{}/graphql", ports.catalog) },
-            "inventory": { "url": format!("http://127.0.0.1:{}/graphql", ports.inventory) },
-            "cart": { "url": format!("http://127.0.0.1:{}/graphql", ports.cart) },
-            "orders": { "url": format!("http://127.0.0.1:{}/graphql", ports.orders) },
-            "payments": { "url": format!("http://127.0.0.1:{}/graphql", ports.payments) },
-            "notifications": { "url": format!("http://127.0.0.1:{}/graphql", ports.notifications) },
-            "reviews": { "url": format!("http://127.0.0.1:{}/graphql", ports.reviews) },
-        } },
-    }))
-    .unwrap();
-    if let (serde_yaml::Value::Mapping(base), serde_yaml::Value::Mapping(changes)) = (&mut config, overrides) {
-        for (key, value) in changes {
-            base.insert(key, value);
-        }
-    }
-    // The shipped plugins (strict JWT included), with this test's rate limit.
-    config["plugins"]["rate_limit"] = serde_yaml::to_value(json!({ "enabled": true, "config": {
-        "requests_per_second": options.rate_limit.0, "burst": options.rate_limit.1,
-    } }))
-    .unwrap();
-    // Same JWT settings as shipped, with the key set of this test's users subgraph.
-    config["jwt"]["jwks_providers"][0]["url"] =
-        serde_yaml::Value::String(format!("http://127.0.0.1:{}/.well-known/jwks.json", ports.users));
-    let path = dir.join("router.yaml");
-    std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
-    path
-}
-
-async fn serve(app: axum::Router, shutdown: CancellationToken) -> u16 {
-    serve_on(0, app, shutdown).await
-}
-
-async fn serve_on(port: u16, app: axum::Router, shutdown: CancellationToken) -> u16 {
-    let listener = shop_kernel::server::bind(&format!("127.0.0.1:{port}")).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(shop_kernel::server::serve(listener, app, shutdown));
-    port
-}
-
-/// The broker settings of one stack: the local RabbitMQ with names no other test uses.
-fn amqp_url() -> String {
-    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
-/// Starts inventory (its HTTP app and its saga workers) on `port` (0 = any); returns the port.
-async fn start_inventory(config: &InventoryConfig, port: u16, shutdown: CancellationToken) -> u16 {
-    let inventory = shop_inventory::build(config).await.expect("inventory");
-    let bus = shop_inventory::connect_bus(config).await.expect("inventory bus");
-    inventory.start(bus, &shutdown).await.expect("inventory workers");
-    serve_on(port, inventory.app(), shutdown).await
-}
-
-/// Starts payments (its HTTP app and its saga workers) on `port` (0 = any); returns the port.
-async fn start_payments(config: &PaymentsConfig, port: u16, shutdown: CancellationToken) -> u16 {
-    let payments = shop_payments::build(config).await.expect("payments");
-    payments.start(shutdown.clone()).await.expect("payments workers");
-    serve_on(port, payments.app(), shutdown).await
-}
-
-/// Starts notifications (its HTTP app, event consumer and delivery worker) on `port` (0 = any);
-/// returns the port.
-async fn start_notifications(config: &NotificationsConfig, port: u16, shutdown: CancellationToken) -> u16 {
-    let notifications = shop_notifications::build(config).await.expect("notifications");
-    notifications.start(shutdown.clone()).await.expect("notifications workers");
-    serve_on(port, notifications.app(), shutdown).await
-}
-
-/// Starts users (MongoDB protocol + Redis counters), catalog (MongoDB protocol + Redis cache),
-/// inventory (PostgreSQL) and cart (Redis), seeds the demo catalog and accounts, and starts the
-/// router binary in front of them.
-pub async fn spawn_stack(options: StackOptions) -> Stack {
-    let shutdown = CancellationToken::new();
-    let dir_path = std::env::temp_dir().join(testkit::unique_name("shoptest-router"));
-    std::fs::create_dir_all(&dir_path).unwrap();
-    let prefix = |service: &str| format!("{}:{service}:", testkit::unique_name("shoptest"));
-
-    let queue_prefix = format!("{}.", testkit::unique_name("shoptest"));
-    let key_file = dir_path.join("signing-key.pem");
-    let users_config = UsersConfig {
-        database_url: testkit::mongo_url(),
-        mongo_database: testkit::unique_name("shoptest"),
-        redis_url: Some(testkit::redis_url()),
-        key_prefix: prefix("users"),
-        signing_key_file: key_file.display().to_string(),
-        amqp_url: Some(amqp_url()),
-        queue_prefix: queue_prefix.clone(),
-        ..UsersConfig::default()
-    };
-    let users = shop_users::build(&users_config).await.expect("users");
-    users.start(shutdown.clone());
-    shop_users::seed::apply(&users.identity).await.expect("seed accounts");
-    let users_port = serve(users.app(), shutdown.clone()).await;
-    let auth = AuthConfig {
-        jwks_url: format!("http://127.0.0.1:{users_port}/.well-known/jwks.json"),
-        ..AuthConfig::default()
-    };
-
-    let catalog_config = CatalogConfig {
-        database_url: testkit::mongo_url(),
-        mongo_database: testkit::unique_name("shoptest"),
-        redis_url: Some(testkit::redis_url()),
-        cache_prefix: prefix("catalog"),
-        auth: auth.clone(),
-        ..CatalogConfig::default()
-    };
-    let inventory_db = testkit::fresh_postgres_database().await;
-    let inventory_config = InventoryConfig {
-        database_url: inventory_db.clone(),
-        max_connections: 8,
-        amqp_url: Some(amqp_url()),
-        queue_prefix: queue_prefix.clone(),
-        auth: auth.clone(),
-        ..InventoryConfig::default()
-    };
-    let cart_config = CartConfig {
-        redis_url: Some(testkit::redis_url()),
-        key_prefix: prefix("cart"),
-        auth: auth.clone(),
-        ..CartConfig::default()
-    };
-    let catalog = shop_catalog::build(&catalog_config).await.expect("catalog");
-    let cart = shop_cart::build(&cart_config).await.expect("cart");
-    let (catalog_seed, stock_seed) = seed();
-    shop_catalog::seed::apply(&catalog.catalog, &catalog_seed).await.expect("seed catalog");
-    let inventory_store =
-        shop_inventory::store::InventoryStore::connect(&inventory_config.database_url, 2).await.expect("inventory db");
-    shop_inventory::seed::apply(&inventory_store, &stock_seed).await.expect("seed stock");
-    let inventory_shutdown = shutdown.child_token();
-    let inventory_port = start_inventory(&inventory_config, 0, inventory_shutdown.clone()).await;
-    let catalog_port = serve(catalog.app(), shutdown.clone()).await;
-    let cart_port = serve(cart.app(), shutdown.clone()).await;
-
-    let payments_db = testkit::fresh_postgres_database().await;
-    let payments_config = PaymentsConfig {
-        database_url: payments_db.clone(),
-        max_connections: 8,
-        amqp_url: Some(amqp_url()),
-        queue_prefix: queue_prefix.clone(),
-        auth: auth.clone(),
-        ..PaymentsConfig::default()
-    };
-    let payments_shutdown = shutdown.child_token();
-    let payments_port = start_payments(&payments_config, 0, payments_shutdown.clone()).await;
-
-    let notifications_db = testkit::fresh_postgres_database().await;
-    let mail_dir = dir_path.join("mail");
-    let notifications_config = NotificationsConfig {
-        database_url: notifications_db.clone(),
-        max_connections: 4,
-        amqp_url: Some(amqp_url()),
-        queue_prefix: queue_prefix.clone(),
-        auth: auth.clone(),
-        email: EmailConfig {
-            transport: TransportKind::File,
-            file_dir: mail_dir.display().to_string(),
-            ..EmailConfig::default()
-        },
-        delivery: DeliveryConfig { poll_interval_ms: 100, initial_backoff_ms: 200, ..DeliveryConfig::default() },
-        ..NotificationsConfig::default()
-    };
-    let notifications_shutdown = shutdown.child_token();
-    let notifications_port = start_notifications(&notifications_config, 0, notifications_shutdown.clone()).await;
-
-    let reviews_config = ReviewsConfig {
-        database_url: testkit::mongo_url(),
-        mongo_database: testkit::unique_name("shoptest"),
-        amqp_url: Some(amqp_url()),
-        queue_prefix: queue_prefix.clone(),
-        auth: auth.clone(),
-        ..ReviewsConfig::default()
-    };
-    let reviews = shop_reviews::build(&reviews_config).await.expect("reviews");
-    reviews.start(shutdown.clone()).await.expect("reviews workers");
-    let reviews_requests = Arc::new(AtomicUsize::new(0));
-    let counter = reviews_requests.clone();
-    let counted = reviews.app().layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            if request.uri().path() == "/graphql" {
-                counter.fetch_add(1, Ordering::SeqCst);
-            }
-            next.run(request)
-        },
-    ));
-    let reviews_port = serve(counted, shutdown.clone()).await;
-
-    let subgraph = |port: u16| format!("http://127.0.0.1:{port}/graphql");
-    let orders_config = OrdersConfig {
-        database_url: testkit::fresh_postgres_database().await,
-        max_connections: 8,
-        amqp_url: Some(amqp_url()),
-        queue_prefix,
-        catalog_url: subgraph(catalog_port),
-        inventory_url: subgraph(inventory_port),
-        users_url: subgraph(users_port),
-        cart_url: subgraph(cart_port),
-        payment_timeout_secs: options.payment_timeout_secs,
-        sweep_interval_secs: 1,
-        auth,
-        ..OrdersConfig::default()
-    };
-    let orders = shop_orders::build(&orders_config).await.expect("orders");
-    orders.start(shutdown.clone()).await.expect("orders workers");
-
-    let ports = Ports {
-        users: users_port,
-        catalog: catalog_port,
-        inventory: inventory_port,
-        cart: cart_port,
-        orders: serve(orders.app(), shutdown.clone()).await,
-        payments: payments_port,
-        notifications: notifications_port,
-        reviews: reviews_port,
-    };
-
-    let port = free_port();
-    let config = router_config(&dir_path, port, &ports, &options);
-    let log = std::fs::File::create(dir_path.join("router.log")).unwrap();
-    let router = Command::new(router_binary())
-        .env("ROUTER_CONFIG_FILE_PATH", &config)
-        .env("LOG_LEVEL", "warn")
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {}: {e} (build it with `cargo build --bins`)", router_binary().display())
-        });
-
-    let router_url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let ready = http.get(format!("{router_url}/readiness")).send().await.is_ok_and(|r| r.status().is_success());
-        if ready {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "router did not become ready; its log:\n{}",
-            std::fs::read_to_string(dir_path.join("router.log")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let signing_key_pem = std::fs::read_to_string(&key_file).unwrap();
-    let subgraph_urls = [
-        ("users", ports.users),
-        ("catalog", ports.catalog),
-        ("inventory", ports.inventory),
-        ("cart", ports.cart),
-        ("orders", ports.orders),
-        ("payments", ports.payments),
-        ("notifications", ports.notifications),
-        ("reviews", ports.reviews),
-    ]
-    .into_iter()
-    .map(|(name, port)| (name, format!("http://127.0.0.1:{port}/graphql")))
-    .collect();
-    Stack {
-        router_url,
-        http,
-        signing_key_pem,
-        subgraph_urls,
-        inventory_db,
-        payments_db,
-        notifications_db,
-        orders_config,
-        payments: tokio::sync::Mutex::new(Restartable {
-            config: payments_config,
-            port: payments_port,
-            shutdown: payments_shutdown,
-        }),
-        notifications: tokio::sync::Mutex::new(Restartable {
-            config: notifications_config,
-            port: notifications_port,
-            shutdown: notifications_shutdown,
-        }),
-        mail_dir,
-        reviews_requests,
-        inventory: tokio::sync::Mutex::new(Restartable {
-            config: inventory_config,
-            port: inventory_port,
-            shutdown: inventory_shutdown,
-        }),
-        _router: router,
-        shutdown,
-        _dir: testkit::TempDir::new(dir_path),
-    }
-}
-
-/// One email the notifications service sent, as read back from its `.eml` file.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    /// The notification's kind (`ORDER_CONFIRMED`, …), from the notifications database.
-    pub kind: String,
-    /// The `To` address.
-    pub to: String,
-    /// The subject.
-    pub subject: String,
-    /// The plain-text part, decoded.
-    pub text: String,
-    /// The HTML part, decoded.
-    pub html: String,
-}
-
 impl Stack {
-    /// Every email sent to `address` so far (parsed from the file transport's `.eml` files,
-    /// each named by its notification id, whose kind comes from the notifications database).
-    pub async fn mails_to(&self, address: &str) -> Vec<Mail> {
-        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-        let Ok(entries) = std::fs::read_dir(&self.mail_dir) else { return Vec::new() };
-        let mut parsed = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_none_or(|e| e != "eml") {
-                continue;
-            }
-            let raw = std::fs::read(&path).unwrap();
-            let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
-            let to = message.to().and_then(|to| to.first()).and_then(|a| a.address()).unwrap_or_default().to_owned();
-            if !to.eq_ignore_ascii_case(address) {
-                continue;
-            }
-            let id = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let mail = Mail {
-                kind: String::new(),
-                to,
-                subject: message.subject().unwrap_or_default().to_owned(),
-                text: message.body_text(0).unwrap_or_default().into_owned(),
-                html: message.body_html(0).unwrap_or_default().into_owned(),
-            };
-            parsed.push((id, mail));
-        }
-        if parsed.is_empty() {
-            return Vec::new();
-        }
-        // One query for the kinds of every mail found.
-        let db = Database::connect(self.notifications_db.as_str()).await.unwrap();
-        let ids: Vec<sea_orm::Value> = parsed.iter().map(|(id, _)| id.clone().into()).collect();
-        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                format!("SELECT id, kind FROM notifications WHERE id IN ({})", placeholders.join(", ")),
-                ids,
-            ))
-            .await
-            .unwrap();
-        db.close().await.ok();
-        let kinds: std::collections::HashMap<String, String> =
-            rows.iter().map(|row| (row.try_get("", "id").unwrap(), row.try_get("", "kind").unwrap())).collect();
-        parsed
-            .into_iter()
-            .map(|(id, mail)| Mail {
-                kind: kinds
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| panic!("an email for notification {id}, which does not exist")),
-                ..mail
-            })
-            .collect()
+    /// A stack with nothing in it yet.
+    pub fn builder() -> StackBuilder {
+        StackBuilder { kinds: Vec::new(), changes: Vec::new(), rate_limit: (10_000, 10_000) }
     }
 
-    /// What the notifications database and mail folder hold, for failure messages.
-    pub async fn notifications_state(&self) -> String {
-        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-        let db = Database::connect(self.notifications_db.as_str()).await.unwrap();
-        let rows = db
-            .query_all_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT kind || ' ' || status || ' ' || COALESCE(recipient, '-') || ' ' || COALESCE(last_error, '-') AS line FROM notifications",
-            ))
-            .await
-            .unwrap();
-        db.close().await.ok();
-        let lines: Vec<String> = rows.iter().map(|row| row.try_get::<String>("", "line").unwrap()).collect();
-        let files: Vec<String> = std::fs::read_dir(&self.mail_dir)
-            .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
-            .unwrap_or_default();
-        format!("notifications: {lines:?}; files in {}: {files:?}", self.mail_dir.display())
+    /// Every subgraph, with test settings.
+    pub async fn everything() -> Self {
+        Self::builder().all().start().await
     }
 
-    /// Stops the notifications service (HTTP, consumer and delivery) as a crashed process would.
-    pub async fn stop_notifications(&self) {
-        self.notifications.lock().await.shutdown.cancel();
-        // Let the listener and the consumer wind down before the test goes on.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    fn member(&self, name: &str) -> &tokio::sync::Mutex<Member> {
+        self.members.get(name).unwrap_or_else(|| panic!("the stack has no {name} subgraph"))
     }
 
-    /// Starts notifications again on the same database and port.
-    pub async fn start_notifications(&self) {
-        let mut notifications = self.notifications.lock().await;
-        notifications.shutdown = self.shutdown.child_token();
-        start_notifications(&notifications.config, notifications.port, notifications.shutdown.clone()).await;
+    /// The settings `S` runs with.
+    pub async fn settings<S: Subgraph>(&self) -> S::Config {
+        let mut member = self.member(S::NAME).lock().await;
+        member.settings.as_any_mut().downcast_mut::<S::Config>().cloned().unwrap()
     }
 
-    /// How many HTTP requests the reviews subgraph has received so far.
-    pub fn reviews_requests(&self) -> usize {
-        self.reviews_requests.load(Ordering::SeqCst)
+    /// The database URL of subgraph `name`, for checks behind its back.
+    pub async fn database_url(&self, name: &str) -> String {
+        let mut member = self.member(name).lock().await;
+        member.settings.common().database.map(|database| database.url().to_owned()).unwrap()
     }
 
-    /// How many `operation`s (AUTHORIZE, CAPTURE, …) payments recorded for an order.
-    pub async fn payment_operations(&self, order_id: &str, operation: &str) -> i64 {
-        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-        let db = Database::connect(self.payments_db.as_str()).await.unwrap();
-        let row = db
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT COUNT(*) AS n FROM payment_operations WHERE order_id = $1 AND operation = $2",
-                [order_id.into(), operation.into()],
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        db.close().await.ok();
-        row.try_get("", "n").unwrap()
+    /// Subgraph `name`'s own GraphQL URL, for checks that bypass the router.
+    pub async fn subgraph_url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/graphql", self.member(name).lock().await.port)
     }
 
-    /// Stops the payments service (HTTP and saga workers) as a crashed process would stop.
-    pub async fn stop_payments(&self) {
-        self.payments.lock().await.shutdown.cancel();
+    /// How many HTTP requests subgraph `name` has received so far.
+    pub async fn requests_to(&self, name: &str) -> usize {
+        self.member(name).lock().await.requests.load(Ordering::SeqCst)
+    }
+
+    /// Stops subgraph `name` gracefully (HTTP, consumers, workers drain and close their
+    /// connections); a crash is a different test.
+    pub async fn stop(&self, name: &str) {
+        self.member(name).lock().await.shutdown.cancel();
         // Let the server drain and release its port and broker channels.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
-    /// Starts payments again on the same database and port.
-    pub async fn start_payments(&self) {
-        let mut payments = self.payments.lock().await;
-        payments.shutdown = self.shutdown.child_token();
-        start_payments(&payments.config, payments.port, payments.shutdown.clone()).await;
+    /// Starts subgraph `name` again with the same settings, on the same port.
+    pub async fn start(&self, name: &str) {
+        let mut member = self.member(name).lock().await;
+        member.shutdown = self.shutdown.child_token();
+        member.run(None).await;
     }
 
-    /// Starts a second orders replica (same database, same broker) on its own port, as a
-    /// scaled-out deployment would; returns its GraphQL URL. It stops with the stack.
-    pub async fn spawn_orders_replica(&self) -> String {
-        let replica = shop_orders::build(&self.orders_config).await.expect("orders replica");
-        replica.start(self.shutdown.clone()).await.expect("orders replica workers");
-        let port = serve(replica.app(), self.shutdown.clone()).await;
+    /// Starts another replica of subgraph `name` (same settings, so the same database and
+    /// broker) on a port of its own, as a scaled-out deployment would; returns its GraphQL URL.
+    /// It stops with the stack.
+    pub async fn spawn_replica(&self, name: &str) -> String {
+        let member = self.member(name).lock().await;
+        let mut settings = member.settings.clone_box();
+        let port = free_port();
+        settings.common().service.listen = format!("127.0.0.1:{port}");
+        let replica =
+            Member { settings, port, requests: member.requests.clone(), shutdown: self.shutdown.child_token() };
+        replica.run(None).await;
         format!("http://127.0.0.1:{port}/graphql")
-    }
-
-    /// Stops the inventory service (HTTP and saga workers).
-    pub async fn stop_inventory(&self) {
-        self.inventory.lock().await.shutdown.cancel();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-
-    /// Starts inventory again on the same database and port.
-    pub async fn start_inventory(&self) {
-        let mut inventory = self.inventory.lock().await;
-        inventory.shutdown = self.shutdown.child_token();
-        start_inventory(&inventory.config, inventory.port, inventory.shutdown.clone()).await;
     }
 
     /// POSTs an operation to the router; returns the HTTP status and the JSON body.
@@ -605,7 +359,7 @@ impl Stack {
 
     /// POSTs an operation straight to one subgraph, bypassing the router.
     pub async fn subgraph(&self, name: &str, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        self.post(&self.subgraph_urls[name], token, query, variables).await
+        self.post(&self.subgraph_url(name).await, token, query, variables).await
     }
 
     /// Signs in through the router; returns the whole `login` payload.
@@ -637,4 +391,60 @@ impl Stack {
         let login = self.login(shop_users::seed::ADMIN_EMAIL, shop_users::seed::ADMIN_PASSWORD).await;
         login["accessToken"].as_str().expect("admin login").to_owned()
     }
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The router binary, built by the same `cargo build`/`nextest` run as this test.
+fn router_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/debug/deps/e2e-… → target/debug/shop-router
+    exe.parent().and_then(Path::parent).expect("target dir").join("shop-router")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The broker of every stack: the local RabbitMQ (or `TEST_AMQP_URL`'s virtual host), with
+/// names no other test uses.
+fn amqp_url() -> String {
+    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// `router/router.yaml` as shipped (its plugins, strict JWT included), pointed at this stack's
+/// subgraphs and port, with the test's rate limit.
+fn router_config(dir: &Path, port: u16, servers: &TestServers, rate_limit: (u32, u32)) -> PathBuf {
+    let shipped = std::fs::read_to_string(workspace_root().join("router/router.yaml")).unwrap();
+    let mut config: serde_yaml::Value = serde_yaml::from_str(&shipped).unwrap();
+    let supergraph = workspace_root().join("schema/supergraph.graphql");
+    let subgraphs: serde_json::Map<String, Value> = shop::subgraphs()
+        .iter()
+        .map(|kind| {
+            let url = format!("http://127.0.0.1:{}/graphql", servers.port(kind.name()));
+            (kind.name().to_owned(), json!({ "url": url }))
+        })
+        .collect();
+    let overrides: serde_yaml::Value = serde_yaml::to_value(json!({
+        "supergraph": { "source": "file", "path": supergraph.display().to_string() },
+        "http": { "host": "127.0.0.1", "port": port },
+        "override_subgraph_urls": { "subgraphs": subgraphs },
+    }))
+    .unwrap();
+    if let (serde_yaml::Value::Mapping(base), serde_yaml::Value::Mapping(changes)) = (&mut config, overrides) {
+        for (key, value) in changes {
+            base.insert(key, value);
+        }
+    }
+    config["plugins"]["rate_limit"] = serde_yaml::to_value(json!({ "enabled": true, "config": {
+        "requests_per_second": rate_limit.0, "burst": rate_limit.1,
+    } }))
+    .unwrap();
+    config["jwt"]["jwks_providers"][0]["url"] =
+        serde_yaml::Value::String(format!("http://127.0.0.1:{}/.well-known/jwks.json", servers.port("users")));
+    let path = dir.join("router.yaml");
+    std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
+    path
 }

@@ -169,8 +169,8 @@ pub struct TokenVerifier {
 }
 
 /// Settings of token verification, shared by every subgraph's configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// The users service's key set. Default `http://localhost:4001/.well-known/jwks.json`.
     pub jwks_url: String,

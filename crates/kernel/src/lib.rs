@@ -1,6 +1,9 @@
 //! The small shared platform every subgraph stands on.
 //!
-//! Each module is one concern: [`auth`] (who is calling), [`config`] (file + environment), [`telemetry`] (JSON logs),
+//! [`Subgraph`] is the contract every subgraph implements and [`run`] serves one as a service
+//! of its own. Each other module is one concern: [`auth`] (who is calling), [`config`] (defaults,
+//! file and environment, checked), [`graphql`] (the shared schema limits and SDL),
+//! [`telemetry`] (JSON logs),
 //! [`error`] (stable codes that become `extensions.code`), [`money`] (integer minor units),
 //! [`relay`] (cursor pagination), [`health`] and [`metrics`] (operational endpoints), and
 //! [`server`] (the axum bootstrap shared by every subgraph).
@@ -11,13 +14,16 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod federation;
+pub mod graphql;
 pub mod health;
 pub mod literal;
 pub mod metrics;
 pub mod money;
 pub mod relay;
 pub mod server;
+pub mod subgraph;
 pub mod telemetry;
 
 pub use error::{ErrorCode, ServiceError};
 pub use money::{CurrencyCode, Money};
+pub use subgraph::{Shared, Subgraph, SubgraphKind, Workers, run};

@@ -122,7 +122,7 @@ fn auth_failure(error: &AuthError) -> Response {
 pub fn app<E: Executor>(
     service: &'static str,
     executor: E,
-    readiness: Arc<dyn Readiness>,
+    readiness: Readiness,
     verifier: Arc<TokenVerifier>,
 ) -> Router {
     // Install the recorder before the first request records into it.
@@ -133,7 +133,7 @@ pub fn app<E: Executor>(
     let health = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
-        .with_state(readiness);
+        .with_state(Arc::new(readiness));
     graphql
         .merge(health)
         .route("/metrics", get(crate::metrics::render))

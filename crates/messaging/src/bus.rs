@@ -136,6 +136,9 @@ pub enum BusError {
     /// A message could not be encoded or decoded.
     #[error("message encoding error: {0}")]
     Decode(String),
+    /// No broker is configured where one is required.
+    #[error("no message broker: {0}")]
+    NotConfigured(String),
 }
 
 /// The running consumer task.

@@ -24,29 +24,40 @@ pub const REVIEWS_PURCHASES: &str = "reviews.purchases";
 /// them when it connects (idempotent), so a message published before its consumer first starts
 /// is queued, never dropped as unroutable.
 pub fn topology() -> Vec<QueueSpec> {
-    let spec = |name: &str, bindings: &[&str]| QueueSpec {
-        name: name.to_owned(),
-        bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
-    };
     vec![
-        spec(INVENTORY_COMMANDS, &["inventory.reserve.*", "inventory.commit.*", "inventory.release.*"]),
-        spec(PAYMENTS_COMMANDS, &["payment.authorize.*", "payment.capture.*", "payment.void.*"]),
-        spec(
-            ORDERS_SAGA,
-            &[
-                "inventory.reserved.*",
-                "inventory.rejected.*",
-                "inventory.expired.*",
-                "payment.authorized.*",
-                "payment.failed.*",
-                "payment.captured.*",
-                "payment.voided.*",
-                "payment.refunded.*",
-            ],
-        ),
+        inventory_commands_queue(),
+        payments_commands_queue(),
+        orders_saga_queue(),
         notifications_queue(),
         reviews_purchases_queue(),
     ]
+}
+
+/// Inventory's queue: the saga's stock commands.
+pub fn inventory_commands_queue() -> QueueSpec {
+    QueueSpec::new(INVENTORY_COMMANDS, ["inventory.reserve.*", "inventory.commit.*", "inventory.release.*"])
+}
+
+/// Payments' queue: the saga's payment commands.
+pub fn payments_commands_queue() -> QueueSpec {
+    QueueSpec::new(PAYMENTS_COMMANDS, ["payment.authorize.*", "payment.capture.*", "payment.void.*"])
+}
+
+/// The orders saga's queue: every answer of inventory and payments.
+pub fn orders_saga_queue() -> QueueSpec {
+    QueueSpec::new(
+        ORDERS_SAGA,
+        [
+            "inventory.reserved.*",
+            "inventory.rejected.*",
+            "inventory.expired.*",
+            "payment.authorized.*",
+            "payment.failed.*",
+            "payment.captured.*",
+            "payment.voided.*",
+            "payment.refunded.*",
+        ],
+    )
 }
 
 /// The notifications service's queue: every fact a customer is told about.

@@ -1,18 +1,22 @@
 //! Settings of the cart service (see `shop_kernel::config` for how they are loaded).
 
-use serde::Deserialize;
-use shop_kernel::auth::AuthConfig;
+use serde::{Deserialize, Serialize};
+use shop_kernel::{
+    auth::AuthConfig,
+    config::{CacheConfig, Common, Problems, ServiceConfig, Settings},
+};
 
 /// Cart settings; the defaults are the embedded mode.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CartConfig {
-    /// Address to serve on. Default `0.0.0.0:4004`.
-    pub listen: String,
-    /// `redis://…` to keep carts in Redis; unset keeps them in process memory. Default unset.
-    pub redis_url: Option<String>,
-    /// Prefix of every Redis key. Default `shop:cart:`.
-    pub key_prefix: String,
+    /// `listen`. Default `0.0.0.0:4004`.
+    #[serde(flatten)]
+    pub service: ServiceConfig,
+    /// `redis_url` to keep carts in Redis (unset: in process memory) and `key_prefix`
+    /// (default `shop:cart:`).
+    #[serde(flatten)]
+    pub cache: CacheConfig,
     /// How long a cart lives after its last change, in seconds. Default 604800 (7 days).
     pub idle_ttl_secs: u64,
     /// How access tokens are verified.
@@ -22,11 +26,20 @@ pub struct CartConfig {
 impl Default for CartConfig {
     fn default() -> Self {
         Self {
-            listen: "0.0.0.0:4004".into(),
-            redis_url: None,
-            key_prefix: "shop:cart:".into(),
+            service: ServiceConfig::on_port(4004),
+            cache: CacheConfig::in_process("shop:cart:"),
             idle_ttl_secs: 604_800,
             auth: AuthConfig::default(),
         }
+    }
+}
+
+impl Settings for CartConfig {
+    fn common(&mut self) -> Common<'_> {
+        Common { cache: Some(&mut self.cache), auth: Some(&mut self.auth), ..Common::new(&mut self.service) }
+    }
+
+    fn validate(&self, problems: &mut Problems) {
+        problems.within("idle_ttl_secs", self.idle_ttl_secs, 60..=365 * 24 * 3600);
     }
 }

@@ -5,8 +5,8 @@
 //! the catalog for names and prices. Every change is optimistic (`expectedVersion`), and a
 //! guest cart is merged into the user's cart atomically when they sign in (`cartMerge`).
 //!
-//! [`build`] wires configuration to a store and returns the schema and the axum app;
-//! `main.rs` only serves it. Tests drive the schema directly with [`from_parts`].
+//! [`CartService`] is the subgraph ([`Subgraph::build`] wires it from its settings);
+//! tests build it over a store of their own with [`CartService::from_parts`].
 
 pub mod config;
 pub mod domain;
@@ -17,7 +17,7 @@ pub mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use shop_kernel::{auth::TokenVerifier, health::Readiness};
+use shop_kernel::{Shared, Subgraph, auth::TokenVerifier, health::Readiness};
 
 pub use crate::{config::CartConfig, graphql::CartSchema};
 use crate::{
@@ -25,10 +25,7 @@ use crate::{
     store::{CartStore, MemoryCartStore, RedisCartStore, StoreError},
 };
 
-/// The service name used in logs, metrics and configuration.
-pub const SERVICE: &str = "cart";
-
-/// A wired cart service.
+/// The cart subgraph, wired.
 pub struct CartService {
     /// The GraphQL schema.
     pub schema: CartSchema,
@@ -46,43 +43,46 @@ pub enum StartError {
     Store(#[from] StoreError),
 }
 
-struct CartReadiness(Arc<dyn CartStore>);
+impl CartService {
+    /// The service over an open store (whose carts should expire after
+    /// `config.idle_ttl_secs`, which `expiresAt` reports).
+    pub fn from_parts(store: Arc<dyn CartStore>, config: &CartConfig) -> Self {
+        let carts = Arc::new(Carts::new(store.clone(), Duration::from_secs(config.idle_ttl_secs)));
+        Self { schema: graphql::schema(carts), store, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
+    }
+}
 
 #[async_trait::async_trait]
-impl Readiness for CartReadiness {
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
-    }
-}
+impl Subgraph for CartService {
+    const NAME: &'static str = "cart";
+    type Config = CartConfig;
+    type Schema = CartSchema;
+    type Error = StartError;
 
-/// Connects the store named by `config` (Redis, or process memory when `redis_url` is
-/// unset) and builds the schema.
-pub async fn build(config: &CartConfig) -> Result<CartService, StartError> {
-    let ttl = Duration::from_secs(config.idle_ttl_secs);
-    let store: Arc<dyn CartStore> = match &config.redis_url {
-        Some(url) => Arc::new(RedisCartStore::connect(url, &config.key_prefix, ttl).await?),
-        None => Arc::new(MemoryCartStore::new(ttl)),
-    };
-    Ok(from_parts(store, config))
-}
-
-/// Builds the service over an open store (whose carts should expire after
-/// `config.idle_ttl_secs`, which `expiresAt` reports).
-pub fn from_parts(store: Arc<dyn CartStore>, config: &CartConfig) -> CartService {
-    let carts = Arc::new(Carts::new(store.clone(), Duration::from_secs(config.idle_ttl_secs)));
-    let schema = graphql::schema(carts);
-    CartService { schema, store, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
-}
-
-impl CartService {
-    /// The HTTP app: `/graphql`, health and metrics.
-    pub fn app(&self) -> axum::Router {
-        let readiness = Arc::new(CartReadiness(self.store.clone()));
-        shop_kernel::server::app(SERVICE, self.schema.clone(), readiness, self.verifier.clone())
+    /// Connects the store named by `config` (Redis, or process memory when `redis_url` is
+    /// unset).
+    async fn build(config: &CartConfig, _shared: &Shared) -> Result<Self, StartError> {
+        let ttl = Duration::from_secs(config.idle_ttl_secs);
+        let store: Arc<dyn CartStore> = match &config.cache.redis_url {
+            Some(url) => Arc::new(RedisCartStore::connect(url.expose(), &config.cache.key_prefix, ttl).await?),
+            None => Arc::new(MemoryCartStore::new(ttl)),
+        };
+        Ok(Self::from_parts(store, config))
     }
 
-    /// The subgraph SDL for composition.
-    pub fn sdl(&self) -> String {
-        graphql::sdl(&self.schema)
+    fn sdl() -> String {
+        graphql::sdl()
+    }
+
+    fn schema(&self) -> CartSchema {
+        self.schema.clone()
+    }
+
+    fn verifier(&self) -> Arc<TokenVerifier> {
+        self.verifier.clone()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::new().check("store", self.store.clone(), |store| async move { store.ping().await })
     }
 }

@@ -1,23 +1,27 @@
 //! Settings of the catalog service (see `shop_kernel::config` for how they are loaded).
 
-use serde::Deserialize;
-use shop_kernel::auth::AuthConfig;
+use serde::{Deserialize, Serialize};
+use shop_kernel::{
+    auth::AuthConfig,
+    config::{CacheConfig, Common, DatabaseConfig, Problems, ServiceConfig, Settings},
+};
 
 /// Catalog settings; the defaults are the embedded mode.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogConfig {
-    /// Address to serve on. Default `0.0.0.0:4002`.
-    pub listen: String,
-    /// `mongodb://…` for production, `sqlite://…` for embedded.
-    /// Default `sqlite://data/catalog.db?mode=rwc`.
-    pub database_url: String,
+    /// `listen`. Default `0.0.0.0:4002`.
+    #[serde(flatten)]
+    pub service: ServiceConfig,
+    /// `database_url`: `mongodb://…` in production, `sqlite://…` when embedded (default
+    /// `sqlite://data/catalog.db?mode=rwc`); `max_connections` of the SQL pool (default 8).
+    #[serde(flatten)]
+    pub database: DatabaseConfig,
     /// MongoDB database name. Default `catalog`.
     pub mongo_database: String,
-    /// `redis://…` for a shared cache; unset means an in-process cache. Default unset.
-    pub redis_url: Option<String>,
-    /// Prefix of every cache key. Default `shop:`.
-    pub cache_prefix: String,
+    /// `redis_url` for a shared cache (unset: in process) and `key_prefix` (default `shop:`).
+    #[serde(flatten)]
+    pub cache: CacheConfig,
     /// How long cached products and lists live, in seconds. Default 300.
     pub cache_ttl_secs: u64,
     /// How access tokens are verified (admin mutations need the `ADMIN` role).
@@ -27,13 +31,28 @@ pub struct CatalogConfig {
 impl Default for CatalogConfig {
     fn default() -> Self {
         Self {
-            listen: "0.0.0.0:4002".into(),
-            database_url: "sqlite://data/catalog.db?mode=rwc".into(),
+            service: ServiceConfig::on_port(4002),
+            database: DatabaseConfig::embedded("catalog.db", 8),
             mongo_database: "catalog".into(),
-            redis_url: None,
-            cache_prefix: "shop:".into(),
+            cache: CacheConfig::in_process("shop:"),
             cache_ttl_secs: 300,
             auth: AuthConfig::default(),
         }
+    }
+}
+
+impl Settings for CatalogConfig {
+    fn common(&mut self) -> Common<'_> {
+        Common {
+            database: Some(&mut self.database),
+            mongo_database: Some(&mut self.mongo_database),
+            cache: Some(&mut self.cache),
+            auth: Some(&mut self.auth),
+            ..Common::new(&mut self.service)
+        }
+    }
+
+    fn validate(&self, problems: &mut Problems) {
+        problems.within("cache_ttl_secs", self.cache_ttl_secs, 1..=7 * 24 * 3600);
     }
 }

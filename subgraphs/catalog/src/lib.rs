@@ -1,7 +1,8 @@
 //! The catalog subgraph: products, variants, categories, search and facets.
 //!
-//! [`build`] wires configuration to a store and a cache and returns the schema and the axum
-//! app; `main.rs` only serves it. Tests drive the schema directly or the app on port 0.
+//! [`CatalogService`] is the subgraph ([`Subgraph::build`] wires it from its settings to a
+//! store and a cache); tests build it over parts of their own with
+//! [`CatalogService::from_parts`] and drive the schema directly or the app on port 0.
 
 pub mod config;
 pub mod domain;
@@ -13,23 +14,16 @@ pub mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use shop_kernel::{
-    auth::TokenVerifier,
-    cache::{KvCache, MemoryCache, RedisCache},
-    config::is_sqlite_url,
-    health::Readiness,
-};
+use shop_kernel::{Shared, Subgraph, auth::TokenVerifier, cache::KvCache, health::Readiness};
 
 pub use crate::{config::CatalogConfig, graphql::CatalogSchema};
 use crate::{
+    seed::SeedError,
     service::Catalog,
     store::{CatalogStore, StoreError, mongo::MongoCatalogStore, sql::SqlCatalogStore},
 };
 
-/// The service name used in logs, metrics and configuration.
-pub const SERVICE: &str = "catalog";
-
-/// A wired catalog service.
+/// The catalog subgraph, wired.
 pub struct CatalogService {
     /// The use cases (store + cache).
     pub catalog: Arc<Catalog>,
@@ -48,54 +42,66 @@ pub enum StartError {
     /// The cache is unreachable.
     #[error("catalog cache: {0}")]
     Cache(#[from] shop_kernel::cache::CacheError),
-}
-
-struct CatalogReadiness {
-    store: Arc<dyn CatalogStore>,
-    cache: Arc<dyn KvCache>,
-}
-
-#[async_trait::async_trait]
-impl Readiness for CatalogReadiness {
-    async fn check(&self) -> Result<(), String> {
-        self.store.ping().await.map_err(|e| format!("store: {e}"))?;
-        self.cache.ping().await.map_err(|e| format!("cache: {e}"))
-    }
-}
-
-/// Connects the store and cache named by `config` and builds the schema.
-pub async fn build(config: &CatalogConfig) -> Result<CatalogService, StartError> {
-    let store: Arc<dyn CatalogStore> = if is_sqlite_url(&config.database_url) {
-        Arc::new(SqlCatalogStore::connect(&config.database_url).await?)
-    } else {
-        Arc::new(MongoCatalogStore::connect(&config.database_url, &config.mongo_database).await?)
-    };
-    store.prepare().await?;
-    let cache: Arc<dyn KvCache> = match &config.redis_url {
-        Some(url) => Arc::new(RedisCache::connect(url).await?),
-        None => Arc::new(MemoryCache::new(10_000)),
-    };
-    Ok(from_parts(store, cache, config))
-}
-
-/// Builds the service over an already prepared store and cache.
-pub fn from_parts(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, config: &CatalogConfig) -> CatalogService {
-    let catalog =
-        Arc::new(Catalog::new(store, cache, &config.cache_prefix, Duration::from_secs(config.cache_ttl_secs)));
-    let schema = graphql::schema(catalog.clone());
-    CatalogService { catalog, schema, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
+    /// The demo catalog could not be loaded.
+    #[error("catalog seed: {0}")]
+    Seed(#[from] SeedError),
+    /// The demo catalog file does not parse.
+    #[error("catalog seed file: {0}")]
+    SeedFile(#[from] serde_json::Error),
 }
 
 impl CatalogService {
-    /// The HTTP app: `/graphql`, health and metrics.
-    pub fn app(&self) -> axum::Router {
-        let readiness =
-            Arc::new(CatalogReadiness { store: self.catalog.store().clone(), cache: self.catalog.cache().clone() });
-        shop_kernel::server::app(SERVICE, self.schema.clone(), readiness, self.verifier.clone())
+    /// The service over a prepared store and a cache.
+    pub fn from_parts(store: Arc<dyn CatalogStore>, cache: Arc<dyn KvCache>, config: &CatalogConfig) -> Self {
+        let ttl = Duration::from_secs(config.cache_ttl_secs);
+        let catalog = Arc::new(Catalog::new(store, cache, &config.cache.key_prefix, ttl));
+        let schema = graphql::schema(catalog.clone());
+        Self { catalog, schema, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
+    }
+}
+
+#[async_trait::async_trait]
+impl Subgraph for CatalogService {
+    const NAME: &'static str = "catalog";
+    type Config = CatalogConfig;
+    type Schema = CatalogSchema;
+    type Error = StartError;
+
+    /// Connects and prepares the store (MongoDB, or SQLite when embedded) and the cache
+    /// (Redis, or process memory).
+    async fn build(config: &CatalogConfig, _shared: &Shared) -> Result<Self, StartError> {
+        let store: Arc<dyn CatalogStore> = if config.database.is_mongodb() {
+            Arc::new(MongoCatalogStore::connect(config.database.url(), &config.mongo_database).await?)
+        } else {
+            Arc::new(SqlCatalogStore::connect(config.database.url(), config.database.max_connections).await?)
+        };
+        store.prepare().await?;
+        let cache = config.cache.connect(10_000).await?;
+        Ok(Self::from_parts(store, cache, config))
     }
 
-    /// The subgraph SDL for composition.
-    pub fn sdl(&self) -> String {
-        graphql::sdl(&self.schema)
+    fn sdl() -> String {
+        graphql::sdl()
+    }
+
+    fn schema(&self) -> CatalogSchema {
+        self.schema.clone()
+    }
+
+    fn verifier(&self) -> Arc<TokenVerifier> {
+        self.verifier.clone()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::new().check("store", self.catalog.store().clone(), |store| async move { store.ping().await }).check(
+            "cache",
+            self.catalog.cache().clone(),
+            |cache| async move { cache.ping().await },
+        )
+    }
+
+    async fn seed_demo(&self, demo: &str) -> Result<Option<String>, StartError> {
+        let products = seed::apply(&self.catalog, &serde_json::from_str(demo)?).await?;
+        Ok(Some(format!("{products} products")))
     }
 }

@@ -1,20 +1,10 @@
 //! Runs the catalog subgraph on its own.
 
-use shop_catalog::{CatalogConfig, SERVICE};
-use shop_kernel::server;
-
 // Request handling allocates many small, short-lived values; mimalloc handles that far
 // better than the system allocator under concurrency (measured with bench/products.sh).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    shop_kernel::telemetry::init();
-    let config: CatalogConfig = shop_kernel::config::load(SERVICE)?;
-    let service = shop_catalog::build(&config).await?;
-    let listener = server::bind(&config.listen).await?;
-    let shutdown = server::shutdown_on_signal();
-    server::serve(listener, service.app(), shutdown).await?;
-    Ok(())
+fn main() -> anyhow::Result<()> {
+    shop_kernel::run::<shop_catalog::CatalogService>()
 }

@@ -3,6 +3,9 @@
 //!
 //! Reservation operations ([`store::InventoryStore::reserve`], `commit`, `release`) are the
 //! internal API the checkout saga drives through events.
+//!
+//! [`InventoryService`] is the subgraph ([`Subgraph::build`] wires it from its settings);
+//! tests build it over a store and a bus of their own with [`InventoryService::from_parts`].
 
 pub mod config;
 pub mod domain;
@@ -15,21 +18,17 @@ pub mod sweeper;
 
 use std::{sync::Arc, time::Duration};
 
-use shop_kernel::{auth::TokenVerifier, health::Readiness};
+use shop_kernel::{Shared, Subgraph, Workers, auth::TokenVerifier, health::Readiness};
 use shop_messaging::{
     Bus, BusError, ConsumerSpec, contracts,
     outbox::{OutboxRelay, OutboxWaker},
 };
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{InventoryStore, StoreError};
 pub use crate::{config::InventoryConfig, graphql::InventorySchema};
 
-/// The service name used in logs, metrics and configuration.
-pub const SERVICE: &str = "inventory";
-
-/// A wired inventory service.
+/// The inventory subgraph, wired.
 pub struct InventoryService {
     /// The database.
     pub store: Arc<InventoryStore>,
@@ -37,77 +36,87 @@ pub struct InventoryService {
     pub schema: InventorySchema,
     /// Verifies the access tokens of requests.
     pub verifier: Arc<TokenVerifier>,
+    /// Where the saga's commands come from and its answers go.
+    pub bus: Arc<dyn Bus>,
     /// Wakes the outbox relay after a commit that wrote messages.
     pub waker: OutboxWaker,
     reservation_ttl: Duration,
     sweep_interval: Duration,
 }
 
-struct InventoryReadiness(Arc<InventoryStore>);
-
-#[async_trait::async_trait]
-impl Readiness for InventoryReadiness {
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
-    }
-}
-
-/// Connects (and migrates) the database named by `config` and builds the schema.
-pub async fn build(config: &InventoryConfig) -> Result<InventoryService, StoreError> {
-    let store = Arc::new(InventoryStore::connect(&config.database_url, config.max_connections).await?);
-    Ok(from_store(store, config))
-}
-
-/// Builds the service over an open store.
-pub fn from_store(store: Arc<InventoryStore>, config: &InventoryConfig) -> InventoryService {
-    let schema = graphql::schema(store.clone());
-    InventoryService {
-        store,
-        schema,
-        verifier: Arc::new(TokenVerifier::remote(&config.auth)),
-        waker: OutboxWaker::new(),
-        reservation_ttl: Duration::from_secs(config.reservation_ttl_secs),
-        sweep_interval: Duration::from_secs(config.sweep_interval_secs),
-    }
-}
-
-/// Connects to the RabbitMQ broker named by `config` and declares the shared topology
-/// (without one, a private in-process bus: for development only).
-pub async fn connect_bus(config: &InventoryConfig) -> Result<Arc<dyn Bus>, BusError> {
-    shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix).await
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database is unreachable or could not be migrated.
+    #[error("inventory database: {0}")]
+    Store(#[from] StoreError),
+    /// The broker is unreachable or refused the topology.
+    #[error("message bus: {0}")]
+    Bus(#[from] BusError),
+    /// The demo stock file does not parse.
+    #[error("inventory seed file: {0}")]
+    SeedFile(#[from] serde_json::Error),
 }
 
 impl InventoryService {
-    /// The HTTP app: `/graphql`, health and metrics.
-    pub fn app(&self) -> axum::Router {
-        shop_kernel::server::app(
-            SERVICE,
-            self.schema.clone(),
-            Arc::new(InventoryReadiness(self.store.clone())),
-            self.verifier.clone(),
-        )
+    /// The service over an open store and a bus.
+    pub fn from_parts(store: Arc<InventoryStore>, bus: Arc<dyn Bus>, config: &InventoryConfig) -> Self {
+        let schema = graphql::schema(store.clone());
+        Self {
+            store,
+            schema,
+            verifier: Arc::new(TokenVerifier::remote(&config.auth)),
+            bus,
+            waker: OutboxWaker::new(),
+            reservation_ttl: Duration::from_secs(config.reservation_ttl_secs),
+            sweep_interval: Duration::from_secs(config.sweep_interval_secs),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Subgraph for InventoryService {
+    const NAME: &'static str = "inventory";
+    type Config = InventoryConfig;
+    type Schema = InventorySchema;
+    type Error = StartError;
+
+    /// Connects (and migrates) the database and connects the bus.
+    async fn build(config: &InventoryConfig, shared: &Shared) -> Result<Self, StartError> {
+        let bus = shop_messaging::connect::bus_for(Self::NAME, &config.bus, shared).await?;
+        let store = Arc::new(InventoryStore::connect(config.database.url(), config.database.max_connections).await?);
+        Ok(Self::from_parts(store, bus, config))
     }
 
-    /// Starts the saga side: the outbox relay, the command consumer and the reservation
-    /// sweeper. They run until `shutdown`.
-    pub async fn start(
-        &self,
-        bus: Arc<dyn Bus>,
-        shutdown: &CancellationToken,
-    ) -> Result<Vec<JoinHandle<()>>, BusError> {
-        let relay = OutboxRelay::new(self.store.connection().clone(), bus.clone(), self.waker.clone());
+    fn sdl() -> String {
+        graphql::sdl()
+    }
+
+    fn schema(&self) -> InventorySchema {
+        self.schema.clone()
+    }
+
+    fn verifier(&self) -> Arc<TokenVerifier> {
+        self.verifier.clone()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::new().check("store", self.store.clone(), |store| async move { store.ping().await })
+    }
+
+    /// The saga side: the outbox relay, the command consumer and the reservation sweeper.
+    async fn start(&self, shutdown: &CancellationToken) -> Result<Workers, StartError> {
+        let relay = OutboxRelay::new(self.store.connection().clone(), self.bus.clone(), self.waker.clone());
         let handler = events::CommandHandler::new(self.store.clone(), self.waker.clone(), self.reservation_ttl);
-        let queue = contracts::topology()
-            .into_iter()
-            .find(|q| q.name == contracts::INVENTORY_COMMANDS)
-            .ok_or_else(|| BusError::Topology("no inventory queue in the topology".into()))?;
-        let consumer = bus.consume(ConsumerSpec::durable(queue), Arc::new(handler), shutdown.clone()).await?;
+        let spec = ConsumerSpec::durable(contracts::inventory_commands_queue());
+        let consumer = self.bus.consume(spec, Arc::new(handler), shutdown.clone()).await?;
         let sweeper = sweeper::run(self.store.clone(), self.waker.clone(), self.sweep_interval, shutdown.clone());
         Ok(vec![tokio::spawn(relay.run(shutdown.clone())), tokio::spawn(consumer.join()), tokio::spawn(sweeper)])
     }
 
-    /// The subgraph SDL for composition.
-    pub fn sdl(&self) -> String {
-        graphql::sdl(&self.schema)
+    /// The stock of every demo SKU that has none yet.
+    async fn seed_demo(&self, demo: &str) -> Result<Option<String>, StartError> {
+        let skus = seed::apply(&self.store, &serde_json::from_str(demo)?).await?;
+        Ok(Some(format!("the stock of {skus} SKUs")))
     }
 }

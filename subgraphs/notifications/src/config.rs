@@ -4,30 +4,28 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-use shop_kernel::auth::AuthConfig;
+use serde::{Deserialize, Serialize};
+use shop_kernel::{
+    auth::AuthConfig,
+    config::{BusConfig, Common, DatabaseConfig, Problems, Secret, ServiceConfig, Settings, data_path},
+};
 
 use crate::delivery::DeliverySettings;
 
 /// Notifications settings; the defaults are the embedded mode.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NotificationsConfig {
-    /// Address to serve on. Default `0.0.0.0:4007`.
-    pub listen: String,
-    /// `postgres://…` for production, `sqlite://…` for embedded.
-    /// Default `sqlite://data/notifications.db?mode=rwc`.
-    pub database_url: String,
-    /// Pool size. Default 8.
-    pub max_connections: u32,
-    /// RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`. Default none: the embedded
-    /// launcher hands in its in-process bus (`from_parts`); `build` alone then uses a private
-    /// in-process bus, which reaches no other service.
-    pub amqp_url: Option<String>,
-    /// The topic exchange of every message. Default `shop.events`.
-    pub exchange: String,
-    /// Prefix of exchange and queue names (tests use a random one). Default empty.
-    pub queue_prefix: String,
+    /// `listen`. Default `0.0.0.0:4007`.
+    #[serde(flatten)]
+    pub service: ServiceConfig,
+    /// `database_url`: `postgres://…` in production, `sqlite://…` when embedded (default
+    /// `sqlite://data/notifications.db?mode=rwc`); `max_connections` (default 8).
+    #[serde(flatten)]
+    pub database: DatabaseConfig,
+    /// `amqp_url`, `exchange` and `queue_prefix` of the broker the events come from.
+    #[serde(flatten)]
+    pub bus: BusConfig,
     /// How access tokens are verified.
     pub auth: AuthConfig,
     /// How email is sent.
@@ -43,12 +41,9 @@ pub struct NotificationsConfig {
 impl Default for NotificationsConfig {
     fn default() -> Self {
         Self {
-            listen: "0.0.0.0:4007".into(),
-            database_url: "sqlite://data/notifications.db?mode=rwc".into(),
-            max_connections: 8,
-            amqp_url: None,
-            exchange: "shop.events".into(),
-            queue_prefix: String::new(),
+            service: ServiceConfig::on_port(4007),
+            database: DatabaseConfig::embedded("notifications.db", 8),
+            bus: BusConfig::default(),
             auth: AuthConfig::default(),
             email: EmailConfig::default(),
             delivery: DeliveryConfig::default(),
@@ -58,8 +53,40 @@ impl Default for NotificationsConfig {
     }
 }
 
+impl Settings for NotificationsConfig {
+    fn common(&mut self) -> Common<'_> {
+        Common {
+            database: Some(&mut self.database),
+            bus: Some(&mut self.bus),
+            auth: Some(&mut self.auth),
+            files: vec![&mut self.email.file_dir],
+            ..Common::new(&mut self.service)
+        }
+    }
+
+    fn validate(&self, problems: &mut Problems) {
+        match (&self.email.transport, &self.email.smtp_url) {
+            (TransportKind::Smtp, None) => problems.refuse("email.smtp_url", "is required with `transport: smtp`"),
+            (_, Some(url)) => problems.url("email.smtp_url", url.expose(), &["smtp", "smtps"]),
+            _ => {}
+        }
+        problems.within("email.smtp_timeout_ms", self.email.smtp_timeout_ms, 1..=300_000);
+        let delivery = &self.delivery;
+        problems.within("delivery.max_attempts", delivery.max_attempts, 1..=100);
+        problems.within("delivery.initial_backoff_ms", delivery.initial_backoff_ms, 1..=3_600_000);
+        problems.within(
+            "delivery.max_backoff_ms",
+            delivery.max_backoff_ms,
+            delivery.initial_backoff_ms..=24 * 3_600_000,
+        );
+        problems.within("delivery.poll_interval_ms", delivery.poll_interval_ms, 1..=600_000);
+        problems.within("delivery.lease_secs", delivery.lease_secs, 2..=3600);
+        problems.url("shop_url", &self.shop_url, &["http", "https"]);
+    }
+}
+
 /// Which transport carries email.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransportKind {
     /// An SMTP server at `smtp_url`.
@@ -71,15 +98,15 @@ pub enum TransportKind {
 }
 
 /// Email settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EmailConfig {
     /// `smtp`, `file` or `memory`. Default `file`.
     pub transport: TransportKind,
     /// The SMTP server in lettre's URL form: `smtp://mailpit:1025` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host` (TLS).
     /// Required with `transport: smtp`. Default none.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<Secret>,
     /// Longest one SMTP command may take, in milliseconds. Default 10000.
     pub smtp_timeout_ms: u64,
     /// The sender. Default `Shop <orders@shop.local>`.
@@ -95,14 +122,14 @@ impl Default for EmailConfig {
             smtp_url: None,
             smtp_timeout_ms: 10_000,
             from: "Shop <orders@shop.local>".into(),
-            file_dir: "data/mail".into(),
+            file_dir: data_path("mail"),
         }
     }
 }
 
 /// Delivery settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeliveryConfig {
     /// Attempts in total, the first included, before a notification fails. Default 8.
     pub max_attempts: u32,

@@ -8,11 +8,9 @@
 //! It extends the users service's `User` with `notifications` and `notificationPreferences`.
 //! Nobody waits on it: the checkout saga never blocks on a notification.
 //!
-//! [`build`] wires configuration to PostgreSQL or SQLite, RabbitMQ and the configured email
-//! transport; the embedded launcher and tests use [`from_parts`] with a bus of their own, or
-//! [`from_store`] with channels of their own. [`NotificationsService::start`] runs the
-//! consumer and the delivery worker.
-
+//! [`NotificationsService`] is the subgraph ([`Subgraph::build`] wires it from its settings
+//! to PostgreSQL/SQLite, the bus and the configured email transport); tests build it over a
+//! store, a bus and channels of their own with [`NotificationsService::from_parts`].
 #![warn(missing_docs)]
 
 pub mod channel;
@@ -27,9 +25,8 @@ pub mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use shop_kernel::{auth::TokenVerifier, health::Readiness};
+use shop_kernel::{Shared, Subgraph, Workers, auth::TokenVerifier, health::Readiness};
 use shop_messaging::{Bus, BusError};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -46,10 +43,7 @@ pub use crate::{
     graphql::NotificationsSchema,
 };
 
-/// The service name used in logs, metrics and configuration.
-pub const SERVICE: &str = "notifications";
-
-/// A wired notifications service.
+/// The notifications subgraph, wired.
 pub struct NotificationsService {
     /// The database (also the delivery queue).
     pub store: Arc<NotificationStore>,
@@ -89,72 +83,31 @@ pub enum StartError {
     Templates(#[from] RenderError),
 }
 
-struct NotificationsReadiness(Arc<NotificationStore>);
-
-#[async_trait::async_trait]
-impl Readiness for NotificationsReadiness {
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
-    }
-}
-
-/// Connects (and migrates) the database and connects the bus named by `config` (RabbitMQ;
-/// without `amqp_url`, a private in-process bus), and builds the service.
-pub async fn build(config: &NotificationsConfig) -> Result<NotificationsService, StartError> {
-    let bus =
-        shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix)
-            .await?;
-    from_parts(&config.database_url, bus, config).await
-}
-
-/// Connects (and migrates) the database at `database_url` and builds the service over `bus`,
-/// with the email transport `config.email` names.
-pub async fn from_parts(
-    database_url: &str,
-    bus: Arc<dyn Bus>,
-    config: &NotificationsConfig,
-) -> Result<NotificationsService, StartError> {
-    let transport = match config.email.transport {
-        TransportKind::Smtp => {
-            let url = config.email.smtp_url.as_deref().ok_or(StartError::MissingSmtpUrl)?;
-            EmailTransport::smtp(url, Duration::from_millis(config.email.smtp_timeout_ms))?
-        }
-        TransportKind::File => EmailTransport::file(&config.email.file_dir)?,
-        TransportKind::Memory => EmailTransport::Memory(MemoryMailbox::new()),
-    };
-    let email = EmailChannel::new(&config.email.from, transport)?;
-    let mailbox = email.mailbox().cloned();
-    let store = Arc::new(NotificationStore::connect(database_url, config.max_connections).await?);
-    let mut service = from_store(store, bus, vec![Arc::new(email)], config)?;
-    service.mailbox = mailbox;
-    Ok(service)
-}
-
-/// Builds the service over an open store, a bus and the channels to send through (one per
-/// [`channel::ChannelKind`]).
-pub fn from_store(
-    store: Arc<NotificationStore>,
-    bus: Arc<dyn Bus>,
-    channels: Vec<Arc<dyn Channel>>,
-    config: &NotificationsConfig,
-) -> Result<NotificationsService, StartError> {
-    let renderer = Arc::new(Renderer::new(&config.shop_name, &config.shop_url)?);
-    let schema = graphql::schema(store.clone());
-    let verifier = Arc::new(TokenVerifier::remote(&config.auth));
-    Ok(NotificationsService {
-        store,
-        schema,
-        verifier,
-        bus,
-        renderer,
-        channels,
-        waker: DeliveryWaker::new(),
-        mailbox: None,
-        config: config.clone(),
-    })
-}
-
 impl NotificationsService {
+    /// The service over an open store, a bus and the channels to send through (one per
+    /// [`channel::ChannelKind`]).
+    pub fn from_parts(
+        store: Arc<NotificationStore>,
+        bus: Arc<dyn Bus>,
+        channels: Vec<Arc<dyn Channel>>,
+        config: &NotificationsConfig,
+    ) -> Result<Self, StartError> {
+        let renderer = Arc::new(Renderer::new(&config.shop_name, &config.shop_url)?);
+        let schema = graphql::schema(store.clone());
+        let verifier = Arc::new(TokenVerifier::remote(&config.auth));
+        Ok(Self {
+            store,
+            schema,
+            verifier,
+            bus,
+            renderer,
+            channels,
+            waker: DeliveryWaker::new(),
+            mailbox: None,
+            config: config.clone(),
+        })
+    }
+
     /// The consumer of `notifications.events` (also what the bus runs); tests may call it
     /// directly.
     pub fn handler(&self) -> NotificationEvents {
@@ -166,7 +119,7 @@ impl NotificationsService {
         )
     }
 
-    /// The delivery worker (what [`start`](Self::start) runs); tests may drive it a pass at a
+    /// The delivery worker (what [`Subgraph::start`] runs); tests may drive it a pass at a
     /// time with [`DeliveryWorker::run_once`].
     pub fn worker(&self) -> DeliveryWorker {
         DeliveryWorker::new(
@@ -184,33 +137,71 @@ impl NotificationsService {
     pub fn mailbox(&self) -> Option<&MemoryMailbox> {
         self.mailbox.as_ref()
     }
+}
 
-    /// Starts the consumer of `notifications.events` and the delivery worker; both stop when
-    /// `shutdown` is cancelled. Returns their tasks.
-    pub async fn start(&self, shutdown: CancellationToken) -> Result<Vec<JoinHandle<()>>, BusError> {
+#[async_trait::async_trait]
+impl Subgraph for NotificationsService {
+    const NAME: &'static str = "notifications";
+    type Config = NotificationsConfig;
+    type Schema = NotificationsSchema;
+    type Error = StartError;
+
+    /// Connects (and migrates) the database, connects the bus and opens the email transport
+    /// `config.email` names.
+    async fn build(config: &NotificationsConfig, shared: &Shared) -> Result<Self, StartError> {
+        let bus = shop_messaging::connect::bus_for(Self::NAME, &config.bus, shared).await?;
+        let transport = match config.email.transport {
+            TransportKind::Smtp => {
+                let url = config.email.smtp_url.as_ref().ok_or(StartError::MissingSmtpUrl)?;
+                EmailTransport::smtp(url.expose(), Duration::from_millis(config.email.smtp_timeout_ms))?
+            }
+            TransportKind::File => EmailTransport::file(&config.email.file_dir)?,
+            TransportKind::Memory => EmailTransport::Memory(MemoryMailbox::new()),
+        };
+        let email = EmailChannel::new(&config.email.from, transport)?;
+        let mailbox = email.mailbox().cloned();
+        let store = Arc::new(NotificationStore::connect(config.database.url(), config.database.max_connections).await?);
+        let mut service = Self::from_parts(store, bus, vec![Arc::new(email)], config)?;
+        service.mailbox = mailbox;
+        Ok(service)
+    }
+
+    fn sdl() -> String {
+        graphql::sdl()
+    }
+
+    fn schema(&self) -> NotificationsSchema {
+        self.schema.clone()
+    }
+
+    fn verifier(&self) -> Arc<TokenVerifier> {
+        self.verifier.clone()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::new().check("store", self.store.clone(), |store| async move { store.ping().await })
+    }
+
+    fn banner(&self) -> Option<String> {
+        let email = &self.config.email;
+        Some(match email.transport {
+            TransportKind::File => format!("emails: one .eml file per email in {}/", email.file_dir),
+            TransportKind::Smtp => "emails: sent over SMTP".to_owned(),
+            TransportKind::Memory => "emails: kept in memory".to_owned(),
+        })
+    }
+
+    /// The consumer of `notifications.events` and the delivery worker.
+    async fn start(&self, shutdown: &CancellationToken) -> Result<Workers, StartError> {
         let worker = tokio::spawn(self.worker().run(shutdown.clone()));
-        let consumer = match self.bus.consume(events::consumer_spec(), Arc::new(self.handler()), shutdown).await {
+        let consumer = match self.bus.consume(events::consumer_spec(), Arc::new(self.handler()), shutdown.clone()).await
+        {
             Ok(consumer) => consumer,
             Err(error) => {
                 worker.abort();
-                return Err(error);
+                return Err(error.into());
             }
         };
         Ok(vec![worker, tokio::spawn(consumer.join())])
-    }
-
-    /// The HTTP app: `/graphql`, health and metrics.
-    pub fn app(&self) -> axum::Router {
-        shop_kernel::server::app(
-            SERVICE,
-            self.schema.clone(),
-            Arc::new(NotificationsReadiness(self.store.clone())),
-            self.verifier.clone(),
-        )
-    }
-
-    /// The subgraph SDL for composition.
-    pub fn sdl(&self) -> String {
-        graphql::sdl(&self.schema)
     }
 }

@@ -3,29 +3,29 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-use shop_kernel::{CurrencyCode, auth::AuthConfig};
+use serde::{Deserialize, Serialize};
+use shop_kernel::{
+    CurrencyCode,
+    auth::AuthConfig,
+    config::{BusConfig, Common, DatabaseConfig, Problems, ServiceConfig, Settings},
+};
 
 use crate::domain::PricingRules;
 
 /// Orders settings; the defaults are the embedded mode.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OrdersConfig {
-    /// Address to serve on. Default `0.0.0.0:4005`.
-    pub listen: String,
-    /// `postgres://…` for production, `sqlite://…` for embedded.
-    /// Default `sqlite://data/orders.db?mode=rwc`.
-    pub database_url: String,
-    /// Pool size. Default 16.
-    pub max_connections: u32,
-    /// RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`. Default unset: the in-process bus
-    /// (only meaningful when every service runs in one process).
-    pub amqp_url: Option<String>,
-    /// The topic exchange of saga messages. Default `shop.events`.
-    pub exchange: String,
-    /// Prefix of exchange and queue names (tests isolate themselves with it). Default empty.
-    pub queue_prefix: String,
+    /// `listen`. Default `0.0.0.0:4005`.
+    #[serde(flatten)]
+    pub service: ServiceConfig,
+    /// `database_url`: `postgres://…` in production, `sqlite://…` when embedded (default
+    /// `sqlite://data/orders.db?mode=rwc`); `max_connections` (default 16).
+    #[serde(flatten)]
+    pub database: DatabaseConfig,
+    /// `amqp_url`, `exchange` and `queue_prefix` of the saga's broker.
+    #[serde(flatten)]
+    pub bus: BusConfig,
     /// The catalog subgraph (authoritative prices). Default `http://localhost:4002/graphql`.
     pub catalog_url: String,
     /// The inventory subgraph (availability). Default `http://localhost:4003/graphql`.
@@ -48,7 +48,10 @@ pub struct OrdersConfig {
     /// Default: demo rates, VAT-style: `US` 0 (US sales tax depends on the state, which this
     /// demo does not model), `CA` 500 (GST), `GB` 2000, `DE` 1900, `FR` 2000, `NL` 2100,
     /// `SE` 2500, `CH` 810, `AU` 1000, `JP` 1000. Setting it replaces the whole map; keys are
-    /// matched case-insensitively. Rates above 10000 (100 %) are refused by the database.
+    /// matched case-insensitively. Rates above 10000 (100 %) are refused.
+    // Left out of the layered defaults, so a configured map replaces the demo one instead of
+    // being merged into it.
+    #[serde(default = "demo_tax_rates", skip_serializing)]
     pub tax_rates_bp: HashMap<String, u32>,
     /// Tax rate of countries not listed in `tax_rates_bp`, basis points. Default 0.
     pub default_tax_bp: u32,
@@ -64,30 +67,30 @@ pub struct OrdersConfig {
     pub auth: AuthConfig,
 }
 
+fn demo_tax_rates() -> HashMap<String, u32> {
+    [
+        ("US", 0),
+        ("CA", 500),
+        ("GB", 2_000),
+        ("DE", 1_900),
+        ("FR", 2_000),
+        ("NL", 2_100),
+        ("SE", 2_500),
+        ("CH", 810),
+        ("AU", 1_000),
+        ("JP", 1_000),
+    ]
+    .into_iter()
+    .map(|(country, bp)| (country.to_owned(), bp))
+    .collect()
+}
+
 impl Default for OrdersConfig {
     fn default() -> Self {
-        let tax_rates_bp = [
-            ("US", 0),
-            ("CA", 500),
-            ("GB", 2_000),
-            ("DE", 1_900),
-            ("FR", 2_000),
-            ("NL", 2_100),
-            ("SE", 2_500),
-            ("CH", 810),
-            ("AU", 1_000),
-            ("JP", 1_000),
-        ]
-        .into_iter()
-        .map(|(country, bp)| (country.to_owned(), bp))
-        .collect();
         Self {
-            listen: "0.0.0.0:4005".into(),
-            database_url: "sqlite://data/orders.db?mode=rwc".into(),
-            max_connections: 16,
-            amqp_url: None,
-            exchange: "shop.events".into(),
-            queue_prefix: String::new(),
+            service: ServiceConfig::on_port(4005),
+            database: DatabaseConfig::embedded("orders.db", 16),
+            bus: BusConfig::default(),
             catalog_url: "http://localhost:4002/graphql".into(),
             inventory_url: "http://localhost:4003/graphql".into(),
             users_url: "http://localhost:4001/graphql".into(),
@@ -96,13 +99,46 @@ impl Default for OrdersConfig {
             currency: CurrencyCode::Usd,
             shipping_flat_minor: 499,
             free_shipping_threshold_minor: 5_000,
-            tax_rates_bp,
+            tax_rates_bp: demo_tax_rates(),
             default_tax_bp: 0,
             payment_timeout_secs: 120,
             pending_timeout_secs: 900,
             sweep_interval_secs: 5,
             auth: AuthConfig::default(),
         }
+    }
+}
+
+impl Settings for OrdersConfig {
+    fn common(&mut self) -> Common<'_> {
+        Common {
+            database: Some(&mut self.database),
+            bus: Some(&mut self.bus),
+            auth: Some(&mut self.auth),
+            neighbours: vec![
+                ("catalog", &mut self.catalog_url),
+                ("inventory", &mut self.inventory_url),
+                ("users", &mut self.users_url),
+                ("cart", &mut self.cart_url),
+            ],
+            ..Common::new(&mut self.service)
+        }
+    }
+
+    fn validate(&self, problems: &mut Problems) {
+        problems.within("upstream_timeout_ms", self.upstream_timeout_ms, 1..=60_000);
+        problems.within("shipping_flat_minor", self.shipping_flat_minor, 0..=i64::from(u32::MAX));
+        problems.within("free_shipping_threshold_minor", self.free_shipping_threshold_minor, 0..=i64::MAX);
+        for (country, rate) in &self.tax_rates_bp {
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+                problems.refuse(&format!("tax_rates_bp.{country}"), "is not an ISO 3166-1 alpha-2 country code");
+            }
+            problems.within(&format!("tax_rates_bp.{country}"), *rate, 0..=10_000);
+        }
+        problems.within("default_tax_bp", self.default_tax_bp, 0..=10_000);
+        problems.within("payment_timeout_secs", self.payment_timeout_secs, 1..=24 * 3600);
+        problems.within("pending_timeout_secs", self.pending_timeout_secs, 1..=7 * 24 * 3600);
+        problems.within("sweep_interval_secs", self.sweep_interval_secs, 1..=3600);
     }
 }
 

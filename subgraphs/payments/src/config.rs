@@ -3,30 +3,28 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-use shop_kernel::auth::AuthConfig;
+use serde::{Deserialize, Serialize};
+use shop_kernel::{
+    auth::AuthConfig,
+    config::{BusConfig, Common, DatabaseConfig, Problems, ServiceConfig, Settings},
+};
 
 use crate::provider::{ResilienceSettings, SimulatedSettings};
 
 /// Payments settings; the defaults are the embedded mode.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PaymentsConfig {
-    /// Address to serve on. Default `0.0.0.0:4006`.
-    pub listen: String,
-    /// `postgres://…` for production, `sqlite://…` for embedded.
-    /// Default `sqlite://data/payments.db?mode=rwc`.
-    pub database_url: String,
-    /// Pool size. Default 16.
-    pub max_connections: u32,
-    /// RabbitMQ, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`. Default none: the embedded
-    /// launcher hands in its in-process bus (`from_parts`); `build` alone then uses a private
-    /// in-process bus, which reaches no other service.
-    pub amqp_url: Option<String>,
-    /// The topic exchange of every message. Default `shop.events`.
-    pub exchange: String,
-    /// Prefix of exchange and queue names (tests use a random one). Default empty.
-    pub queue_prefix: String,
+    /// `listen`. Default `0.0.0.0:4006`.
+    #[serde(flatten)]
+    pub service: ServiceConfig,
+    /// `database_url`: `postgres://…` in production, `sqlite://…` when embedded (default
+    /// `sqlite://data/payments.db?mode=rwc`); `max_connections` (default 16).
+    #[serde(flatten)]
+    pub database: DatabaseConfig,
+    /// `amqp_url`, `exchange` and `queue_prefix` of the saga's broker.
+    #[serde(flatten)]
+    pub bus: BusConfig,
     /// How the payment provider is called.
     pub provider: ProviderConfig,
     /// How access tokens are verified (refunds need the `ADMIN` role).
@@ -36,21 +34,44 @@ pub struct PaymentsConfig {
 impl Default for PaymentsConfig {
     fn default() -> Self {
         Self {
-            listen: "0.0.0.0:4006".into(),
-            database_url: "sqlite://data/payments.db?mode=rwc".into(),
-            max_connections: 16,
-            amqp_url: None,
-            exchange: "shop.events".into(),
-            queue_prefix: String::new(),
+            service: ServiceConfig::on_port(4006),
+            database: DatabaseConfig::embedded("payments.db", 16),
+            bus: BusConfig::default(),
             provider: ProviderConfig::default(),
             auth: AuthConfig::default(),
         }
     }
 }
 
+impl Settings for PaymentsConfig {
+    fn common(&mut self) -> Common<'_> {
+        Common {
+            database: Some(&mut self.database),
+            bus: Some(&mut self.bus),
+            auth: Some(&mut self.auth),
+            ..Common::new(&mut self.service)
+        }
+    }
+
+    fn validate(&self, problems: &mut Problems) {
+        let provider = &self.provider;
+        problems.within("provider.timeout_ms", provider.timeout_ms, 1..=120_000);
+        problems.within("provider.max_attempts", provider.max_attempts, 1..=20);
+        problems.within("provider.initial_backoff_ms", provider.initial_backoff_ms, 0..=60_000);
+        problems.within("provider.max_backoff_ms", provider.max_backoff_ms, provider.initial_backoff_ms..=600_000);
+        problems.within("provider.breaker_failures", provider.breaker_failures, 1..=1_000);
+        problems.within("provider.breaker_open_ms", provider.breaker_open_ms, 1..=3_600_000);
+        problems.within(
+            "provider.breaker_max_open_ms",
+            provider.breaker_max_open_ms,
+            provider.breaker_open_ms..=3_600_000,
+        );
+    }
+}
+
 /// Calls to the payment provider (the built-in simulated one).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProviderConfig {
     /// How long one call may take, in milliseconds. Default 2000.
     pub timeout_ms: u64,

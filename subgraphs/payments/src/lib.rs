@@ -8,9 +8,9 @@
 //! idempotency key, and a circuit breaker whose state is the gauge
 //! `payments_provider_breaker_open`.
 //!
-//! [`build`] wires configuration to PostgreSQL or SQLite and RabbitMQ; the embedded launcher
-//! and tests use [`from_parts`] with a bus of their own, or [`from_store`] with a provider
-//! of their own. [`PaymentsService::start`] runs the outbox relay and the command consumer.
+//! [`PaymentsService`] is the subgraph ([`Subgraph::build`] wires it from its settings to
+//! PostgreSQL/SQLite, the bus and the simulated provider); tests build it over a store, a
+//! bus and a provider of their own with [`PaymentsService::from_parts`].
 
 pub mod config;
 pub mod domain;
@@ -23,12 +23,11 @@ pub mod store;
 
 use std::sync::Arc;
 
-use shop_kernel::{auth::TokenVerifier, health::Readiness};
+use shop_kernel::{Shared, Subgraph, Workers, auth::TokenVerifier, health::Readiness};
 use shop_messaging::{
     Bus, BusError,
     outbox::{OutboxRelay, OutboxWaker},
 };
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::{config::PaymentsConfig, graphql::PaymentsSchema};
@@ -39,10 +38,7 @@ use crate::{
     store::{PaymentStore, StoreError},
 };
 
-/// The service name used in logs, metrics and configuration.
-pub const SERVICE: &str = "payments";
-
-/// A wired payments service.
+/// The payments subgraph, wired.
 pub struct PaymentsService {
     /// The database.
     pub store: Arc<PaymentStore>,
@@ -71,81 +67,68 @@ pub enum StartError {
     Bus(#[from] BusError),
 }
 
-struct PaymentsReadiness(Arc<PaymentStore>);
-
-#[async_trait::async_trait]
-impl Readiness for PaymentsReadiness {
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
+impl PaymentsService {
+    /// The service over an open store, a bus and a provider (wrap a bare provider in
+    /// [`ResilientProvider`] first: the service calls `provider` as it is).
+    pub fn from_parts(
+        store: Arc<PaymentStore>,
+        bus: Arc<dyn Bus>,
+        provider: Arc<dyn PaymentProvider>,
+        config: &PaymentsConfig,
+    ) -> Self {
+        let waker = OutboxWaker::new();
+        let payments = Arc::new(Payments::new(store.clone(), provider.clone(), waker.clone()));
+        let schema = graphql::schema(payments.clone());
+        let verifier = Arc::new(TokenVerifier::remote(&config.auth));
+        Self { store, payments, schema, verifier, bus, waker, provider }
     }
 }
 
-/// Connects (and migrates) the database and connects the bus named by `config` (RabbitMQ;
-/// without `amqp_url`, a private in-process bus), and builds the service.
-pub async fn build(config: &PaymentsConfig) -> Result<PaymentsService, StartError> {
-    let bus =
-        shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix)
-            .await?;
-    from_parts(&config.database_url, bus, config).await
-}
+#[async_trait::async_trait]
+impl Subgraph for PaymentsService {
+    const NAME: &'static str = "payments";
+    type Config = PaymentsConfig;
+    type Schema = PaymentsSchema;
+    type Error = StartError;
 
-/// Connects (and migrates) the database at `database_url` and builds the service over `bus`,
-/// with the simulated provider behind timeouts, retries and a breaker as `config` says.
-pub async fn from_parts(
-    database_url: &str,
-    bus: Arc<dyn Bus>,
-    config: &PaymentsConfig,
-) -> Result<PaymentsService, StartError> {
-    let store = Arc::new(PaymentStore::connect(database_url, config.max_connections).await?);
-    let simulated: Arc<dyn PaymentProvider> = Arc::new(SimulatedProvider::new(config.provider.simulated()));
-    let provider = Arc::new(ResilientProvider::new(simulated, config.provider.resilience()));
-    Ok(from_store(store, bus, provider, config))
-}
+    /// Connects (and migrates) the database and connects the bus; the simulated provider sits
+    /// behind timeouts, retries and a breaker as `config.provider` says.
+    async fn build(config: &PaymentsConfig, shared: &Shared) -> Result<Self, StartError> {
+        let bus = shop_messaging::connect::bus_for(Self::NAME, &config.bus, shared).await?;
+        let store = Arc::new(PaymentStore::connect(config.database.url(), config.database.max_connections).await?);
+        let simulated: Arc<dyn PaymentProvider> = Arc::new(SimulatedProvider::new(config.provider.simulated()));
+        let provider = Arc::new(ResilientProvider::new(simulated, config.provider.resilience()));
+        Ok(Self::from_parts(store, bus, provider, config))
+    }
 
-/// Builds the service over an open store, a bus and a provider (wrap a bare provider in
-/// [`ResilientProvider`] first: the service calls `provider` as it is).
-pub fn from_store(
-    store: Arc<PaymentStore>,
-    bus: Arc<dyn Bus>,
-    provider: Arc<dyn PaymentProvider>,
-    config: &PaymentsConfig,
-) -> PaymentsService {
-    let waker = OutboxWaker::new();
-    let payments = Arc::new(Payments::new(store.clone(), provider.clone(), waker.clone()));
-    let schema = graphql::schema(payments.clone());
-    let verifier = Arc::new(TokenVerifier::remote(&config.auth));
-    PaymentsService { store, payments, schema, verifier, bus, waker, provider }
-}
+    fn sdl() -> String {
+        graphql::sdl()
+    }
 
-impl PaymentsService {
-    /// Starts the outbox relay and the consumer of `payments.commands`; both stop when
-    /// `shutdown` is cancelled. Returns their tasks.
-    pub async fn start(&self, shutdown: CancellationToken) -> Result<Vec<JoinHandle<()>>, BusError> {
+    fn schema(&self) -> PaymentsSchema {
+        self.schema.clone()
+    }
+
+    fn verifier(&self) -> Arc<TokenVerifier> {
+        self.verifier.clone()
+    }
+
+    fn readiness(&self) -> Readiness {
+        Readiness::new().check("store", self.store.clone(), |store| async move { store.ping().await })
+    }
+
+    /// The outbox relay and the consumer of `payments.commands`.
+    async fn start(&self, shutdown: &CancellationToken) -> Result<Workers, StartError> {
         let relay = OutboxRelay::new(self.store.connection().clone(), self.bus.clone(), self.waker.clone());
         let relay = tokio::spawn(relay.run(shutdown.clone()));
         let handler = Arc::new(PaymentCommands::new(self.payments.clone()));
-        let consumer = match self.bus.consume(events::consumer_spec(), handler, shutdown).await {
+        let consumer = match self.bus.consume(events::consumer_spec(), handler, shutdown.clone()).await {
             Ok(consumer) => consumer,
             Err(error) => {
                 relay.abort();
-                return Err(error);
+                return Err(error.into());
             }
         };
         Ok(vec![relay, tokio::spawn(consumer.join())])
-    }
-
-    /// The HTTP app: `/graphql`, health and metrics.
-    pub fn app(&self) -> axum::Router {
-        shop_kernel::server::app(
-            SERVICE,
-            self.schema.clone(),
-            Arc::new(PaymentsReadiness(self.store.clone())),
-            self.verifier.clone(),
-        )
-    }
-
-    /// The subgraph SDL for composition.
-    pub fn sdl(&self) -> String {
-        graphql::sdl(&self.schema)
     }
 }

@@ -6,10 +6,9 @@
 //! Each product's rating is an aggregate kept in the same transaction as every review write,
 //! so reading it costs one keyed lookup, and `Product.rating` over many products is one query.
 //!
-//! [`build`] wires configuration to MongoDB (production) or a sea-orm database (SQLite when
-//! embedded) and RabbitMQ; the embedded launcher and tests use [`from_parts`] with a bus of
-//! their own, or [`from_store`] with a store of their own. [`ReviewsService::start`] runs the
-//! purchase consumer.
+//! [`ReviewsService`] is the subgraph ([`Subgraph::build`] wires it from its settings to
+//! MongoDB (production) or a sea-orm database (SQLite when embedded) and the bus); tests
+//! build it over a store and a bus of their own with [`ReviewsService::from_parts`].
 
 pub mod config;
 pub mod domain;
@@ -21,23 +20,18 @@ pub mod store;
 
 use std::sync::Arc;
 
-use shop_kernel::{auth::TokenVerifier, health::Readiness};
+use shop_kernel::{Shared, Subgraph, Workers, auth::TokenVerifier, health::Readiness};
 use shop_messaging::{Bus, BusError};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::{config::ReviewsConfig, graphql::ReviewsSchema};
 use crate::{
-    config::is_mongo_url,
     events::PurchaseRecorder,
     service::Reviews,
     store::{ReviewStore, StoreError, mongo::MongoReviewStore, sql::SqlReviewStore},
 };
 
-/// The service name used in logs, metrics and configuration.
-pub const SERVICE: &str = "reviews";
-
-/// A wired reviews service.
+/// The reviews subgraph, wired.
 pub struct ReviewsService {
     /// The use cases.
     pub reviews: Arc<Reviews>,
@@ -62,70 +56,57 @@ pub enum StartError {
     Bus(#[from] BusError),
 }
 
-struct ReviewsReadiness(Arc<dyn ReviewStore>);
+impl ReviewsService {
+    /// The service over a prepared store and a bus.
+    pub fn from_parts(store: Arc<dyn ReviewStore>, bus: Arc<dyn Bus>, config: &ReviewsConfig) -> Self {
+        let reviews = Arc::new(Reviews::new(store.clone()));
+        let schema = graphql::schema(reviews.clone());
+        let verifier = Arc::new(TokenVerifier::remote(&config.auth));
+        Self { reviews, store, schema, verifier, bus }
+    }
+}
 
 #[async_trait::async_trait]
-impl Readiness for ReviewsReadiness {
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
+impl Subgraph for ReviewsService {
+    const NAME: &'static str = "reviews";
+    type Config = ReviewsConfig;
+    type Schema = ReviewsSchema;
+    type Error = StartError;
+
+    /// Connects and prepares the store (MongoDB for `mongodb://…`, a sea-orm database
+    /// otherwise) and connects the bus.
+    async fn build(config: &ReviewsConfig, shared: &Shared) -> Result<Self, StartError> {
+        let bus = shop_messaging::connect::bus_for(Self::NAME, &config.bus, shared).await?;
+        let (url, max_connections) = (config.database.url(), config.database.max_connections);
+        let store: Arc<dyn ReviewStore> = if config.database.is_mongodb() {
+            Arc::new(MongoReviewStore::connect(url, &config.mongo_database, max_connections).await?)
+        } else {
+            Arc::new(SqlReviewStore::connect(url, max_connections).await?)
+        };
+        store.prepare().await?;
+        Ok(Self::from_parts(store, bus, config))
     }
-}
 
-/// Connects (and prepares) the database and connects the bus named by `config` (RabbitMQ;
-/// without `amqp_url`, a private in-process bus), and builds the service.
-pub async fn build(config: &ReviewsConfig) -> Result<ReviewsService, StartError> {
-    let bus =
-        shop_messaging::connect::connect(SERVICE, config.amqp_url.as_deref(), &config.exchange, &config.queue_prefix)
-            .await?;
-    from_parts(&config.database_url, bus, config).await
-}
+    fn sdl() -> String {
+        graphql::sdl()
+    }
 
-/// Connects the store named by `database_url` (MongoDB for `mongodb://…`, database
-/// `config.mongo_database`; a sea-orm database otherwise), creates its collections or tables
-/// and indexes, and builds the service over `bus`.
-pub async fn from_parts(
-    database_url: &str,
-    bus: Arc<dyn Bus>,
-    config: &ReviewsConfig,
-) -> Result<ReviewsService, StartError> {
-    let store: Arc<dyn ReviewStore> = if is_mongo_url(database_url) {
-        Arc::new(MongoReviewStore::connect(database_url, &config.mongo_database, config.max_connections).await?)
-    } else {
-        Arc::new(SqlReviewStore::connect(database_url, config.max_connections).await?)
-    };
-    store.prepare().await?;
-    Ok(from_store(store, bus, config))
-}
+    fn schema(&self) -> ReviewsSchema {
+        self.schema.clone()
+    }
 
-/// Builds the service over a prepared store and a bus.
-pub fn from_store(store: Arc<dyn ReviewStore>, bus: Arc<dyn Bus>, config: &ReviewsConfig) -> ReviewsService {
-    let reviews = Arc::new(Reviews::new(store.clone()));
-    let schema = graphql::schema(reviews.clone());
-    let verifier = Arc::new(TokenVerifier::remote(&config.auth));
-    ReviewsService { reviews, store, schema, verifier, bus }
-}
+    fn verifier(&self) -> Arc<TokenVerifier> {
+        self.verifier.clone()
+    }
 
-impl ReviewsService {
-    /// Starts the consumer of `reviews.purchases`; it stops when `shutdown` is cancelled.
-    /// Returns its task.
-    pub async fn start(&self, shutdown: CancellationToken) -> Result<Vec<JoinHandle<()>>, BusError> {
+    fn readiness(&self) -> Readiness {
+        Readiness::new().check("store", self.store.clone(), |store| async move { store.ping().await })
+    }
+
+    /// The consumer of `reviews.purchases`.
+    async fn start(&self, shutdown: &CancellationToken) -> Result<Workers, StartError> {
         let handler = Arc::new(PurchaseRecorder::new(self.reviews.clone()));
-        let consumer = self.bus.consume(events::consumer_spec(), handler, shutdown).await?;
+        let consumer = self.bus.consume(events::consumer_spec(), handler, shutdown.clone()).await?;
         Ok(vec![tokio::spawn(consumer.join())])
-    }
-
-    /// The HTTP app: `/graphql`, health and metrics.
-    pub fn app(&self) -> axum::Router {
-        shop_kernel::server::app(
-            SERVICE,
-            self.schema.clone(),
-            Arc::new(ReviewsReadiness(self.store.clone())),
-            self.verifier.clone(),
-        )
-    }
-
-    /// The subgraph SDL for composition.
-    pub fn sdl(&self) -> String {
-        graphql::sdl(&self.schema)
     }
 }

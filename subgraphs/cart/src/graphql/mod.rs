@@ -9,7 +9,7 @@ mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema, dataloader::DataLoader};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder, dataloader::DataLoader};
 
 pub use self::{
     mutation::{CartErrorCode, CartUserError, MutationRoot},
@@ -21,18 +21,19 @@ use crate::service::Carts;
 /// The cart subgraph schema.
 pub type CartSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    shop_kernel::graphql::schema_builder(QueryRoot::default(), MutationRoot, EmptySubscription)
+}
+
 /// Builds the schema over `carts`.
 pub fn schema(carts: Arc<Carts>) -> CartSchema {
-    Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
+    builder()
         .data(DataLoader::new(entities::UserCartLoader(carts.clone()), tokio::spawn).max_batch_size(100))
         .data(carts)
         .finish()
 }
 
 /// The subgraph's SDL as composition expects it.
-pub fn sdl(schema: &CartSchema) -> String {
-    schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive())
+pub fn sdl() -> String {
+    shop_kernel::graphql::sdl(&builder().finish())
 }

@@ -14,10 +14,12 @@ use serde_json::{Value, json};
 use shop_cart::{
     CartConfig, CartService,
     domain::Cart,
-    from_parts,
     store::{CartStore, MemoryCartStore, MergeError, SaveError, StoreError},
 };
-use shop_kernel::auth::{Principal, Role, Viewer};
+use shop_kernel::{
+    Subgraph,
+    auth::{Principal, Role, Viewer},
+};
 use uuid::Uuid;
 
 use crate::{Backend, TEST_TTL, fresh_store};
@@ -91,7 +93,12 @@ struct Api {
 
 impl Api {
     fn over(store: Arc<dyn CartStore>) -> Self {
-        Self { service: from_parts(store, &CartConfig { idle_ttl_secs: TEST_TTL.as_secs(), ..CartConfig::default() }) }
+        Self {
+            service: CartService::from_parts(
+                store,
+                &CartConfig { idle_ttl_secs: TEST_TTL.as_secs(), ..CartConfig::default() },
+            ),
+        }
     }
 
     async fn new(backend: Backend) -> Self {
@@ -486,8 +493,7 @@ async fn user_entities_show_the_cart_to_its_owner_and_admins() {
 
 #[test]
 fn the_sdl_references_catalog_entities_and_guards_user_cart() {
-    let api = Api::over(Arc::new(MemoryCartStore::new(TEST_TTL)));
-    let sdl = api.service.sdl();
+    let sdl = CartService::sdl();
     for expected in [
         r#"type Product @key(fields: "id", resolvable: false)"#,
         r#"type ProductVariant @key(fields: "sku", resolvable: false)"#,

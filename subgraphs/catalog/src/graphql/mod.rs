@@ -8,7 +8,7 @@ mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema, dataloader::DataLoader};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder, dataloader::DataLoader};
 
 pub use self::{mutation::MutationRoot, query::QueryRoot};
 use crate::service::Catalog;
@@ -16,12 +16,13 @@ use crate::service::Catalog;
 /// The catalog subgraph schema.
 pub type CatalogSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    shop_kernel::graphql::schema_builder(QueryRoot::default(), MutationRoot, EmptySubscription)
+}
+
 /// Builds the schema over `catalog`.
 pub fn schema(catalog: Arc<Catalog>) -> CatalogSchema {
-    Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
+    builder()
         .data(DataLoader::new(entities::ProductLoader(catalog.clone()), tokio::spawn).max_batch_size(100))
         .data(DataLoader::new(entities::VariantLoader(catalog.clone()), tokio::spawn).max_batch_size(100))
         .data(DataLoader::new(entities::CategoryLoader(catalog.clone()), tokio::spawn))
@@ -30,8 +31,6 @@ pub fn schema(catalog: Arc<Catalog>) -> CatalogSchema {
 }
 
 /// The subgraph's SDL as composition expects it.
-pub fn sdl(schema: &CatalogSchema) -> String {
-    shop_kernel::federation::subgraph_sdl(
-        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
-    )
+pub fn sdl() -> String {
+    shop_kernel::graphql::sdl(&builder().finish())
 }

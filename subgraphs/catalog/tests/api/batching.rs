@@ -8,9 +8,8 @@ use std::sync::{
 use async_graphql::{Request, Variables};
 use serde_json::json;
 use shop_catalog::{
-    CatalogConfig,
+    CatalogConfig, CatalogService,
     domain::{Category, Product, ProductFilter, ProductPage, ProductSort, product::id_for_slug},
-    from_parts,
     store::{CatalogStore, StoreError},
 };
 use shop_kernel::{cache::MemoryCache, relay::PageRequest};
@@ -73,7 +72,8 @@ async fn entity_lookups_are_one_store_query_per_kind() {
     let seed: shop_catalog::seed::SeedCatalog =
         serde_json::from_str(include_str!("../../../../seed/catalog.json")).unwrap();
     let counting = Arc::new(CountingStore { inner, by_ids: AtomicUsize::new(0), by_skus: AtomicUsize::new(0) });
-    let service = from_parts(counting.clone(), Arc::new(MemoryCache::new(1_000)), &CatalogConfig::default());
+    let service =
+        CatalogService::from_parts(counting.clone(), Arc::new(MemoryCache::new(1_000)), &CatalogConfig::default());
     shop_catalog::seed::apply(&service.catalog, &seed).await.unwrap();
 
     let products: Vec<_> = seed.products.iter().take(30).map(|p| id_for_slug("product", &p.slug).to_string()).collect();

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use shop_catalog::{
     CatalogConfig, CatalogService,
     domain::{ProductFilter, ProductSort, product::id_for_slug},
-    from_parts,
     seed::{SeedCatalog, SeedProduct},
 };
 use shop_kernel::{
@@ -38,7 +37,7 @@ fn signed_in(roles: Vec<Role>) -> Viewer {
 /// A service over an empty, prepared store, called by an admin or by a customer.
 async fn api(as_admin: bool) -> Api {
     let (store, guard) = crate::sqlite_store().await;
-    let service = from_parts(store, Arc::new(MemoryCache::new(1000)), &CatalogConfig::default());
+    let service = CatalogService::from_parts(store, Arc::new(MemoryCache::new(1000)), &CatalogConfig::default());
     let roles = if as_admin { vec![Role::Customer, Role::Admin] } else { vec![Role::Customer] };
     Api { service, viewer: signed_in(roles), _guard: guard }
 }

@@ -108,7 +108,7 @@ pub fn simple_product(slug: &str, name: &str, cents: i64, minute: i64) -> Produc
 /// A prepared SQLite store in a fresh file (removed when the guard drops).
 pub async fn sqlite_store() -> (Arc<dyn CatalogStore>, TempDir) {
     let (url, guard) = shop_testkit::fresh_sqlite_database();
-    let store = SqlCatalogStore::connect(&url).await.expect("open the SQLite database");
+    let store = SqlCatalogStore::connect(&url, 8).await.expect("open the SQLite database");
     store.prepare().await.expect("prepare the SQLite store");
     (Arc::new(store), guard)
 }

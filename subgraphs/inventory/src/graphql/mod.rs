@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     ComplexObject, Context, EmptySubscription, Enum, ID, InputObject, MergedObject, Object, Result, Schema,
-    SimpleObject,
+    SchemaBuilder, SimpleObject,
     dataloader::{DataLoader, Loader},
 };
 use chrono::{DateTime, Utc};
@@ -20,22 +20,18 @@ use crate::{
 /// The inventory subgraph schema.
 pub type InventorySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema over `store`.
-pub fn schema(store: Arc<InventoryStore>) -> InventorySchema {
-    Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
-        .data(DataLoader::new(StockLoader(store.clone()), tokio::spawn).max_batch_size(1_000))
-        .data(store)
-        .finish()
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    shop_kernel::graphql::schema_builder(QueryRoot::default(), MutationRoot, EmptySubscription)
 }
 
-/// The subgraph SDL as composition expects it.
-pub fn sdl(schema: &InventorySchema) -> String {
-    shop_kernel::federation::subgraph_sdl(
-        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
-    )
+/// Builds the schema over `store`.
+pub fn schema(store: Arc<InventoryStore>) -> InventorySchema {
+    builder().data(DataLoader::new(StockLoader(store.clone()), tokio::spawn).max_batch_size(1_000)).data(store).finish()
+}
+
+/// The subgraph's SDL as composition expects it.
+pub fn sdl() -> String {
+    shop_kernel::graphql::sdl(&builder().finish())
 }
 
 /// Stock levels by SKU: every `stock` field in one operation is one query.

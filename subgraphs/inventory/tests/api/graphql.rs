@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use async_graphql::{Request, Variables};
 use serde_json::{Value, json};
-use shop_inventory::{InventoryConfig, from_store};
+use shop_inventory::{InventoryConfig, InventoryService};
 use shop_kernel::auth::{Principal, Role, Viewer};
+use shop_messaging::{contracts, memory::InMemoryBus};
 
 use crate::{Backend, fresh_store};
 
@@ -26,7 +27,11 @@ async fn stock_extends_products_and_variants_in_one_batch() {
     store.seed("RED-M", 4).await.unwrap();
     store.seed("RED-L", 0).await.unwrap();
     store.seed("BLUE-M", 2).await.unwrap();
-    let service = from_store(Arc::new(store), &InventoryConfig::default());
+    let service = InventoryService::from_parts(
+        Arc::new(store),
+        InMemoryBus::new(contracts::topology()),
+        &InventoryConfig::default(),
+    );
     let query = r#"query($r: [_Any!]!) { _entities(representations: $r) {
         ... on Product { id stock { available inStock } }
         ... on ProductVariant { sku stock { available inStock } } } }"#;
@@ -56,7 +61,11 @@ const ADJUST: &str = r#"mutation($input: StockAdjustInput!) { stockAdjust(input:
 #[tokio::test]
 async fn admin_operations_need_the_admin_role() {
     let (store, _guard) = fresh_store(Backend::Sqlite).await;
-    let service = from_store(Arc::new(store), &InventoryConfig::default());
+    let service = InventoryService::from_parts(
+        Arc::new(store),
+        InMemoryBus::new(contracts::topology()),
+        &InventoryConfig::default(),
+    );
     let input = json!({ "input": { "sku": "A", "delta": 5, "reason": "x" } });
     let customer = Viewer::User(Principal { user_id: uuid::Uuid::new_v4(), roles: vec![Role::Customer] });
     let body = run_as(&service.schema, customer, ADJUST, input.clone()).await;
@@ -70,7 +79,7 @@ async fn admin_operations_need_the_admin_role() {
 async fn stock_adjust_validates_and_audits() {
     let (store, _guard) = fresh_store(Backend::Sqlite).await;
     let config = InventoryConfig::default();
-    let service = from_store(Arc::new(store), &config);
+    let service = InventoryService::from_parts(Arc::new(store), InMemoryBus::new(contracts::topology()), &config);
 
     let body =
         run(&service.schema, ADJUST, json!({ "input": { "sku": "SKU-1", "delta": 7, "reason": "delivery" } })).await;
@@ -104,7 +113,7 @@ async fn malformed_pagination_is_a_client_error() {
     let (store, _guard) = fresh_store(Backend::Sqlite).await;
     store.seed("A", 1).await.unwrap();
     let config = InventoryConfig::default();
-    let service = from_store(Arc::new(store), &config);
+    let service = InventoryService::from_parts(Arc::new(store), InMemoryBus::new(contracts::topology()), &config);
     let body =
         run(&service.schema, r#"{ stockLevel(sku: "A") { adjustments(first: 101) { edges { cursor } } } }"#, json!({}))
             .await;

@@ -9,7 +9,7 @@ mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 pub use self::{
     entities::User,
@@ -25,19 +25,16 @@ use crate::store::NotificationStore;
 /// The notifications subgraph schema.
 pub type NotificationsSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema over `store`.
-pub fn schema(store: Arc<NotificationStore>) -> NotificationsSchema {
-    Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
-        .data(store)
-        .finish()
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    shop_kernel::graphql::schema_builder(QueryRoot::default(), MutationRoot, EmptySubscription)
 }
 
-/// The subgraph SDL as composition expects it.
-pub fn sdl(schema: &NotificationsSchema) -> String {
-    shop_kernel::federation::subgraph_sdl(
-        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
-    )
+/// Builds the schema over `store`.
+pub fn schema(store: Arc<NotificationStore>) -> NotificationsSchema {
+    builder().data(store).finish()
+}
+
+/// The subgraph's SDL as composition expects it.
+pub fn sdl() -> String {
+    shop_kernel::graphql::sdl(&builder().finish())
 }

@@ -1,6 +1,7 @@
 //! Events become notifications and mail: one per event however often it is delivered, a
 //! recipient who arrives late, marketing consent, and the whole loop through the bus.
 
+use shop_kernel::Subgraph;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -256,7 +257,7 @@ async fn unusable_messages_are_refused_for_good(backend: Backend) {
 async fn events_flow_through_the_bus(backend: Backend) {
     let app = spawn_app(backend).await;
     let shutdown = CancellationToken::new();
-    let tasks = app.service.start(shutdown.clone()).await.unwrap();
+    let tasks = app.service.start(&shutdown).await.unwrap();
     let user = Uuid::new_v4();
     let address = format!("{}@example.test", user.simple());
     let order = order_id();

@@ -4,13 +4,11 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use shop_messaging::{contracts, memory::InMemoryBus};
 use shop_notifications::{
     NotificationsConfig,
     channel::{Channel, DeliveryError, EmailChannel, EmailTransport},
     config::{EmailConfig, TransportKind},
     domain::{NotificationStatus, Recipient},
-    from_parts,
     render::RenderedMessage,
     store::Outcome,
 };
@@ -170,7 +168,7 @@ async fn the_file_transport_writes_one_eml_per_notification(backend: Backend) {
         },
         ..quick_config()
     };
-    let service = from_parts(&url, InMemoryBus::new(contracts::topology()), &config).await.unwrap();
+    let service = crate::build_service(&url, config).await;
     assert!(service.mailbox().is_none());
     let user = Uuid::new_v4();
     let handler = service.handler();

@@ -136,8 +136,7 @@ async fn a_notification_by_id(backend: Backend) {
 
 #[tokio::test]
 async fn the_sdl_extends_user() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let sdl = app.service.sdl();
+    let sdl = <shop_notifications::NotificationsService as shop_kernel::Subgraph>::sdl();
     for expected in [
         "type User @key(fields: \"id\")",
         "notifications(first: Int, after: String): NotificationConnection! @authenticated",

@@ -41,9 +41,13 @@ use std::{
 use async_graphql::{Request, Variables};
 use chrono::Utc;
 use serde_json::Value;
-use shop_kernel::auth::{Principal, Role, Viewer};
+use shop_kernel::{
+    Shared, Subgraph,
+    auth::{Principal, Role, Viewer},
+    config::Environment,
+};
 use shop_messaging::{
-    Envelope, Handler, HandlerError,
+    Bus, Envelope, Handler, HandlerError,
     contracts::{self, OrderLineFact, OrderSummary, UserRegistered},
     memory::InMemoryBus,
 };
@@ -53,7 +57,6 @@ use shop_notifications::{
     config::DeliveryConfig,
     domain::{Notification, NotificationStatus, Recipient},
     events::NotificationEvents,
-    from_store,
     render::RenderedMessage,
     store::NotificationStore,
 };
@@ -147,6 +150,13 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, quick_config()).await
 }
 
+/// The service as the process builds it, on the database at `url` and a fresh in-process bus.
+pub async fn build_service(url: &str, mut config: NotificationsConfig) -> NotificationsService {
+    config.database.database_url = url.into();
+    let bus: Arc<dyn Bus> = InMemoryBus::new(contracts::topology());
+    NotificationsService::build(&config, &Shared::new(Environment::Development).with(bus)).await.unwrap()
+}
+
 /// A service with `config` (its email settings are ignored: mail goes to memory).
 pub async fn spawn_app_with(backend: Backend, config: NotificationsConfig) -> TestApp {
     let (store, guard) = fresh_store(backend).await;
@@ -154,7 +164,13 @@ pub async fn spawn_app_with(backend: Backend, config: NotificationsConfig) -> Te
     let email = EmailChannel::new(&config.email.from, EmailTransport::Memory(mailbox.clone())).unwrap();
     let channel = Arc::new(ScriptedChannel { email, failures: Mutex::new(VecDeque::new()), calls: Mutex::new(0) });
     let bus = InMemoryBus::new(contracts::topology());
-    let service = from_store(Arc::new(store), bus.clone(), vec![channel.clone() as Arc<dyn Channel>], &config).unwrap();
+    let service = NotificationsService::from_parts(
+        Arc::new(store),
+        bus.clone(),
+        vec![channel.clone() as Arc<dyn Channel>],
+        &config,
+    )
+    .unwrap();
     let handler = service.handler();
     TestApp { service, mailbox, channel, bus, handler, _guard: guard }
 }

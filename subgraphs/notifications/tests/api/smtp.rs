@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use shop_messaging::{Handler, contracts, memory::InMemoryBus};
+use shop_messaging::Handler;
 use shop_notifications::{
     NotificationsConfig,
     config::{EmailConfig, TransportKind},
     domain::NotificationStatus,
-    from_parts,
 };
 use shop_testkit as testkit;
 use uuid::Uuid;
@@ -20,10 +19,14 @@ async fn mail_reaches_a_real_smtp_server() {
     let (smtp_url, maildir) = testkit::smtp_server();
     let (url, _guard) = testkit::fresh_sqlite_database();
     let config = NotificationsConfig {
-        email: EmailConfig { transport: TransportKind::Smtp, smtp_url: Some(smtp_url), ..EmailConfig::default() },
+        email: EmailConfig {
+            transport: TransportKind::Smtp,
+            smtp_url: Some(smtp_url.into()),
+            ..EmailConfig::default()
+        },
         ..quick_config()
     };
-    let service = from_parts(&url, InMemoryBus::new(contracts::topology()), &config).await.unwrap();
+    let service = crate::build_service(&url, config).await;
     let handler = service.handler();
     let user = Uuid::new_v4();
     let address = format!("{}@example.test", user.simple());

@@ -9,7 +9,7 @@ mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{Schema, dataloader::DataLoader};
+use async_graphql::{Schema, SchemaBuilder, dataloader::DataLoader};
 
 pub use self::{
     entities::{OrderLoader, User},
@@ -23,21 +23,17 @@ use crate::service::Orders;
 /// The orders subgraph schema.
 pub type OrdersSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Builds the schema over `orders`.
-pub fn schema(orders: Arc<Orders>) -> OrdersSchema {
-    Schema::build(QueryRoot::default(), MutationRoot, SubscriptionRoot)
-        .enable_federation()
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    shop_kernel::graphql::schema_builder(QueryRoot::default(), MutationRoot, SubscriptionRoot)
         .enable_subscription_in_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
-        .data(DataLoader::new(OrderLoader(orders.clone()), tokio::spawn).max_batch_size(100))
-        .data(orders)
-        .finish()
 }
 
-/// The subgraph SDL as composition expects it.
-pub fn sdl(schema: &OrdersSchema) -> String {
-    shop_kernel::federation::subgraph_sdl(
-        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
-    )
+/// Builds the schema over `orders`.
+pub fn schema(orders: Arc<Orders>) -> OrdersSchema {
+    builder().data(DataLoader::new(OrderLoader(orders.clone()), tokio::spawn).max_batch_size(100)).data(orders).finish()
+}
+
+/// The subgraph's SDL as composition expects it.
+pub fn sdl() -> String {
+    shop_kernel::graphql::sdl(&builder().finish())
 }

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use shop_kernel::Subgraph;
 use uuid::Uuid;
 
 use crate::{Backend, Fake, TestApp, checkout_op, customer, on_both_backends, user_of, with_defaults};
@@ -312,8 +313,7 @@ async fn a_saved_address_is_copied_onto_the_order() {
 
 #[tokio::test]
 async fn the_sdl_is_a_federation_subgraph_with_the_subscription() {
-    let app = TestApp::new(Backend::Sqlite).await;
-    let sdl = app.service.sdl();
+    let sdl = shop_orders::OrdersService::sdl();
     for expected in [
         "type Order @key(fields: \"id\")",
         "type User @key(fields: \"id\")",

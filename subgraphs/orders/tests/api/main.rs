@@ -25,12 +25,14 @@ use async_graphql::{Request, Variables};
 use axum::http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
+use shop_kernel::{Shared, Subgraph, config::Environment};
 use shop_kernel::{
     auth::{Principal, Role, Viewer},
     server::RequestHeaders,
 };
+use shop_messaging::Bus;
 use shop_messaging::{Envelope, contracts, memory::InMemoryBus};
-use shop_orders::{OrdersConfig, OrdersService, from_parts};
+use shop_orders::{OrdersConfig, OrdersService};
 use shop_testkit as testkit;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -68,6 +70,12 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<testkit::TempDi
             (url, Some(guard))
         }
     }
+}
+
+/// What the process provides: the test's in-process bus.
+fn shared(bus: &Arc<InMemoryBus>) -> Shared {
+    let bus: Arc<dyn Bus> = bus.clone();
+    Shared::new(Environment::Development).with(bus)
 }
 
 /// A customer.
@@ -113,12 +121,13 @@ impl TestApp {
             users_url: fake.url("users"),
             cart_url: fake.url("cart"),
             upstream_timeout_ms: 1_000,
-            max_connections: 8,
             ..OrdersConfig::default()
         };
+        config.database.database_url = database_url.as_str().into();
+        config.database.max_connections = 8;
         tweak(&mut config, &fake);
         let bus = InMemoryBus::new(contracts::topology());
-        let service = from_parts(&database_url, bus.clone(), &config).await.expect("orders service");
+        let service = OrdersService::build(&config, &shared(&bus)).await.expect("orders service");
         Self { service, bus, fake, config, database_url, shutdown: CancellationToken::new(), _guard: guard }
     }
 
@@ -129,7 +138,7 @@ impl TestApp {
 
     /// Another replica: a second service over the same database and bus.
     pub async fn replica(&self) -> OrdersService {
-        from_parts(&self.database_url, self.bus.clone(), &self.config).await.expect("second replica")
+        OrdersService::build(&self.config, &shared(&self.bus)).await.expect("second replica")
     }
 
     /// The whole response as JSON: `data`, and `errors` when there are any.

@@ -8,7 +8,7 @@ use async_graphql::{Request, Variables};
 use chrono::Utc;
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
-use shop_kernel::auth::Viewer;
+use shop_kernel::{Subgraph, auth::Viewer};
 use shop_messaging::{
     Envelope,
     contracts::{InventoryReserved, PaymentAuthorized},
@@ -40,7 +40,7 @@ async fn deliver_reserved(app: &TestApp, id: &str) {
 
 async fn subscribers_see_every_change(backend: Backend) {
     let app = TestApp::new(backend).await;
-    app.service.start(app.shutdown.clone()).await.unwrap();
+    app.service.start(&app.shutdown).await.unwrap();
     let owner = customer(Uuid::new_v4());
     let id = app.place(&owner).await["id"].clone();
     let id_str = id.as_str().unwrap().to_owned();
@@ -74,9 +74,9 @@ async fn subscribers_see_every_change(backend: Backend) {
 
 async fn a_change_on_one_replica_reaches_subscribers_of_another(backend: Backend) {
     let app = TestApp::new(backend).await;
-    app.service.start(app.shutdown.clone()).await.unwrap();
+    app.service.start(&app.shutdown).await.unwrap();
     let other = app.replica().await;
-    other.start(app.shutdown.clone()).await.unwrap();
+    other.start(&app.shutdown).await.unwrap();
     let owner = customer(Uuid::new_v4());
     let id = app.place(&owner).await["id"].clone();
 

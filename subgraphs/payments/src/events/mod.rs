@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use shop_messaging::{
-    ConsumerSpec, Envelope, Handler, HandlerError, QueueSpec,
+    ConsumerSpec, Envelope, Handler, HandlerError,
     contracts::{self, PaymentAuthorize, PaymentCapture, PaymentVoid},
 };
 
@@ -27,14 +27,7 @@ impl PaymentCommands {
 /// The consumer of `payments.commands`: durable, with the bus's default prefetch, concurrency
 /// and retries.
 pub fn consumer_spec() -> ConsumerSpec {
-    let queue =
-        contracts::topology().into_iter().find(|q| q.name == contracts::PAYMENTS_COMMANDS).unwrap_or_else(|| {
-            QueueSpec {
-                name: contracts::PAYMENTS_COMMANDS.to_owned(),
-                bindings: vec!["payment.authorize.*".into(), "payment.capture.*".into(), "payment.void.*".into()],
-            }
-        });
-    ConsumerSpec::durable(queue)
+    ConsumerSpec::durable(contracts::payments_commands_queue())
 }
 
 fn undecodable(error: impl std::fmt::Display) -> HandlerError {

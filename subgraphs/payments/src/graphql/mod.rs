@@ -8,7 +8,7 @@ mod types;
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Context, EmptySubscription, Result, Schema,
+    Context, EmptySubscription, Result, Schema, SchemaBuilder,
     dataloader::{DataLoader, Loader},
 };
 use shop_kernel::auth::{forbidden, require_user};
@@ -24,12 +24,13 @@ use crate::{domain, error::gql, service::Payments};
 /// The payments subgraph schema.
 pub type PaymentsSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    shop_kernel::graphql::schema_builder(QueryRoot::default(), MutationRoot, EmptySubscription)
+}
+
 /// Builds the schema over `payments`.
 pub fn schema(payments: Arc<Payments>) -> PaymentsSchema {
-    Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
+    builder()
         .data(DataLoader::new(PaymentLoader(payments.clone()), tokio::spawn).max_batch_size(500))
         .data(DataLoader::new(OrderPaymentLoader(payments.clone()), tokio::spawn).max_batch_size(500))
         .data(DataLoader::new(RefundLoader(payments.clone()), tokio::spawn).max_batch_size(500))
@@ -37,11 +38,9 @@ pub fn schema(payments: Arc<Payments>) -> PaymentsSchema {
         .finish()
 }
 
-/// The subgraph SDL as composition expects it.
-pub fn sdl(schema: &PaymentsSchema) -> String {
-    shop_kernel::federation::subgraph_sdl(
-        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
-    )
+/// The subgraph's SDL as composition expects it.
+pub fn sdl() -> String {
+    shop_kernel::graphql::sdl(&builder().finish())
 }
 
 /// Only the paying user or an admin may read a payment.

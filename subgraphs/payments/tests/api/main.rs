@@ -44,7 +44,6 @@ use shop_messaging::{
 use shop_payments::{
     PaymentsConfig, PaymentsService,
     events::PaymentCommands,
-    from_store,
     provider::{PaymentProvider, ResilienceSettings, ResilientProvider, SimulatedProvider, SimulatedSettings},
     store::PaymentStore,
 };
@@ -105,7 +104,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let inner: Arc<dyn PaymentProvider> = simulated.clone();
     let provider = Arc::new(ResilientProvider::new(inner, quick_resilience()));
     let bus = InMemoryBus::new(contracts::topology());
-    let service = from_store(Arc::new(store), bus.clone(), provider, &PaymentsConfig::default());
+    let service = PaymentsService::from_parts(Arc::new(store), bus.clone(), provider, &PaymentsConfig::default());
     let handler = PaymentCommands::new(service.payments.clone());
     TestApp { service, simulated, bus, handler, _guard: guard }
 }

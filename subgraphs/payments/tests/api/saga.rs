@@ -4,6 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use shop_kernel::Subgraph;
 use shop_messaging::{
     Bus, ConsumerSpec, Envelope, Handler, HandlerError,
     contracts::{self, PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided},
@@ -244,7 +245,7 @@ async fn next(replies: &mut mpsc::UnboundedReceiver<Envelope>) -> Envelope {
 async fn commands_and_replies_travel_the_bus(backend: Backend) {
     let app = spawn_app(backend).await;
     let shutdown = CancellationToken::new();
-    let workers = app.service.start(shutdown.clone()).await.unwrap();
+    let workers = app.service.start(&shutdown).await.unwrap();
     let (sender, mut replies) = mpsc::unbounded_channel();
     let saga = contracts::topology().into_iter().find(|q| q.name == contracts::ORDERS_SAGA).unwrap();
     let consumer =

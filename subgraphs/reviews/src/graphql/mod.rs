@@ -14,7 +14,7 @@ mod types;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use async_graphql::{
-    EmptySubscription, Schema,
+    EmptySubscription, Schema, SchemaBuilder,
     dataloader::{DataLoader, Loader},
 };
 use uuid::Uuid;
@@ -41,12 +41,13 @@ const MAX_BATCH: usize = 500;
 /// the cost of at most 5 ms per operation that reads ratings.
 const RATING_BATCH_WINDOW: Duration = Duration::from_millis(5);
 
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    shop_kernel::graphql::schema_builder(QueryRoot::default(), MutationRoot, EmptySubscription)
+}
+
 /// Builds the schema over `reviews`.
 pub fn schema(reviews: Arc<Reviews>) -> ReviewsSchema {
-    Schema::build(QueryRoot::default(), MutationRoot, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
+    builder()
         .data(DataLoader::new(ReviewLoader(reviews.clone()), tokio::spawn).max_batch_size(MAX_BATCH))
         .data(
             DataLoader::new(RatingLoader(reviews.clone()), tokio::spawn)
@@ -57,11 +58,9 @@ pub fn schema(reviews: Arc<Reviews>) -> ReviewsSchema {
         .finish()
 }
 
-/// The subgraph SDL as composition expects it.
-pub fn sdl(schema: &ReviewsSchema) -> String {
-    shop_kernel::federation::subgraph_sdl(
-        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
-    )
+/// The subgraph's SDL as composition expects it.
+pub fn sdl() -> String {
+    shop_kernel::graphql::sdl(&builder().finish())
 }
 
 /// Reviews by id: every `review` and `_entities` lookup of one operation is one store read.

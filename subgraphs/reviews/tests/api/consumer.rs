@@ -1,6 +1,7 @@
 //! The purchase consumer: order announcements make buyers' reviews verified purchases,
 //! called directly and through the in-process bus.
 
+use shop_kernel::Subgraph;
 use std::time::Duration;
 
 use shop_messaging::{
@@ -135,7 +136,7 @@ async fn announcements_without_lines_or_of_other_kinds_are_not_purchases(backend
 async fn purchases_arrive_over_the_bus(backend: Backend) {
     let app = spawn_app(backend).await;
     let shutdown = CancellationToken::new();
-    let workers = app.service.start(shutdown.clone()).await.unwrap();
+    let workers = app.service.start(&shutdown).await.unwrap();
     let (buyer, p) = (Uuid::new_v4(), product());
     let review = app.review(buyer, &p, 5).await;
 

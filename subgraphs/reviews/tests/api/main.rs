@@ -50,7 +50,6 @@ use shop_messaging::{contracts, memory::InMemoryBus};
 use shop_reviews::{
     ReviewsConfig, ReviewsService,
     domain::{Position, ProductRating, Review, ReviewChange, ReviewDraft, ReviewSort},
-    from_store,
     store::{ReviewStore, StoreError, mongo::MongoReviewStore, sql::SqlReviewStore},
 };
 use shop_testkit as testkit;
@@ -179,7 +178,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let (inner, guard) = fresh_store(backend).await;
     let store = Arc::new(CountingStore { inner, rating_queries: Mutex::new(Vec::new()) });
     let bus = InMemoryBus::new(contracts::topology());
-    let service = from_store(store.clone(), bus.clone(), &ReviewsConfig::default());
+    let service = ReviewsService::from_parts(store.clone(), bus.clone(), &ReviewsConfig::default());
     TestApp { service, store, bus, _guard: guard }
 }
 

@@ -11,7 +11,7 @@ mod types;
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Context, EmptySubscription, ID, InputObject, Object, Result, Schema, SimpleObject,
+    Context, EmptySubscription, ID, InputObject, Object, Result, Schema, SchemaBuilder, SimpleObject,
     dataloader::{DataLoader, Loader},
 };
 use shop_kernel::{
@@ -32,22 +32,21 @@ use crate::{
 /// The users subgraph schema.
 pub type UsersSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    shop_kernel::graphql::schema_builder(QueryRoot, MutationRoot, EmptySubscription)
+}
+
 /// Builds the schema over `identity`.
 pub fn schema(identity: Arc<Identity>) -> UsersSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(5_000)
+    builder()
         .data(DataLoader::new(UserLoader(identity.clone()), tokio::spawn).max_batch_size(100))
         .data(identity)
         .finish()
 }
 
-/// The subgraph SDL as composition expects it.
-pub fn sdl(schema: &UsersSchema) -> String {
-    shop_kernel::federation::subgraph_sdl(
-        &schema.sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive()),
-    )
+/// The subgraph's SDL as composition expects it.
+pub fn sdl() -> String {
+    shop_kernel::graphql::sdl(&builder().finish())
 }
 
 /// Users by id: every `_entities` call is one store query.

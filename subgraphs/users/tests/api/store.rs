@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 async fn sqlite() -> (SqlUserStore, TempDir) {
     let (url, guard) = shop_testkit::fresh_sqlite_database();
-    let store = SqlUserStore::connect(&url).await.expect("open the SQLite database");
+    let store = SqlUserStore::connect(&url, 8).await.expect("open the SQLite database");
     store.prepare().await.expect("prepare the SQLite store");
     (store, guard)
 }

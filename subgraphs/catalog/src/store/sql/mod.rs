@@ -41,8 +41,8 @@ fn count(n: i64) -> u64 {
 
 impl SqlCatalogStore {
     /// Opens the database at `url`.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Ok(Self { db: db::connect(url, 8).await.map_err(unavailable)? })
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Ok(Self { db: db::connect(url, max_connections).await.map_err(unavailable)? })
     }
 
     fn product_row(product: &Product) -> Result<product::ActiveModel, StoreError> {

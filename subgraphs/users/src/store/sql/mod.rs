@@ -82,8 +82,8 @@ fn search_condition(search: Option<&str>) -> Condition {
 
 impl SqlUserStore {
     /// Opens the database at `url`.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Ok(Self { db: db::connect(url, 8).await.map_err(unavailable)? })
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Ok(Self { db: db::connect(url, max_connections).await.map_err(unavailable)? })
     }
 
     fn account_row(user: &User) -> Result<account::ActiveModel, StoreError> {
