@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod addresses;
 mod authorization;
 mod cart;
 mod checkout;

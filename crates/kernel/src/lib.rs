@@ -2,7 +2,7 @@
 //!
 //! [`Subgraph`] is the contract every subgraph implements and [`run`] serves one as a service
 //! of its own. Each other module is one concern: [`auth`] (who is calling), [`config`] (defaults,
-//! file and environment, checked), [`graphql`] (the shared schema limits and SDL),
+//! file and environment, checked), [`graphql`] (the shared schema limits and SDL), [`input`] (field rules and postal addresses),
 //! [`telemetry`] (JSON logs),
 //! [`error`] (stable codes that become `extensions.code`), [`money`] (integer minor units),
 //! [`relay`] (cursor pagination), [`health`] and [`metrics`] (operational endpoints), and
@@ -16,6 +16,7 @@ pub mod error;
 pub mod federation;
 pub mod graphql;
 pub mod health;
+pub mod input;
 pub mod literal;
 pub mod metrics;
 pub mod money;

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         AddressSource, CheckoutDraft, CheckoutRequest, FieldError, LineSource, Order, OrderLine, OrderStatus,
-        PaymentStatus, PricingRules, RequestedLine, ShippingAddress, TimelineEntry,
+        PaymentStatus, PostalAddress, PricingRules, RequestedLine, TimelineEntry,
         checkout::parse_lines,
         totals::{self, LineAmount},
     },
@@ -305,7 +305,7 @@ impl Checkout {
         user_id: Uuid,
         address_id: &str,
         authorization: Option<&str>,
-    ) -> Result<Result<ShippingAddress, CheckoutOutcome>, OrdersError> {
+    ) -> Result<Result<PostalAddress, CheckoutOutcome>, OrdersError> {
         let not_found = || {
             CheckoutOutcome::refused(OrderUserError::new(
                 &["input", "addressId"],
@@ -318,7 +318,7 @@ impl Checkout {
             Ok(None) | Err(UpstreamError::Refused { .. }) => return Ok(Err(not_found())),
             Err(error) => return Err(error.into()),
         };
-        Ok(ShippingAddress::parse(&draft, &["input", "addressId"]).map_err(invalid))
+        Ok(PostalAddress::parse(&draft, &["input", "addressId"]).map_err(invalid))
     }
 
     fn build_order(
@@ -327,7 +327,7 @@ impl Checkout {
         request: &CheckoutRequest,
         request_hash: String,
         priced: Vec<(&RequestedLine, &CatalogVariant, i64)>,
-        address: ShippingAddress,
+        address: PostalAddress,
     ) -> Result<Order, CheckoutOutcome> {
         let amounts: Vec<LineAmount> = priced
             .iter()

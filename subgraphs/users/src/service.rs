@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     credentials::{self, AccessToken, TokenIssuer},
-    domain::{AddressInput, InvalidField, NewUser, ProfilePatch, User, address::AddressError, email_key, user},
+    domain::{AddressInput, FieldError, NewUser, ProfilePatch, User, address::AddressError, email_key, user},
     error::UsersError,
     store::{Consumed, RefreshToken, StoreError, UserStore},
 };
@@ -57,13 +57,13 @@ impl Refusal {
     }
 }
 
-impl From<InvalidField> for Refusal {
-    fn from(invalid: InvalidField) -> Self {
+impl From<FieldError> for Refusal {
+    fn from(invalid: FieldError) -> Self {
         Self { field: Some(invalid.field), message: invalid.message, code: UsersErrorCode::Invalid }
     }
 }
 
-fn invalid(fields: Vec<InvalidField>) -> Vec<Refusal> {
+fn invalid(fields: Vec<FieldError>) -> Vec<Refusal> {
     fields.into_iter().map(Refusal::from).collect()
 }
 

@@ -6,7 +6,7 @@ pub mod status;
 pub mod totals;
 
 pub use self::{
-    checkout::{AddressSource, CheckoutDraft, CheckoutRequest, FieldError, LineSource, RequestedLine, ShippingAddress},
+    checkout::{AddressSource, CheckoutDraft, CheckoutRequest, FieldError, LineSource, PostalAddress, RequestedLine},
     order::{Order, OrderLine, TimelineEntry},
     status::{Compensation, InvalidTransition, OrderStatus, PaymentStatus, Transition, Trigger},
     totals::{LineAmount, PricingRules, Totals},

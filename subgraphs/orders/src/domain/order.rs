@@ -6,7 +6,7 @@ use shop_kernel::{CurrencyCode, Money};
 use uuid::Uuid;
 
 use super::{
-    checkout::ShippingAddress,
+    checkout::PostalAddress,
     status::{OrderStatus, PaymentStatus},
 };
 
@@ -62,7 +62,7 @@ pub struct Order {
     /// What was bought, in checkout order.
     pub lines: Vec<OrderLine>,
     /// Where it ships.
-    pub shipping_address: ShippingAddress,
+    pub shipping_address: PostalAddress,
     /// Σ line subtotals.
     pub subtotal_minor: i64,
     /// Shipping charged.

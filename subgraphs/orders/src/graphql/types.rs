@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use shop_kernel::money::MoneyObject;
 
 use super::entities::User;
-use crate::domain::{self, OrderStatus, PaymentStatus, checkout::AddressDraft};
+use crate::domain::{self, OrderStatus, PaymentStatus, checkout::PostalAddressDraft};
 
 /// An order: what was bought at what price (a snapshot taken at checkout), where it ships,
 /// and where it is in its life. Readable by its owner and by admins.
@@ -159,7 +159,7 @@ impl OrderLine {
 
 /// Where an order ships: a copy taken at checkout, unaffected by later address changes.
 #[derive(Clone, Debug)]
-pub struct ShippingAddress(domain::ShippingAddress);
+pub struct ShippingAddress(domain::PostalAddress);
 
 /// Where an order ships: a copy taken at checkout, unaffected by later address changes.
 #[Object]
@@ -246,7 +246,7 @@ pub struct ShippingAddressInput {
     pub phone: Option<String>,
 }
 
-impl From<ShippingAddressInput> for AddressDraft {
+impl From<ShippingAddressInput> for PostalAddressDraft {
     fn from(input: ShippingAddressInput) -> Self {
         Self {
             name: input.name,

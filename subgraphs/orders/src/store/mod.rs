@@ -22,7 +22,7 @@ use shop_orders_migration::{Migrator, MigratorTrait};
 use uuid::Uuid;
 
 use self::entity::{event, line, order};
-use crate::domain::{Order, OrderLine, OrderStatus, PaymentStatus, ShippingAddress, TimelineEntry};
+use crate::domain::{Order, OrderLine, OrderStatus, PaymentStatus, PostalAddress, TimelineEntry};
 
 /// A failure of the database itself.
 #[derive(Debug, thiserror::Error)]
@@ -292,7 +292,7 @@ async fn assemble<C: ConnectionTrait>(conn: &C, rows: Vec<order::Model>) -> Resu
     }
     rows.into_iter()
         .map(|row| {
-            let shipping_address: ShippingAddress =
+            let shipping_address: PostalAddress =
                 serde_json::from_str(&row.shipping_address).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             Ok(Order {
                 id: parse_uuid(&row.id)?,

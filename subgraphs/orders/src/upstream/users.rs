@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{GraphqlClient, UpstreamError, at, entities};
-use crate::domain::checkout::AddressDraft;
+use crate::domain::checkout::PostalAddressDraft;
 
 const ADDRESSES: &str = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { \
     addresses { id name line1 line2 city region postalCode country phone } } } }";
@@ -34,12 +34,12 @@ impl UsersClient {
         user_id: Uuid,
         address_id: &str,
         authorization: Option<&str>,
-    ) -> Result<Option<AddressDraft>, UpstreamError> {
+    ) -> Result<Option<PostalAddressDraft>, UpstreamError> {
         let representations = json!([{ "__typename": "User", "id": user_id.to_string() }]);
         let response = self.0.execute(ADDRESSES, json!({ "r": representations }), authorization, true).await?;
         let list = entities(&response, 1, "users")?;
         let addresses = list.first().and_then(|u| at(u, "/addresses").as_array()).cloned().unwrap_or_default();
-        Ok(addresses.iter().find(|a| at(a, "/id") == address_id).map(|a| AddressDraft {
+        Ok(addresses.iter().find(|a| at(a, "/id") == address_id).map(|a| PostalAddressDraft {
             name: text(at(a, "/name")),
             line1: text(at(a, "/line1")),
             line2: optional(at(a, "/line2")),

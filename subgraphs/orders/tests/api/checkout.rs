@@ -296,13 +296,13 @@ async fn a_saved_address_is_copied_onto_the_order() {
     app.fake.lock().addresses.insert(
         user_of(&viewer).to_string(),
         vec![json!({ "id": "addr-1", "kind": "SHIPPING", "name": "Ada", "line1": "10 Downing St", "line2": null,
-                     "city": "London", "region": null, "postalCode": "SW1A 2AA", "country": "GB", "phone": "+44 20" })],
+                     "city": "London", "region": null, "postalCode": "SW1A 2AA", "country": "GB", "phone": "+44 20 7946 0000" })],
     );
     let payload =
         app.checkout(&viewer, json!({ "lines": [{ "sku": "MUG", "quantity": 1 }], "addressId": "addr-1" })).await;
     assert_eq!(payload["userErrors"], json!([]), "{payload}");
     assert_eq!(payload["order"]["shippingAddress"]["line1"], "10 Downing St");
-    assert_eq!(payload["order"]["shippingAddress"]["phone"], "+44 20");
+    assert_eq!(payload["order"]["shippingAddress"]["phone"], "+44 20 7946 0000");
     // GB: 20 % of 12.00 = 2.40, plus 4.99 shipping.
     assert_eq!(payload["order"]["tax"]["amount"], "2.40");
     assert_eq!(payload["order"]["total"]["amount"], "19.39");

@@ -1,9 +1,10 @@
 //! Postal addresses and the rule that each kind has exactly one default while any exist.
 
 use serde::{Deserialize, Serialize};
+use shop_kernel::input::{PostalAddress, PostalAddressDraft};
 use uuid::Uuid;
 
-use super::{InvalidField, User, optional_text, phone, text, user::MAX_ADDRESSES};
+use super::{FieldError, User, user::MAX_ADDRESSES};
 
 /// What an address is used for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
@@ -71,29 +72,21 @@ pub struct AddressInput {
 }
 
 impl AddressInput {
-    /// Validates the input into an address with `id`; errors point into `input`.
-    pub fn parse(&self, id: Uuid) -> Result<Address, Vec<InvalidField>> {
-        let mut errors = Vec::new();
-        let mut check = |result: Result<String, InvalidField>| result.map_err(|e| errors.push(e)).unwrap_or_default();
-        let name = check(text(&["input", "name"], &self.name, 1, 100));
-        let line1 = check(text(&["input", "line1"], &self.line1, 1, 200));
-        let city = check(text(&["input", "city"], &self.city, 1, 100));
-        let postal_code = check(text(&["input", "postalCode"], &self.postal_code, 1, 20));
-        let country = self.country.trim().to_ascii_uppercase();
-        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-            errors.push(InvalidField::new(
-                &["input", "country"],
-                "must be a two-letter ISO 3166-1 country code such as US",
-            ));
-        }
-        let line2 =
-            optional_text(&["input", "line2"], self.line2.as_deref(), 200).map_err(|e| errors.push(e)).ok().flatten();
-        let region =
-            optional_text(&["input", "region"], self.region.as_deref(), 100).map_err(|e| errors.push(e)).ok().flatten();
-        let phone = phone(&["input", "phone"], self.phone.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
-        if !errors.is_empty() {
-            return Err(errors);
-        }
+    /// Validates the input into an address with `id`; errors point into `input`. The rules
+    /// are checkout's ([`PostalAddress::parse`]), so a saved address always ships.
+    pub fn parse(&self, id: Uuid) -> Result<Address, Vec<FieldError>> {
+        let draft = PostalAddressDraft {
+            name: self.name.clone(),
+            line1: self.line1.clone(),
+            line2: self.line2.clone(),
+            city: self.city.clone(),
+            region: self.region.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
+            phone: self.phone.clone(),
+        };
+        let PostalAddress { name, line1, line2, city, region, postal_code, country, phone } =
+            PostalAddress::parse(&draft, &["input"])?;
         Ok(Address {
             id,
             kind: self.kind,
@@ -114,7 +107,7 @@ impl AddressInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddressError {
     /// The input is invalid.
-    Invalid(Vec<InvalidField>),
+    Invalid(Vec<FieldError>),
     /// The user has no address with this id.
     NotFound,
     /// The user already has the maximum number of addresses.
@@ -236,6 +229,6 @@ mod tests {
             panic!("expected invalid");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.join(".")).collect();
-        assert_eq!(fields, ["input.postalCode", "input.country"]);
+        assert_eq!(fields, ["input.country", "input.postalCode"]);
     }
 }

@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shop_kernel::auth::Role;
+use shop_kernel::{
+    auth::Role,
+    input::{phone, text},
+};
 use uuid::Uuid;
 
-use super::{Address, InvalidField, phone, text};
+use super::{Address, FieldError};
 
 /// Shortest password accepted (NIST SP 800-63B asks for at least 8).
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -46,9 +49,9 @@ pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn email(path: &[&str], value: &str) -> Result<String, InvalidField> {
+fn email(path: &[&str], value: &str) -> Result<String, FieldError> {
     let value = value.trim();
-    let invalid = || InvalidField::new(path, "must be an email address such as ada@example.com");
+    let invalid = || FieldError::new(path, "must be an email address such as ada@example.com");
     if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid());
     }
@@ -62,13 +65,13 @@ fn email(path: &[&str], value: &str) -> Result<String, InvalidField> {
 }
 
 /// Checks a new password's length (its strength beyond that is the user's business).
-pub fn password(path: &[&str], value: &str) -> Result<(), InvalidField> {
+pub fn password(path: &[&str], value: &str) -> Result<(), FieldError> {
     let length = value.chars().count();
     if length < MIN_PASSWORD_CHARS {
-        return Err(InvalidField::new(path, format!("must have at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(FieldError::new(path, format!("must have at least {MIN_PASSWORD_CHARS} characters")));
     }
     if length > MAX_PASSWORD_CHARS {
-        return Err(InvalidField::new(path, format!("must have at most {MAX_PASSWORD_CHARS} characters")));
+        return Err(FieldError::new(path, format!("must have at most {MAX_PASSWORD_CHARS} characters")));
     }
     Ok(())
 }
@@ -91,7 +94,7 @@ impl NewUser {
         name: &str,
         phone_input: Option<&str>,
         password_input: &str,
-    ) -> Result<Self, Vec<InvalidField>> {
+    ) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let email = email(&["input", "email"], email_input).map_err(|e| errors.push(e)).ok();
         let name = text(&["input", "name"], name, 1, 100).map_err(|e| errors.push(e)).ok();
@@ -132,7 +135,7 @@ pub struct ProfilePatch {
 
 impl ProfilePatch {
     /// Validates a profile change. An empty `phone` string removes the phone.
-    pub fn parse(name: Option<&str>, phone_input: Option<&str>) -> Result<Self, Vec<InvalidField>> {
+    pub fn parse(name: Option<&str>, phone_input: Option<&str>) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let name = name.and_then(|n| text(&["input", "name"], n, 1, 100).map_err(|e| errors.push(e)).ok());
         let phone = phone_input.and_then(|p| phone(&["input", "phone"], Some(p)).map_err(|e| errors.push(e)).ok());
