@@ -5,7 +5,7 @@
 //! file and environment, checked), [`graphql`] (the shared schema limits and SDL), [`input`] (field rules and postal addresses),
 //! [`telemetry`] (JSON logs),
 //! [`error`] (stable codes that become `extensions.code`), [`money`] (integer minor units),
-//! [`relay`] (cursor pagination), [`health`] and [`metrics`] (operational endpoints), and
+//! [`relay`] (cursor pagination), [`store`] (the failures every store shares), [`health`] and [`metrics`] (operational endpoints), and
 //! [`server`] (the axum bootstrap shared by every subgraph).
 
 pub mod auth;
@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod money;
 pub mod relay;
 pub mod server;
+pub mod store;
 pub mod subgraph;
 pub mod telemetry;
 

@@ -23,7 +23,7 @@ impl ServiceError for CatalogError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Page(_) | Self::BadInput(_) => ErrorCode::BadUserInput,
-            Self::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
+            Self::Store(StoreError::Failure(failure)) => failure.code(),
             Self::Store(_) => ErrorCode::Internal,
         }
     }

@@ -71,7 +71,14 @@ impl Subgraph for CatalogService {
     /// (Redis, or process memory).
     async fn build(config: &CatalogConfig, _shared: &Shared) -> Result<Self, StartError> {
         let store: Arc<dyn CatalogStore> = if config.database.is_mongodb() {
-            Arc::new(MongoCatalogStore::connect(config.database.url(), &config.mongo_database).await?)
+            Arc::new(
+                MongoCatalogStore::connect(
+                    config.database.url(),
+                    &config.mongo_database,
+                    config.database.max_connections,
+                )
+                .await?,
+            )
         } else {
             Arc::new(SqlCatalogStore::connect(config.database.url(), config.database.max_connections).await?)
         };

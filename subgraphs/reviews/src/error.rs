@@ -32,7 +32,7 @@ impl ServiceError for ReviewsError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::BadInput(_) => ErrorCode::BadUserInput,
-            Self::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
+            Self::Store(StoreError::Failure(failure)) => failure.code(),
             Self::Store(_) => ErrorCode::Internal,
         }
     }

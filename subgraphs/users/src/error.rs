@@ -41,7 +41,8 @@ impl ServiceError for UsersError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Page(_) | Self::BadInput(_) => ErrorCode::BadUserInput,
-            Self::Store(StoreError::Unavailable(_)) | Self::Throttle(_) => ErrorCode::ServiceUnavailable,
+            Self::Store(StoreError::Failure(failure)) => failure.code(),
+            Self::Throttle(_) => ErrorCode::ServiceUnavailable,
             _ => ErrorCode::Internal,
         }
     }

@@ -103,7 +103,10 @@ impl Subgraph for UsersService {
     async fn build(config: &UsersConfig, shared: &Shared) -> Result<Self, StartError> {
         let bus = shop_messaging::connect::bus_for(Self::NAME, &config.bus, shared).await?;
         let store: Arc<dyn UserStore> = if config.database.is_mongodb() {
-            Arc::new(MongoUserStore::connect(config.database.url(), &config.mongo_database).await?)
+            Arc::new(
+                MongoUserStore::connect(config.database.url(), &config.mongo_database, config.database.max_connections)
+                    .await?,
+            )
         } else {
             Arc::new(SqlUserStore::connect(config.database.url(), config.database.max_connections).await?)
         };

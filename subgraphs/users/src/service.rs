@@ -297,11 +297,11 @@ impl Identity {
             };
             match self.store.update_user(&next).await {
                 Ok(()) => return Ok(Ok(next)),
-                Err(StoreError::Conflict) => {}
+                Err(StoreError::VersionMismatch) => {}
                 Err(error) => return Err(error.into()),
             }
         }
-        Err(StoreError::Conflict.into())
+        Err(StoreError::VersionMismatch.into())
     }
 
     /// Changes a user's name or phone.

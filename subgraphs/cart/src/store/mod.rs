@@ -18,16 +18,8 @@ use crate::domain::Cart;
 /// The longest expiry a store applies (longer settings are cut to it): about ten years.
 pub const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
-/// A store operation that failed for a reason other than the data.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The server is unreachable or failed.
-    #[error("cart store unavailable: {0}")]
-    Unavailable(String),
-    /// Stored data could not be read back (or a cart could not be written as JSON).
-    #[error("stored cart is corrupt: {0}")]
-    Corrupt(String),
-}
+/// This store has no outcomes of its own beyond the store failing.
+pub type StoreError = shop_kernel::store::StoreFailure;
 
 /// Why a cart was not replaced.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use crate::{
     domain::{self, NewProduct, ProductPatch, ProductStatus, product::InvalidField},
     error::{CatalogError, gql},
     service::Catalog,
-    store::StoreError,
+    store::{StoreError, UniqueKey},
 };
 
 /// Why a catalog mutation did not happen.
@@ -90,15 +90,15 @@ fn require_admin(ctx: &Context<'_>) -> Result<()> {
 
 fn store_failure(error: StoreError) -> Result<Vec<CatalogUserError>> {
     Ok(match error {
-        StoreError::Conflict(what) if what.contains("SKU") => {
+        StoreError::KeyTaken(key @ UniqueKey::Sku) => {
             vec![CatalogUserError::new(
                 &["variants", "sku"],
-                format!("{what} is already taken"),
+                format!("{key} is already taken"),
                 CatalogErrorCode::SkuTaken,
             )]
         }
-        StoreError::Conflict(what) => {
-            vec![CatalogUserError::new(&["slug"], format!("{what} is already taken"), CatalogErrorCode::SlugTaken)]
+        StoreError::KeyTaken(key) => {
+            vec![CatalogUserError::new(&["slug"], format!("{key} is already taken"), CatalogErrorCode::SlugTaken)]
         }
         StoreError::VersionMismatch => vec![CatalogUserError::new(
             &["expectedVersion"],

@@ -5,26 +5,47 @@
 pub mod mongo;
 pub mod sql;
 
-use shop_kernel::relay::PageRequest;
+use shop_kernel::{relay::PageRequest, store::StoreFailure};
 use uuid::Uuid;
 
 use crate::domain::{Category, Product, ProductFilter, ProductPage, ProductSort};
 
-/// A store operation that failed for a reason other than the data.
+/// A key no two products (or categories) may share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// A product's slug.
+    Slug,
+    /// A variant's SKU, unique across every product.
+    Sku,
+    /// A category's slug.
+    CategorySlug,
+    /// A product's id.
+    Id,
+}
+
+impl std::fmt::Display for UniqueKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Slug => "the slug",
+            Self::Sku => "a SKU",
+            Self::CategorySlug => "the category slug",
+            Self::Id => "the id",
+        })
+    }
+}
+
+/// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A unique key (slug or SKU) is taken; names the key.
+    /// A unique key is taken.
     #[error("{0} is already taken")]
-    Conflict(&'static str),
+    KeyTaken(UniqueKey),
     /// The version the write was based on is not the stored one.
     #[error("the product was changed concurrently")]
     VersionMismatch,
-    /// The server is unreachable or failed.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// Stored data could not be read back.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    /// The store itself failed.
+    #[error(transparent)]
+    Failure(#[from] StoreFailure),
 }
 
 /// The catalog's persistence.

@@ -9,15 +9,13 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use mongodb::{
-    Client, Collection, IndexModel,
-    bson::{self, Bson, Document, doc},
-    error::{ErrorKind, WriteFailure},
-    options::IndexOptions,
+    Client, Collection,
+    bson::{Bson, Document, doc},
 };
-use shop_kernel::{literal::regex_literal, relay::PageRequest};
+use shop_kernel::{literal::regex_literal, relay::PageRequest, store::StoreFailure};
 use uuid::Uuid;
 
-use super::{CatalogStore, StoreError};
+use super::{CatalogStore, StoreError, UniqueKey};
 use crate::domain::{Category, Facets, Product, ProductFilter, ProductPage, ProductSort, query::FacetValue};
 
 /// MongoDB collections of the catalog.
@@ -29,33 +27,32 @@ pub struct MongoCatalogStore {
 }
 
 fn unavailable(error: mongodb::error::Error) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+    shop_mongo::failed(error).into()
 }
 
 fn corrupt(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(error.to_string())
+    StoreFailure::corrupt(error).into()
 }
 
-fn duplicate_key(error: &mongodb::error::Error) -> Option<&'static str> {
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(write)) if write.code == 11000 => {
-            Some(if write.message.contains("skus") { "a SKU" } else { "the slug" })
-        }
-        _ => None,
+/// A write error: a duplicate key names the unique key by its index.
+fn write_error(error: mongodb::error::Error) -> StoreError {
+    match shop_mongo::duplicate_key_index(&error) {
+        Some("skus_unique") => StoreError::KeyTaken(UniqueKey::Sku),
+        Some("slug_unique") => StoreError::KeyTaken(UniqueKey::Slug),
+        Some(_) => StoreError::KeyTaken(UniqueKey::Id),
+        None => unavailable(error),
     }
 }
 
 impl MongoCatalogStore {
-    /// Connects to `url` and uses database `database`.
-    pub async fn connect(url: &str, database: &str) -> Result<Self, StoreError> {
-        let client = Client::with_uri_str(url).await.map_err(unavailable)?;
-        let db = client.database(database);
+    /// Connects to `url` (a pool of up to `max_connections`) and uses database `database`.
+    pub async fn connect(url: &str, database: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let (client, db) = shop_mongo::connect(url, database, max_connections).await?;
         Ok(Self { products: db.collection("products"), categories: db.collection("categories"), client })
     }
 
     fn to_document(product: &Product) -> Result<Document, StoreError> {
-        let json = serde_json::to_value(product).map_err(corrupt)?;
-        let mut document = bson::to_document(&json).map_err(corrupt)?;
+        let mut document = shop_mongo::to_document(product)?;
         document.insert("_id", product.id.to_string());
         document.insert("keywords", product.keywords());
         let attrs: Vec<String> = product.attribute_pairs().iter().map(|a| format!("{}={}", a.name, a.value)).collect();
@@ -69,8 +66,7 @@ impl MongoCatalogStore {
     }
 
     fn from_document(document: Document) -> Result<Product, StoreError> {
-        let json: serde_json::Value = Bson::Document(document).into_relaxed_extjson();
-        serde_json::from_value(json).map_err(corrupt)
+        Ok(shop_mongo::from_document(document)?)
     }
 
     fn filter_document(filter: &ProductFilter) -> Document {
@@ -185,11 +181,7 @@ impl MongoCatalogStore {
 }
 
 fn int_of(document: &Document, key: &str) -> Option<i64> {
-    match document.get(key)? {
-        Bson::Int32(n) => Some(i64::from(*n)),
-        Bson::Int64(n) => Some(*n),
-        _ => None,
-    }
+    shop_mongo::int(document, key).ok()
 }
 
 fn count_of(document: &Document, key: &str) -> u64 {
@@ -199,12 +191,7 @@ fn count_of(document: &Document, key: &str) -> u64 {
 #[async_trait::async_trait]
 impl CatalogStore for MongoCatalogStore {
     async fn prepare(&self) -> Result<(), StoreError> {
-        let index = |keys: Document, name: &str, unique: bool| {
-            IndexModel::builder()
-                .keys(keys)
-                .options(IndexOptions::builder().name(name.to_owned()).unique(unique).build())
-                .build()
-        };
+        let index = shop_mongo::index;
         self.products
             .create_indexes(vec![
                 index(doc! { "slug": 1 }, "slug_unique", true),
@@ -271,7 +258,7 @@ impl CatalogStore for MongoCatalogStore {
         let document = Self::to_document(product)?;
         match self.products.insert_one(document).await {
             Ok(_) => Ok(()),
-            Err(error) => Err(duplicate_key(&error).map_or_else(|| unavailable(error), StoreError::Conflict)),
+            Err(error) => Err(write_error(error)),
         }
     }
 
@@ -281,7 +268,7 @@ impl CatalogStore for MongoCatalogStore {
         match self.products.replace_one(filter, document).await {
             Ok(result) if result.matched_count == 1 => Ok(()),
             Ok(_) => Err(StoreError::VersionMismatch),
-            Err(error) => Err(duplicate_key(&error).map_or_else(|| unavailable(error), StoreError::Conflict)),
+            Err(error) => Err(write_error(error)),
         }
     }
 
@@ -289,7 +276,7 @@ impl CatalogStore for MongoCatalogStore {
         let document = Self::to_document(product)?;
         match self.products.replace_one(doc! { "_id": product.id.to_string() }, document).upsert(true).await {
             Ok(_) => Ok(()),
-            Err(error) => Err(duplicate_key(&error).map_or_else(|| unavailable(error), StoreError::Conflict)),
+            Err(error) => Err(write_error(error)),
         }
     }
 
@@ -303,19 +290,15 @@ impl CatalogStore for MongoCatalogStore {
             .try_collect()
             .await
             .map_err(unavailable)?;
-        documents
-            .into_iter()
-            .map(|d| serde_json::from_value(Bson::Document(d).into_relaxed_extjson()).map_err(corrupt))
-            .collect()
+        documents.into_iter().map(|d| shop_mongo::from_document(d).map_err(StoreError::from)).collect()
     }
 
     async fn upsert_category(&self, category: &Category) -> Result<(), StoreError> {
-        let json = serde_json::to_value(category).map_err(corrupt)?;
-        let mut document = bson::to_document(&json).map_err(corrupt)?;
+        let mut document = shop_mongo::to_document(category)?;
         document.insert("_id", category.id.to_string());
         match self.categories.replace_one(doc! { "_id": category.id.to_string() }, document).upsert(true).await {
             Ok(_) => Ok(()),
-            Err(error) if duplicate_key(&error).is_some() => Err(StoreError::Conflict("the category slug")),
+            Err(error) if shop_mongo::is_duplicate_key(&error) => Err(StoreError::KeyTaken(UniqueKey::CategorySlug)),
             Err(error) => Err(unavailable(error)),
         }
     }

@@ -26,7 +26,7 @@ async fn sqlite() -> (Arc<dyn CatalogStore>, TempDir) {
 }
 
 async fn mongo() -> Arc<dyn CatalogStore> {
-    let store = MongoCatalogStore::connect(&shop_testkit::mongo_url(), &shop_testkit::unique_name("shoptest"))
+    let store = MongoCatalogStore::connect(&shop_testkit::mongo_url(), &shop_testkit::unique_name("shoptest"), 8)
         .await
         .expect("connect to MongoDB");
     store.prepare().await.expect("prepare the MongoDB store");
@@ -709,11 +709,11 @@ async fn conflicts(store: Arc<dyn CatalogStore>) {
     .build();
     same_slug.id = Uuid::new_v4();
     let result = store.insert(&same_slug).await;
-    assert!(matches!(result, Err(StoreError::Conflict(_))), "taken slug: {result:?}");
+    assert!(matches!(result, Err(StoreError::KeyTaken(_))), "taken slug: {result:?}");
 
     // The very same product again.
     let result = store.insert(tee).await;
-    assert!(matches!(result, Err(StoreError::Conflict(_))), "inserting a product twice: {result:?}");
+    assert!(matches!(result, Err(StoreError::KeyTaken(_))), "inserting a product twice: {result:?}");
 
     // A new slug, but one of its SKUs is taken (by its second variant: the first is fine).
     let sku_taken = Spec {
@@ -728,7 +728,7 @@ async fn conflicts(store: Arc<dyn CatalogStore>) {
     }
     .build();
     let result = store.insert(&sku_taken).await;
-    assert!(matches!(result, Err(StoreError::Conflict(_))), "taken SKU: {result:?}");
+    assert!(matches!(result, Err(StoreError::KeyTaken(_))), "taken SKU: {result:?}");
 
     // SKUs of archived products stay taken.
     let archived_sku = Spec {
@@ -743,7 +743,7 @@ async fn conflicts(store: Arc<dyn CatalogStore>) {
     }
     .build();
     let result = store.insert(&archived_sku).await;
-    assert!(matches!(result, Err(StoreError::Conflict(_))), "SKU of an archived product: {result:?}");
+    assert!(matches!(result, Err(StoreError::KeyTaken(_))), "SKU of an archived product: {result:?}");
 
     // Nothing changed.
     assert_eq!(list_all(store.as_ref(), &everything, ProductSort::NameAsc).await.facets.total, total_before);
@@ -770,7 +770,7 @@ async fn conflicts_name_the_key(store: Arc<dyn CatalogStore>) {
     same_slug.id = Uuid::new_v4();
     same_slug.variants = vec![variant("OTHER-1", 1000, &[])];
     match store.insert(&same_slug).await {
-        Err(StoreError::Conflict(key)) => assert!(key.contains("slug"), "a taken slug is named `{key}`"),
+        Err(StoreError::KeyTaken(key)) => assert!(key.to_string().contains("slug"), "a taken slug is named `{key}`"),
         other => panic!("expected a slug conflict, got {other:?}"),
     }
     let sku_taken = Spec {
@@ -785,7 +785,7 @@ async fn conflicts_name_the_key(store: Arc<dyn CatalogStore>) {
     }
     .build();
     match store.insert(&sku_taken).await {
-        Err(StoreError::Conflict(key)) => assert!(key.contains("SKU"), "a taken SKU is named `{key}`"),
+        Err(StoreError::KeyTaken(key)) => assert!(key.to_string().contains("SKU"), "a taken SKU is named `{key}`"),
         other => panic!("expected a SKU conflict, got {other:?}"),
     }
 }
@@ -839,7 +839,7 @@ async fn replace(store: Arc<dyn CatalogStore>) {
     clash.version = 3;
     clash.variants.push(variant("CCT-S-BLK", 5600, &[("colour", "black")]));
     let result = store.replace(&clash, 2).await;
-    assert!(matches!(result, Err(StoreError::Conflict(_))), "taken SKU on replace: {result:?}");
+    assert!(matches!(result, Err(StoreError::KeyTaken(_))), "taken SKU on replace: {result:?}");
     assert_eq!(store.products_by_ids(&[v2.id]).await.unwrap(), vec![v2.clone()]);
     assert_eq!(store.products_by_skus(&owned(&["LCS-M-GRN"])).await.unwrap(), vec![v2.clone()]);
     assert_eq!(

@@ -18,14 +18,8 @@ use uuid::Uuid;
 use self::entity::{adjustment, reservation, reservation_line, stock};
 use crate::domain::{Adjustment, Line, Reservation, ReservationRequest, ReservationStatus, Shortage, StockLevel};
 
-/// A failure of the database itself.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("inventory database unavailable: {0}")]
-    Unavailable(#[from] DbErr),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-}
+/// This store has no outcomes of its own beyond the store failing.
+pub type StoreError = shop_kernel::store::StoreFailure;
 
 /// Why stock could not be reserved.
 #[derive(Debug, thiserror::Error)]

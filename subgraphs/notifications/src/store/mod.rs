@@ -12,7 +12,7 @@ mod entity;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict},
 };
@@ -30,16 +30,8 @@ use crate::domain::{
 /// Longest failure reason kept (the column's size).
 const MAX_REASON_CHARS: usize = 500;
 
-/// A failure of the database itself.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database is unreachable or refused a statement.
-    #[error("notifications database unavailable: {0}")]
-    Unavailable(#[from] DbErr),
-    /// A row holds something the code cannot read.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-}
+/// This store has no outcomes of its own beyond the store failing.
+pub type StoreError = shop_kernel::store::StoreFailure;
 
 /// What became of recording an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

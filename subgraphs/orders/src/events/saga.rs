@@ -69,7 +69,7 @@ pub enum SagaError {
 
 impl From<sea_orm::DbErr> for SagaError {
     fn from(error: sea_orm::DbErr) -> Self {
-        Self::Store(StoreError::Unavailable(error))
+        Self::Store(StoreError::from(error))
     }
 }
 

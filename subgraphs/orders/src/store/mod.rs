@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, sea_query::Expr,
 };
 use shop_kernel::{CurrencyCode, db};
@@ -24,16 +24,8 @@ use uuid::Uuid;
 use self::entity::{event, line, order};
 use crate::domain::{Order, OrderLine, OrderStatus, PaymentStatus, PostalAddress, TimelineEntry};
 
-/// A failure of the database itself.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database failed or is unreachable.
-    #[error("orders database unavailable: {0}")]
-    Unavailable(#[from] DbErr),
-    /// A row does not decode.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-}
+/// This store has no outcomes of its own beyond the store failing.
+pub type StoreError = shop_kernel::store::StoreFailure;
 
 /// Why a new order was not stored.
 #[derive(Debug, thiserror::Error)]

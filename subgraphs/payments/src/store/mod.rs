@@ -21,14 +21,8 @@ use uuid::Uuid;
 use self::entity::{operation, payment, refund};
 use crate::domain::{FailureCode, Operation, Payment, PaymentStatus, Refund, RefundStatus};
 
-/// A failure of the database itself.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("payments database unavailable: {0}")]
-    Unavailable(#[from] DbErr),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-}
+/// This store has no outcomes of its own beyond the store failing.
+pub type StoreError = shop_kernel::store::StoreFailure;
 
 /// A message being handled, recorded in the inbox in the same transaction as its effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

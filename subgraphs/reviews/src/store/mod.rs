@@ -16,6 +16,7 @@ pub mod mongo;
 pub mod sql;
 
 use chrono::{DateTime, Utc};
+use shop_kernel::store::StoreFailure;
 use uuid::Uuid;
 
 use crate::domain::{Position, ProductRating, Review, ReviewChange, ReviewSort};
@@ -26,12 +27,9 @@ pub enum StoreError {
     /// The user already reviewed this product.
     #[error("the user already reviewed this product")]
     AlreadyReviewed,
-    /// The database cannot be reached.
-    #[error("reviews store unavailable: {0}")]
-    Unavailable(String),
-    /// The database answered with something unexpected, or stored data is malformed.
-    #[error("reviews store failure: {0}")]
-    Internal(String),
+    /// The store itself failed.
+    #[error(transparent)]
+    Failure(#[from] StoreFailure),
 }
 
 /// Reviews, rating aggregates and purchases, in domain terms.

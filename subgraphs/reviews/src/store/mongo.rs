@@ -21,15 +21,14 @@
 //! `find_one_and_update`/`find_one_and_delete` returning the document as it was, and the
 //! aggregate delta is computed from that document, so it is exact however writers interleave.
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, TryStreamExt, future::BoxFuture};
 use mongodb::{
-    Client, ClientSession, Collection, IndexModel,
+    Client, ClientSession, Collection,
     bson::{Bson, Document, doc},
-    error::{ErrorKind, WriteFailure},
-    options::{ClientOptions, IndexOptions, ReturnDocument},
+    options::ReturnDocument,
 };
+use shop_kernel::store::StoreFailure;
 use uuid::Uuid;
 
 use super::{ReviewStore, StoreError};
@@ -57,30 +56,12 @@ const REVIEWS: &str = "reviews";
 const RATINGS: &str = "product_ratings";
 const PURCHASES: &str = "purchases";
 
-/// Sorts errors into "the server cannot be reached" and "the server said something unexpected".
 fn classify(error: &mongodb::error::Error) -> StoreError {
-    match error.kind.as_ref() {
-        ErrorKind::ServerSelection { .. }
-        | ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. }
-        | ErrorKind::DnsResolve { .. }
-        | ErrorKind::Shutdown => StoreError::Unavailable(error.to_string()),
-        _ => StoreError::Internal(error.to_string()),
-    }
+    shop_mongo::failure(error).into()
 }
 
 fn read_error(error: mongodb::error::Error) -> StoreError {
     classify(&error)
-}
-
-/// Whether `error` is a unique index violation (E11000).
-fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    const DUPLICATE_KEY: i32 = 11000;
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
-        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
-        _ => false,
-    }
 }
 
 /// What a transaction's failure means: a [`StoreError`] the callback raised itself (such as
@@ -90,34 +71,6 @@ fn transaction_error(error: mongodb::error::Error) -> StoreError {
         Some(raised) => raised.clone(),
         None => classify(&error),
     }
-}
-
-/// A transaction lost a race with another one and must run again.
-///
-/// MongoDB reports a write to a document that a concurrent transaction wrote as a
-/// `WriteConflict` labelled `TransientTransactionError`, and the driver's helper reruns the
-/// transaction. SecantusDB (the MongoDB-protocol server the tests run on) sometimes reports
-/// that race on a collection with a unique index as a duplicate key (E11000) on that index
-/// instead, even for an update that leaves the indexed fields alone; the helper does not
-/// retry that. Writes that cannot create a duplicate (they never change `product_id` or
-/// `user_id`) turn E11000 into this marker, and [`MongoReviewStore::transaction`] reruns the
-/// whole transaction with backoff, as the helper would.
-#[derive(Debug)]
-struct Contended;
-
-/// A duplicate key from a write that cannot create one, as [`Contended`].
-fn contended(error: mongodb::error::Error) -> mongodb::error::Error {
-    if is_duplicate_key(&error) { mongodb::error::Error::custom(Contended) } else { error }
-}
-
-/// Reruns of a [`Contended`] transaction: from 5 ms doubling to 200 ms, with jitter.
-fn contention_backoff() -> impl Iterator<Item = std::time::Duration> {
-    ExponentialBuilder::default()
-        .with_min_delay(std::time::Duration::from_millis(5))
-        .with_max_delay(std::time::Duration::from_millis(200))
-        .with_max_times(10)
-        .with_jitter()
-        .build()
 }
 
 /// A [`StoreError`] raised inside a transaction callback, whose errors are the driver's.
@@ -135,39 +88,21 @@ async fn apply_delta(
     if delta.is_zero() {
         return Ok(());
     }
-    let updated =
-        ratings.update_one(doc! { "_id": product_id }, increment(delta)).session(session).await.map_err(contended)?;
+    let updated = ratings.update_one(doc! { "_id": product_id }, increment(delta)).session(session).await?;
     if updated.matched_count == 1 {
         Ok(())
     } else {
-        Err(raise(StoreError::Internal(format!("the rating aggregate of product {product_id} is missing"))))
+        Err(raise(corrupt(format_args!("the rating aggregate of product {product_id} is missing"))))
     }
 }
 
 fn corrupt(message: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(format!("malformed review data: {message}"))
-}
-
-fn int_of(document: &Document, key: &str) -> Result<i64, StoreError> {
-    match document.get(key) {
-        Some(Bson::Int32(n)) => Ok(i64::from(*n)),
-        Some(Bson::Int64(n)) => Ok(*n),
-        other => Err(corrupt(format!("field `{key}` is not an integer: {other:?}"))),
-    }
+    StoreFailure::Corrupt(format!("malformed review data: {message}")).into()
 }
 
 /// A counter of an aggregate: absent means zero (`$inc` creates fields on first use).
 fn counter_of(document: &Document, key: &str) -> Result<i64, StoreError> {
-    if document.contains_key(key) { int_of(document, key) } else { Ok(0) }
-}
-
-fn time_of(document: &Document, key: &str) -> Result<DateTime<Utc>, StoreError> {
-    let millis = int_of(document, key)?;
-    DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(format!("field `{key}` is out of range: {millis}")))
-}
-
-fn uuid_of(document: &Document, key: &str) -> Result<Uuid, StoreError> {
-    document.get_str(key).map_err(corrupt).and_then(|s| Uuid::parse_str(s).map_err(corrupt))
+    if document.contains_key(key) { Ok(shop_mongo::int(document, key)?) } else { Ok(0) }
 }
 
 fn review_document(review: &Review) -> Document {
@@ -188,23 +123,23 @@ fn review_document(review: &Review) -> Document {
 }
 
 fn review_from(document: &Document) -> Result<Review, StoreError> {
-    let rating = i32::try_from(int_of(document, "rating")?).map_err(corrupt)?;
+    let rating = i32::try_from(shop_mongo::int(document, "rating")?).map_err(corrupt)?;
     Ok(Review {
-        id: uuid_of(document, "_id")?,
-        product_id: document.get_str("product_id").map_err(corrupt)?.to_owned(),
-        user_id: uuid_of(document, "user_id")?,
+        id: shop_mongo::uuid(document, "_id")?,
+        product_id: shop_mongo::string(document, "product_id")?.to_owned(),
+        user_id: shop_mongo::uuid(document, "user_id")?,
         rating: Stars::new(rating).map_err(corrupt)?,
-        title: document.get_str("title").map_err(corrupt)?.to_owned(),
-        body: document.get_str("body").map_err(corrupt)?.to_owned(),
-        created_at: time_of(document, "created_at_ms")?,
-        updated_at: time_of(document, "updated_at_ms")?,
-        verified_purchase: document.get_bool("verified_purchase").map_err(corrupt)?,
-        hidden: document.get_bool("hidden").map_err(corrupt)?,
+        title: shop_mongo::string(document, "title")?.to_owned(),
+        body: shop_mongo::string(document, "body")?.to_owned(),
+        created_at: shop_mongo::time(document, "created_at_ms")?,
+        updated_at: shop_mongo::time(document, "updated_at_ms")?,
+        verified_purchase: shop_mongo::boolean(document, "verified_purchase")?,
+        hidden: shop_mongo::boolean(document, "hidden")?,
         hidden_reason: match document.get("hidden_reason") {
             Some(Bson::String(reason)) => Some(reason.clone()),
             _ => None,
         },
-        version: int_of(document, "version")?,
+        version: shop_mongo::int(document, "version")?,
     })
 }
 
@@ -218,7 +153,7 @@ fn star_field(index: usize) -> String {
 }
 
 fn rating_from(document: &Document) -> Result<ProductRating, StoreError> {
-    let mut rating = ProductRating::empty(document.get_str("_id").map_err(corrupt)?);
+    let mut rating = ProductRating::empty(shop_mongo::string(document, "_id")?);
     rating.count = counter_of(document, "count")?;
     rating.sum = counter_of(document, "sum")?;
     for (index, bucket) in rating.stars.iter_mut().enumerate() {
@@ -292,10 +227,7 @@ fn sort_document(keys: &[(SortField, Direction)]) -> Document {
 impl MongoReviewStore {
     /// Connects to `url` (a pool of up to `max_connections`) and uses database `database`.
     pub async fn connect(url: &str, database: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let mut options = ClientOptions::parse(url).await.map_err(read_error)?;
-        options.max_pool_size = Some(max_connections.max(1));
-        let client = Client::with_options(options).map_err(read_error)?;
-        let database = client.database(database);
+        let (client, database) = shop_mongo::connect(url, database, max_connections).await?;
         let collections = Collections {
             reviews: database.collection(REVIEWS),
             ratings: database.collection(RATINGS),
@@ -305,26 +237,15 @@ impl MongoReviewStore {
     }
 
     /// Runs `callback` in a transaction with `context`, retried by the driver on transient
-    /// transaction errors. The callback gets its data through `context` because the driver may
-    /// run it several times.
-    ///
-    /// A transaction that fails as [`Contended`] runs again after a backoff.
+    /// transaction errors (a write conflict with a concurrent transaction). The callback gets
+    /// its data through `context` because the driver may run it several times.
     async fn transaction<C, R, F>(&self, context: C, mut callback: F) -> Result<R, StoreError>
     where
         C: Clone,
         F: for<'b> FnMut(&'b mut ClientSession, &'b mut C) -> BoxFuture<'b, mongodb::error::Result<R>>,
     {
-        let mut delays = contention_backoff();
-        loop {
-            let mut session = self.client.start_session().await.map_err(read_error)?;
-            match session.start_transaction().and_run(context.clone(), &mut callback).await {
-                Err(error) if error.get_custom::<Contended>().is_some() => match delays.next() {
-                    Some(delay) => tokio::time::sleep(delay).await,
-                    None => return Err(StoreError::Unavailable("the write kept conflicting with others".into())),
-                },
-                result => return result.map_err(transaction_error),
-            }
-        }
+        let mut session = self.client.start_session().await.map_err(read_error)?;
+        session.start_transaction().and_run(context, &mut callback).await.map_err(transaction_error)
     }
 
     /// Creates document `id` of `collection` with `fields` unless it exists, outside any
@@ -335,7 +256,7 @@ impl MongoReviewStore {
     async fn ensure(collection: &Collection<Document>, id: &str, fields: Document) -> Result<(), StoreError> {
         match collection.update_one(doc! { "_id": id }, doc! { "$setOnInsert": fields }).upsert(true).await {
             Ok(_) => Ok(()),
-            Err(error) if is_duplicate_key(&error) => Ok(()),
+            Err(error) if shop_mongo::is_duplicate_key(&error) => Ok(()),
             Err(error) => Err(classify(&error)),
         }
     }
@@ -387,18 +308,12 @@ impl ReviewStore for MongoReviewStore {
             }
             if let Err(error) = self.database.create_collection(name).await {
                 // Another replica may have created it meanwhile (NamespaceExists).
-                let exists = matches!(error.kind.as_ref(), ErrorKind::Command(c) if c.code == 48);
-                if !exists {
+                if !shop_mongo::is_namespace_exists(&error) {
                     return Err(read_error(error));
                 }
             }
         }
-        let index = |keys: Document, name: &str, unique: bool| {
-            IndexModel::builder()
-                .keys(keys)
-                .options(IndexOptions::builder().name(name.to_owned()).unique(unique).build())
-                .build()
-        };
+        let index = shop_mongo::index;
         let indexes = [
             index(doc! { "product_id": 1, "user_id": 1 }, "one_review_per_user_and_product", true),
             index(doc! { "product_id": 1, "hidden": 1, "created_at_ms": -1, "_id": -1 }, "product_by_time", false),
@@ -438,15 +353,18 @@ impl ReviewStore for MongoReviewStore {
                         .find_one_and_update(doc! { "_id": pair.as_str() }, doc! { "$inc": { "version": 1_i64 } })
                         .return_document(ReturnDocument::After)
                         .session(&mut *session)
-                        .await
-                        .map_err(contended)?;
+                        .await?;
                     let verified = record.is_some_and(|r| r.get_bool("purchased").unwrap_or(false));
                     let mut document = document.clone();
                     document.insert("verified_purchase", verified);
                     if let Err(error) = c.reviews.insert_one(document).session(&mut *session).await {
                         // A write conflict stays the driver's to retry; the retry then finds
                         // the committed review and lands here with a duplicate key.
-                        return Err(if is_duplicate_key(&error) { raise(StoreError::AlreadyReviewed) } else { error });
+                        return Err(if shop_mongo::is_duplicate_key(&error) {
+                            raise(StoreError::AlreadyReviewed)
+                        } else {
+                            error
+                        });
                     }
                     apply_delta(&c.ratings, session, product_id, delta).await?;
                     Ok(verified)
@@ -484,8 +402,7 @@ impl ReviewStore for MongoReviewStore {
                     .find_one_and_update(filter.clone(), update.clone())
                     .return_document(ReturnDocument::Before)
                     .session(&mut *session)
-                    .await
-                    .map_err(contended)?;
+                    .await?;
                 let Some(before) = before else { return Ok(None) };
                 let before = review_in_transaction(&before)?;
                 let after = change.apply(&before, now);
@@ -505,9 +422,7 @@ impl ReviewStore for MongoReviewStore {
         }
         self.transaction((self.collections.clone(), filter), |session, (c, filter)| {
             async move {
-                let Some(before) =
-                    c.reviews.find_one_and_delete(filter.clone()).session(&mut *session).await.map_err(contended)?
-                else {
+                let Some(before) = c.reviews.find_one_and_delete(filter.clone()).session(&mut *session).await? else {
                     return Ok(None);
                 };
                 let before = review_in_transaction(&before)?;
@@ -532,8 +447,7 @@ impl ReviewStore for MongoReviewStore {
                     .find_one_and_update(doc! { "_id": id.as_str() }, update.clone())
                     .return_document(ReturnDocument::Before)
                     .session(&mut *session)
-                    .await
-                    .map_err(contended)?;
+                    .await?;
                 let Some(before) = before else { return Ok(None) };
                 let before = review_in_transaction(&before)?;
                 let after =
@@ -617,7 +531,10 @@ impl ReviewStore for MongoReviewStore {
             .map_err(read_error)?;
         let ratings = documents
             .iter()
-            .map(|d| int_of(d, "rating").and_then(|r| Stars::new(i32::try_from(r).map_err(corrupt)?).map_err(corrupt)))
+            .map(|d| {
+                let rating = shop_mongo::int(d, "rating")?;
+                Stars::new(i32::try_from(rating).map_err(corrupt)?).map_err(corrupt)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ProductRating::recount(product_id, ratings))
     }
@@ -642,14 +559,14 @@ impl ReviewStore for MongoReviewStore {
                         .update_one(doc! { "_id": pair_key(user_id, product_id) }, purchase)
                         .session(&mut *session)
                         .await
-                        .map_err(contended)?;
+                        ?;
                     let unverified = doc! { "product_id": product_id.as_str(), "user_id": user_id.to_string(), "verified_purchase": false };
                     let marked = c
                         .reviews
                         .update_one(unverified, doc! { "$set": { "verified_purchase": true }, "$inc": { "version": 1_i64 } })
                         .session(&mut *session)
                         .await
-                        .map_err(contended)?;
+                        ?;
                     verified += marked.modified_count;
                 }
                 Ok(verified)

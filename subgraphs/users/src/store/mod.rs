@@ -8,6 +8,7 @@ pub mod sql;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use shop_kernel::store::StoreFailure;
 use shop_messaging::{Bus, Envelope, outbox::OutboxWaker};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -23,13 +24,10 @@ pub enum StoreError {
     EmailTaken,
     /// The user changed since it was read (its `version` moved on).
     #[error("the user changed concurrently")]
-    Conflict,
-    /// The database cannot be reached.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The database answered with something unexpected.
-    #[error("store failure: {0}")]
-    Internal(String),
+    VersionMismatch,
+    /// The store itself failed.
+    #[error(transparent)]
+    Failure(#[from] StoreFailure),
 }
 
 /// A stored refresh token. Only its SHA-256 is kept; the token itself exists only on the client.
@@ -80,7 +78,7 @@ pub trait UserStore: Send + Sync + 'static {
     /// The user whose `email_key` is `email_key`.
     async fn user_by_email(&self, email_key: &str) -> Result<Option<User>, StoreError>;
     /// Replaces the stored user with `user` if the stored version is `user.version - 1`;
-    /// [`StoreError::Conflict`] otherwise (nothing is written).
+    /// [`StoreError::VersionMismatch`] otherwise (nothing is written).
     async fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// A page of users, oldest first, whose email or name starts with `search`
     /// (case-insensitive; `None` lists all), and the total that match.

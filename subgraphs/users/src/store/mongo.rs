@@ -15,12 +15,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::{
-    Client, Collection, IndexModel,
-    bson::{self, Bson, Document, doc},
-    error::{ErrorKind, WriteFailure},
-    options::IndexOptions,
+    Client, Collection,
+    bson::{Document, doc},
 };
 use shop_kernel::literal::regex_literal;
+use shop_kernel::store::StoreFailure;
 use shop_messaging::{
     Bus, Envelope,
     mongo_outbox::{self, MongoOutboxRelay, OutboxDocument},
@@ -42,53 +41,17 @@ pub struct MongoUserStore {
     outbox: Collection<OutboxDocument>,
 }
 
-/// Sorts errors into "the server cannot be reached" and "the server said something unexpected".
 fn classify(error: mongodb::error::Error) -> StoreError {
-    match error.kind.as_ref() {
-        ErrorKind::ServerSelection { .. }
-        | ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. }
-        | ErrorKind::DnsResolve { .. }
-        | ErrorKind::Shutdown => StoreError::Unavailable(error.to_string()),
-        _ => StoreError::Internal(error.to_string()),
-    }
+    shop_mongo::failed(error).into()
 }
 
 fn corrupt(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(error.to_string())
-}
-
-/// Whether `error` is a unique index violation (E11000).
-fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    const DUPLICATE_KEY: i32 = 11000;
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
-        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
-        _ => false,
-    }
+    StoreFailure::corrupt(error).into()
 }
 
 /// A write error: a taken email (or id) is [`StoreError::EmailTaken`].
 fn write_error(error: mongodb::error::Error) -> StoreError {
-    if is_duplicate_key(&error) { StoreError::EmailTaken } else { classify(error) }
-}
-
-fn int_of(document: &Document, key: &str) -> Result<i64, StoreError> {
-    match document.get(key) {
-        Some(Bson::Int32(n)) => Ok(i64::from(*n)),
-        Some(Bson::Int64(n)) => Ok(*n),
-        other => Err(StoreError::Internal(format!("field `{key}` is not an integer: {other:?}"))),
-    }
-}
-
-fn time_of(document: &Document, key: &str) -> Result<DateTime<Utc>, StoreError> {
-    let millis = int_of(document, key)?;
-    DateTime::from_timestamp_millis(millis)
-        .ok_or_else(|| StoreError::Internal(format!("field `{key}` is out of range: {millis}")))
-}
-
-fn uuid_of(document: &Document, key: &str) -> Result<Uuid, StoreError> {
-    document.get_str(key).map_err(corrupt).and_then(|s| Uuid::parse_str(s).map_err(corrupt))
+    if shop_mongo::is_duplicate_key(&error) { StoreError::EmailTaken } else { classify(error) }
 }
 
 /// The filter of [`UserStore::list_users`]: everyone, or an email or name starting with `search`.
@@ -106,10 +69,9 @@ fn search_filter(search: Option<&str>) -> Document {
 }
 
 impl MongoUserStore {
-    /// Connects to `url` and uses database `database`.
-    pub async fn connect(url: &str, database: &str) -> Result<Self, StoreError> {
-        let client = Client::with_uri_str(url).await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let db = client.database(database);
+    /// Connects to `url` (a pool of up to `max_connections`) and uses database `database`.
+    pub async fn connect(url: &str, database: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let (client, db) = shop_mongo::connect(url, database, max_connections).await?;
         Ok(Self {
             users: db.collection("users"),
             refresh_tokens: db.collection("refresh_tokens"),
@@ -119,8 +81,7 @@ impl MongoUserStore {
     }
 
     fn user_document(user: &User) -> Result<Document, StoreError> {
-        let json = serde_json::to_value(user).map_err(corrupt)?;
-        let mut document = bson::to_document(&json).map_err(corrupt)?;
+        let mut document = shop_mongo::to_document(user)?;
         document.insert("_id", user.id.to_string());
         document.insert("email_key", user.email_key.clone());
         document.insert("name_key", user.name.to_lowercase());
@@ -130,8 +91,7 @@ impl MongoUserStore {
     }
 
     fn user_from(document: Document) -> Result<User, StoreError> {
-        let json: serde_json::Value = Bson::Document(document).into_relaxed_extjson();
-        serde_json::from_value(json).map_err(corrupt)
+        Ok(shop_mongo::from_document(document)?)
     }
 
     fn token_document(token: &RefreshToken) -> Document {
@@ -148,11 +108,11 @@ impl MongoUserStore {
 
     fn token_from(document: &Document) -> Result<RefreshToken, StoreError> {
         Ok(RefreshToken {
-            hash: document.get_str("_id").map_err(corrupt)?.to_owned(),
-            user_id: uuid_of(document, "user_id")?,
-            family_id: uuid_of(document, "family_id")?,
-            issued_at: time_of(document, "issued_at_ms")?,
-            expires_at: time_of(document, "expires_at_ms")?,
+            hash: shop_mongo::string(document, "_id")?.to_owned(),
+            user_id: shop_mongo::uuid(document, "user_id")?,
+            family_id: shop_mongo::uuid(document, "family_id")?,
+            issued_at: shop_mongo::time(document, "issued_at_ms")?,
+            expires_at: shop_mongo::time(document, "expires_at_ms")?,
         })
     }
 
@@ -166,12 +126,7 @@ impl MongoUserStore {
 #[async_trait::async_trait]
 impl UserStore for MongoUserStore {
     async fn prepare(&self) -> Result<(), StoreError> {
-        let index = |keys: Document, name: &str, unique: bool| {
-            IndexModel::builder()
-                .keys(keys)
-                .options(IndexOptions::builder().name(name.to_owned()).unique(unique).build())
-                .build()
-        };
+        let index = shop_mongo::index;
         self.users
             .create_indexes(vec![
                 index(doc! { "email_key": 1 }, "email_key_unique", true),
@@ -233,7 +188,7 @@ impl UserStore for MongoUserStore {
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
         let filter = doc! { "_id": user.id.to_string(), "version": user.version - 1 };
         let result = self.users.replace_one(filter, Self::user_document(user)?).await.map_err(write_error)?;
-        if result.matched_count == 1 { Ok(()) } else { Err(StoreError::Conflict) }
+        if result.matched_count == 1 { Ok(()) } else { Err(StoreError::VersionMismatch) }
     }
 
     async fn list_users(&self, search: Option<&str>, offset: u64, limit: u64) -> Result<(Vec<User>, u64), StoreError> {
@@ -261,8 +216,8 @@ impl UserStore for MongoUserStore {
 
     async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError> {
         self.refresh_tokens.insert_one(Self::token_document(token)).await.map_err(|error| {
-            if is_duplicate_key(&error) {
-                StoreError::Internal("a refresh token with this hash exists".into())
+            if shop_mongo::is_duplicate_key(&error) {
+                corrupt("a refresh token with this hash exists")
             } else {
                 classify(error)
             }
@@ -284,7 +239,7 @@ impl UserStore for MongoUserStore {
         let Some(document) = self.refresh_tokens.find_one(doc! { "_id": hash }).await.map_err(classify)? else {
             return Ok(Consumed::Unknown);
         };
-        let flag = |key: &str| document.get_bool(key).map_err(corrupt);
+        let flag = |key: &str| shop_mongo::boolean(&document, key);
         if flag("spent")? || flag("revoked")? {
             Self::token_from(&document).map(Consumed::Reused)
         } else {

@@ -32,7 +32,7 @@ async fn sqlite() -> (SqlUserStore, TempDir) {
 }
 
 async fn mongo() -> MongoUserStore {
-    let store = MongoUserStore::connect(&shop_testkit::mongo_url(), &shop_testkit::unique_name("shoptest"))
+    let store = MongoUserStore::connect(&shop_testkit::mongo_url(), &shop_testkit::unique_name("shoptest"), 8)
         .await
         .expect("connect to MongoDB");
     store.prepare().await.expect("prepare the MongoDB store");
@@ -267,15 +267,15 @@ async fn contract_optimistic_updates(store: &dyn UserStore) {
     let stale = v1.with_address_added(&address(AddressKind::Shipping, "London"), Uuid::new_v4(), at(6)).expect("add");
     assert_eq!(stale.version, 2);
     let result = store.update_user(&stale).await;
-    assert!(matches!(result, Err(StoreError::Conflict)), "stale version: {result:?}");
+    assert!(matches!(result, Err(StoreError::VersionMismatch)), "stale version: {result:?}");
     let result = store.update_user(&v2).await;
-    assert!(matches!(result, Err(StoreError::Conflict)), "the same update twice: {result:?}");
+    assert!(matches!(result, Err(StoreError::VersionMismatch)), "the same update twice: {result:?}");
     assert_eq!(read(store, v1.id).await, Some(v2.clone()), "a refused update changes nothing");
 
     // A user that was never stored has no version to match, and is not created.
     let ghost = user("ghost@example.com", "Ghost", 7).touched(at(8));
     let result = store.update_user(&ghost).await;
-    assert!(matches!(result, Err(StoreError::Conflict)), "unknown user: {result:?}");
+    assert!(matches!(result, Err(StoreError::VersionMismatch)), "unknown user: {result:?}");
     assert_eq!(read(store, ghost.id).await, None, "update never inserts");
 
     // Taking Grace's email (in another case) is refused; nothing changes.

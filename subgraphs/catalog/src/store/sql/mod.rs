@@ -10,11 +10,11 @@ use sea_orm::{
     QuerySelect, QueryTrait, Schema,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
-use shop_kernel::{db, literal::like_literal, relay::PageRequest};
+use shop_kernel::{db, literal::like_literal, relay::PageRequest, store::StoreFailure};
 use uuid::Uuid;
 
 use self::entity::{attribute, category, product, sku};
-use super::{CatalogStore, StoreError};
+use super::{CatalogStore, StoreError, UniqueKey};
 use crate::domain::{Category, Facets, Product, ProductFilter, ProductPage, ProductSort, query::FacetValue};
 
 /// Catalog tables in a relational database.
@@ -24,11 +24,11 @@ pub struct SqlCatalogStore {
 }
 
 fn unavailable(error: DbErr) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+    StoreFailure::from(error).into()
 }
 
 fn corrupt(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(error.to_string())
+    StoreFailure::corrupt(error).into()
 }
 
 fn parse_product(document: &str) -> Result<Product, StoreError> {
@@ -78,10 +78,9 @@ impl SqlCatalogStore {
             .iter()
             .map(|v| sku::ActiveModel { sku: Set(v.sku.clone()), product_id: Set(id.clone()) })
             .collect();
-        sku::Entity::insert_many(skus)
-            .exec(tx)
-            .await
-            .map_err(|e| if db::is_unique_violation(&e) { StoreError::Conflict("a SKU") } else { unavailable(e) })?;
+        sku::Entity::insert_many(skus).exec(tx).await.map_err(|e| {
+            if db::is_unique_violation(&e) { StoreError::KeyTaken(UniqueKey::Sku) } else { unavailable(e) }
+        })?;
         Ok(())
     }
 
@@ -279,10 +278,9 @@ impl CatalogStore for SqlCatalogStore {
 
     async fn insert(&self, product: &Product) -> Result<(), StoreError> {
         let tx = db::begin_write(&self.db).await.map_err(unavailable)?;
-        product::Entity::insert(Self::product_row(product)?)
-            .exec(&tx)
-            .await
-            .map_err(|e| if db::is_unique_violation(&e) { StoreError::Conflict("the slug") } else { unavailable(e) })?;
+        product::Entity::insert(Self::product_row(product)?).exec(&tx).await.map_err(|e| {
+            if db::is_unique_violation(&e) { StoreError::KeyTaken(UniqueKey::Slug) } else { unavailable(e) }
+        })?;
         Self::insert_children(&tx, product).await?;
         tx.commit().await.map_err(unavailable)
     }
@@ -296,7 +294,9 @@ impl CatalogStore for SqlCatalogStore {
             .filter(product::Column::Version.eq(expected_version))
             .exec(&tx)
             .await
-            .map_err(|e| if db::is_unique_violation(&e) { StoreError::Conflict("the slug") } else { unavailable(e) })?;
+            .map_err(|e| {
+                if db::is_unique_violation(&e) { StoreError::KeyTaken(UniqueKey::Slug) } else { unavailable(e) }
+            })?;
         if updated.rows_affected != 1 {
             return Err(StoreError::VersionMismatch);
         }
@@ -310,10 +310,9 @@ impl CatalogStore for SqlCatalogStore {
         let tx = db::begin_write(&self.db).await.map_err(unavailable)?;
         Self::delete_children(&tx, &id).await?;
         product::Entity::delete_by_id(id).exec(&tx).await.map_err(unavailable)?;
-        product::Entity::insert(Self::product_row(product)?)
-            .exec(&tx)
-            .await
-            .map_err(|e| if db::is_unique_violation(&e) { StoreError::Conflict("the slug") } else { unavailable(e) })?;
+        product::Entity::insert(Self::product_row(product)?).exec(&tx).await.map_err(|e| {
+            if db::is_unique_violation(&e) { StoreError::KeyTaken(UniqueKey::Slug) } else { unavailable(e) }
+        })?;
         Self::insert_children(&tx, product).await?;
         tx.commit().await.map_err(unavailable)
     }
@@ -333,7 +332,7 @@ impl CatalogStore for SqlCatalogStore {
         let tx = db::begin_write(&self.db).await.map_err(unavailable)?;
         category::Entity::delete_by_id(category.id.to_string()).exec(&tx).await.map_err(unavailable)?;
         category::Entity::insert(row).exec(&tx).await.map_err(|e| {
-            if db::is_unique_violation(&e) { StoreError::Conflict("the category slug") } else { unavailable(e) }
+            if db::is_unique_violation(&e) { StoreError::KeyTaken(UniqueKey::CategorySlug) } else { unavailable(e) }
         })?;
         tx.commit().await.map_err(unavailable)
     }

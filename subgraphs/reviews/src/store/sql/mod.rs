@@ -18,7 +18,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Value,
     sea_query::{Expr, ExprTrait},
 };
-use shop_kernel::db;
+use shop_kernel::{db, store::StoreFailure};
 use uuid::Uuid;
 
 use self::entity::{purchase, rating, review};
@@ -77,11 +77,11 @@ pub struct SqlReviewStore {
 }
 
 fn unavailable(error: DbErr) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+    StoreFailure::from(error).into()
 }
 
 fn corrupt(message: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(format!("malformed review data: {message}"))
+    StoreFailure::Corrupt(format!("malformed review data: {message}")).into()
 }
 
 fn time_of(millis: i64) -> Result<DateTime<Utc>, StoreError> {

@@ -27,6 +27,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use self::entity::{account, refresh_token};
+use shop_kernel::store::StoreFailure;
+
 use super::{Consumed, RefreshToken, StoreError, UserStore};
 use crate::domain::User;
 
@@ -37,11 +39,11 @@ pub struct SqlUserStore {
 }
 
 fn unavailable(error: DbErr) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+    StoreFailure::from(error).into()
 }
 
 fn corrupt(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(error.to_string())
+    StoreFailure::corrupt(error).into()
 }
 
 /// A write error: a taken email (or id) is [`StoreError::EmailTaken`].
@@ -54,7 +56,7 @@ fn parse_user(document: &str) -> Result<User, StoreError> {
 }
 
 fn time_of(millis: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(millis).ok_or_else(|| StoreError::Internal(format!("time out of range: {millis}")))
+    DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(format_args!("time out of range: {millis}")))
 }
 
 fn token_from(row: &refresh_token::Model) -> Result<RefreshToken, StoreError> {
@@ -182,7 +184,7 @@ impl UserStore for SqlUserStore {
             .exec(&self.db)
             .await
             .map_err(write_error)?;
-        if updated.rows_affected == 1 { Ok(()) } else { Err(StoreError::Conflict) }
+        if updated.rows_affected == 1 { Ok(()) } else { Err(StoreError::VersionMismatch) }
     }
 
     async fn list_users(&self, search: Option<&str>, offset: u64, limit: u64) -> Result<(Vec<User>, u64), StoreError> {
@@ -216,7 +218,7 @@ impl UserStore for SqlUserStore {
         };
         refresh_token::Entity::insert(row).exec(&self.db).await.map_err(|error| {
             if db::is_unique_violation(&error) {
-                StoreError::Internal("a refresh token with this hash exists".into())
+                corrupt("a refresh token with this hash exists")
             } else {
                 unavailable(error)
             }
