@@ -17,7 +17,6 @@ pub mod migration;
 pub mod mongo_outbox;
 pub mod outbox;
 pub mod rabbit;
-mod relay_loop;
 pub mod trace;
 
 pub mod topic;

@@ -32,7 +32,6 @@ use uuid::Uuid;
 use crate::bus::{Bus, BusError};
 use crate::envelope::Envelope;
 use crate::outbox::OutboxWaker;
-use crate::relay_loop;
 
 /// The collection name services use for the outbox.
 pub const COLLECTION: &str = "messaging_outbox";
@@ -310,14 +309,22 @@ impl MongoOutboxRelay {
     /// Loops until shutdown: after a wake() or every poll interval (default 200 ms); errors back
     /// off and retry.
     pub async fn run(self, shutdown: CancellationToken) {
-        let pacing = relay_loop::Pacing {
+        let pacing = shop_kernel::worker::Pacing {
             poll_interval: self.poll_interval,
             batch_size: BATCH_SIZE,
             wake_sibling_when_full: false,
             // Counting pending documents is a query of its own: refresh the gauge now and then.
             upkeep_interval: GAUGE_INTERVAL,
         };
-        relay_loop::run("mongo", &self.waker, &pacing, &shutdown, || self.relay_once(), || self.record_pending()).await;
+        shop_kernel::worker::drain(
+            "mongo outbox relay",
+            &self.waker,
+            &pacing,
+            &shutdown,
+            || self.relay_once(),
+            || self.record_pending(),
+        )
+        .await;
     }
 
     async fn record_pending(&self) {

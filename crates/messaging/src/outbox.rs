@@ -11,13 +11,11 @@ use sea_orm::{
     QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType},
 };
-use shop_kernel::db;
-use tokio::sync::Notify;
+use shop_kernel::{db, worker};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{Bus, BusError};
 use crate::envelope::Envelope;
-use crate::relay_loop;
 
 /// Rows published per transaction.
 const BATCH_SIZE: u64 = 100;
@@ -104,25 +102,7 @@ pub async fn purge_sent<C: ConnectionTrait>(db: &C, before: chrono::DateTime<Utc
 }
 
 /// Wakes the relay right after a commit, so messages go out without waiting for the next poll.
-#[derive(Clone, Debug, Default)]
-pub struct OutboxWaker(Arc<Notify>);
-
-impl OutboxWaker {
-    /// A waker no relay listens to yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Asks the relay to run now. A wake with no relay waiting is remembered, not lost.
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-
-    /// Resolves at the next wake (or at once if one is remembered); shared by the relays.
-    pub(crate) async fn notified(&self) {
-        self.0.notified().await;
-    }
-}
+pub type OutboxWaker = shop_kernel::worker::Waker;
 
 /// Why a relay pass failed; the rows stay pending and the next pass retries them.
 #[derive(Debug, thiserror::Error)]
@@ -215,15 +195,15 @@ impl OutboxRelay {
 
     /// One relay loop; the `lead` one also refreshes the gauge and, when due, purges old rows.
     async fn work(self: Arc<Self>, shutdown: CancellationToken, lead: bool) {
-        let pacing = relay_loop::Pacing {
+        let pacing = worker::Pacing {
             poll_interval: self.poll_interval,
             batch_size: BATCH_SIZE as usize,
             // More is waiting: bring another loop in while this one goes again.
             wake_sibling_when_full: true,
             upkeep_interval: GAUGE_INTERVAL,
         };
-        relay_loop::run(
-            "sql",
+        worker::drain(
+            "sql outbox relay",
             &self.waker,
             &pacing,
             &shutdown,

@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
+use shop_kernel::worker;
 use shop_messaging::outbox::OutboxWaker;
 use tokio_util::sync::CancellationToken;
 
@@ -16,21 +17,18 @@ const BATCH: u64 = 100;
 /// together with an `inventory.expired` message in the outbox. Several replicas may sweep at
 /// once; the conditional status update lets one win each.
 pub async fn run(store: Arc<InventoryStore>, waker: OutboxWaker, interval: Duration, shutdown: CancellationToken) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
+    worker::every(interval, &shutdown, || sweep_once(&store, &waker)).await;
+}
+
+/// One sweep: releases the expired reservations of one batch.
+async fn sweep_once(store: &InventoryStore, waker: &OutboxWaker) {
+    match store.expire_due(Utc::now(), BATCH, events::expired_announcement).await {
+        Ok(expired) if !expired.is_empty() => {
+            waker.wake();
+            metrics::counter!("inventory_reservations_expired_total").increment(expired.len() as u64);
+            tracing::info!(count = expired.len(), "released expired reservations");
         }
-        match store.expire_due(Utc::now(), BATCH, events::expired_announcement).await {
-            Ok(expired) if !expired.is_empty() => {
-                waker.wake();
-                metrics::counter!("inventory_reservations_expired_total").increment(expired.len() as u64);
-                tracing::info!(count = expired.len(), "released expired reservations");
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "reservation sweep failed"),
-        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(%error, "reservation sweep failed"),
     }
 }

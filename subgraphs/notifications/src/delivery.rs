@@ -18,7 +18,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
-use tokio::sync::Notify;
+use shop_kernel::worker;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -76,24 +76,7 @@ impl DeliverySettings {
 
 /// Wakes the delivery worker when notifications were queued, so they go out at once rather
 /// than at the next poll. Clones wake the same worker.
-#[derive(Debug, Clone, Default)]
-pub struct DeliveryWaker(Arc<Notify>);
-
-impl DeliveryWaker {
-    /// A waker.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Wakes the worker (or makes its next wait return at once).
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-
-    async fn wait(&self) {
-        self.0.notified().await;
-    }
-}
+pub type DeliveryWaker = shop_kernel::worker::Waker;
 
 /// Sends queued notifications.
 pub struct DeliveryWorker {
@@ -136,29 +119,16 @@ impl DeliveryWorker {
     /// Runs until `shutdown`: a pass whenever woken or every poll interval, and at once
     /// again while passes find full batches.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut upkeep = tokio::time::interval(UPKEEP_INTERVAL);
-        let mut last_purge: Option<tokio::time::Instant> = None;
-        loop {
-            let busy = match self.run_once().await {
-                Ok(report) => report.leased as u64 >= BATCH,
-                Err(error) => {
-                    tracing::warn!(%error, "notification delivery pass failed");
-                    false
-                }
-            };
-            if busy {
-                if shutdown.is_cancelled() {
-                    return;
-                }
-                continue;
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = self.waker.wait() => {}
-                () = tokio::time::sleep(self.settings.poll_interval) => {}
-                _ = upkeep.tick() => self.upkeep(&mut last_purge).await,
-            }
-        }
+        let pacing = worker::Pacing {
+            poll_interval: self.settings.poll_interval,
+            batch_size: BATCH as usize,
+            wake_sibling_when_full: false,
+            upkeep_interval: UPKEEP_INTERVAL,
+        };
+        let last_purge = tokio::sync::Mutex::new(None);
+        let pass = || async { self.run_once().await.map(|report| report.leased) };
+        let upkeep = || async { self.upkeep(&mut *last_purge.lock().await).await };
+        worker::drain("notification delivery", &self.waker, &pacing, &shutdown, pass, upkeep).await;
     }
 
     async fn upkeep(&self, last_purge: &mut Option<tokio::time::Instant>) {

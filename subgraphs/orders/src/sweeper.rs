@@ -5,6 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
+use shop_kernel::worker;
 use tokio_util::sync::CancellationToken;
 
 use crate::{events::saga::Saga, store::OrdersStore};
@@ -38,14 +39,8 @@ pub async fn sweep_once(store: &OrdersStore, saga: &Saga) -> usize {
 
 /// Sweeps every `interval` until `shutdown`.
 pub async fn run(store: OrdersStore, saga: Arc<Saga>, interval: Duration, shutdown: CancellationToken) {
-    let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(10)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = ticker.tick() => {
-                sweep_once(&store, &saga).await;
-            }
-        }
-    }
+    worker::every(interval, &shutdown, || async {
+        sweep_once(&store, &saga).await;
+    })
+    .await;
 }

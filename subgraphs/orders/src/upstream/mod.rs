@@ -1,5 +1,5 @@
 //! Calls to neighbouring subgraphs over GraphQL/HTTP, each behind a time budget, retries of
-//! idempotent reads (backon) and a circuit breaker (failsafe), so a slow or dead neighbour
+//! idempotent reads and a circuit breaker (the kernel's guard), so a slow or dead neighbour
 //! costs a checkout at most its budget and, once the breaker opens, nothing at all.
 //!
 //! The breaker's state is the gauge `orders_upstream_breaker_open{upstream}`: 1 while open or
@@ -12,9 +12,8 @@ mod users;
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
-use failsafe::{Config, StateMachine, backoff, failure_policy};
 use serde_json::{Value, json};
+use shop_kernel::resilience::{Failure, Guard, GuardMetrics, GuardSettings, Refusal};
 
 pub use self::{
     cart::CartClient,
@@ -23,12 +22,14 @@ pub use self::{
     users::UsersClient,
 };
 
-/// Consecutive failed calls that open a breaker.
+/// Consecutive failed attempts that open a breaker.
 const FAILURES_TO_OPEN: u32 = 5;
 /// How long a breaker stays open at first (doubling up to [`MAX_OPEN`] while it keeps failing).
 const MIN_OPEN: Duration = Duration::from_secs(5);
 /// The longest a breaker stays open before it lets a trial call through.
 const MAX_OPEN: Duration = Duration::from_secs(60);
+/// Attempts of an idempotent read, the first included.
+const READ_ATTEMPTS: u32 = 3;
 
 /// Why a neighbour did not answer usefully.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,37 +52,17 @@ impl UpstreamError {
     }
 }
 
-/// Keeps `orders_upstream_breaker_open{upstream}` in step with a breaker.
-#[derive(Debug)]
-struct BreakerGauge(&'static str);
+impl Failure for UpstreamError {
+    /// A neighbour that is down may be up at the next attempt; one that refused the request
+    /// answered, which shows it is up.
+    fn is_transient(&self) -> bool {
+        self.is_unavailable()
+    }
 
-impl BreakerGauge {
-    fn set(&self, value: f64) {
-        metrics::gauge!("orders_upstream_breaker_open", "upstream" => self.0).set(value);
+    fn timed_out() -> Self {
+        Self::Unavailable { upstream: "upstream", reason: "timed out".into() }
     }
 }
-
-impl failsafe::Instrument for BreakerGauge {
-    fn on_call_rejected(&self) {
-        metrics::counter!("orders_upstream_rejected_total", "upstream" => self.0).increment(1);
-    }
-
-    fn on_open(&self) {
-        tracing::warn!(upstream = self.0, "circuit breaker opened");
-        self.set(1.0);
-    }
-
-    fn on_half_open(&self) {
-        self.set(1.0);
-    }
-
-    fn on_closed(&self) {
-        tracing::info!(upstream = self.0, "circuit breaker closed");
-        self.set(0.0);
-    }
-}
-
-type Breaker = StateMachine<failure_policy::ConsecutiveFailures<backoff::Exponential>, BreakerGauge>;
 
 /// A GraphQL response: `data` (null when absent) and the `errors` list.
 #[derive(Debug, Clone, Default)]
@@ -104,8 +85,7 @@ pub struct GraphqlClient {
     name: &'static str,
     url: String,
     http: reqwest::Client,
-    budget: Duration,
-    breaker: Breaker,
+    guard: Guard,
 }
 
 impl GraphqlClient {
@@ -116,16 +96,24 @@ impl GraphqlClient {
             .connect_timeout(budget)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        let gauge = BreakerGauge(name);
-        gauge.set(0.0);
-        let breaker = Config::new()
-            .failure_policy(failure_policy::consecutive_failures(
-                FAILURES_TO_OPEN,
-                backoff::exponential(MIN_OPEN, MAX_OPEN),
-            ))
-            .instrument(gauge)
-            .build();
-        Self { name, url: url.to_owned(), http, budget, breaker }
+        let guard = Guard::new(
+            GuardSettings {
+                attempt_timeout: budget,
+                budget: Some(budget),
+                max_attempts: READ_ATTEMPTS,
+                initial_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_millis(400),
+                breaker_failures: FAILURES_TO_OPEN,
+                breaker_open: MIN_OPEN,
+                breaker_max_open: MAX_OPEN,
+            },
+            GuardMetrics {
+                breaker_gauge: "orders_upstream_breaker_open",
+                rejected_counter: Some("orders_upstream_rejected_total"),
+                labels: vec![("upstream", name.to_owned())],
+            },
+        );
+        Self { name, url: url.to_owned(), http, guard }
     }
 
     /// Runs an operation. `idempotent` reads are retried on transient failures (within the
@@ -137,31 +125,20 @@ impl GraphqlClient {
         authorization: Option<&str>,
         idempotent: bool,
     ) -> Result<GraphqlResponse, UpstreamError> {
-        if !self.breaker.is_call_permitted() {
-            return Err(UpstreamError::CircuitOpen(self.name));
-        }
         let body = json!({ "query": query, "variables": variables });
         let attempt = || self.attempt(&body, authorization);
-        let retries = if idempotent { 2 } else { 0 };
-        let policy = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(50))
-            .with_max_delay(Duration::from_millis(400))
-            .with_max_times(retries)
-            .with_jitter();
-        let call = attempt.retry(policy).when(UpstreamError::is_unavailable);
-        let result = match tokio::time::timeout(self.budget, call).await {
-            Ok(result) => result,
-            Err(_) => Err(UpstreamError::Unavailable { upstream: self.name, reason: "timed out".into() }),
-        };
-        match &result {
-            Err(error) if error.is_unavailable() => {
+        let observe = |failure: Option<&UpstreamError>| {
+            if let Some(error) = failure.filter(|error| error.is_unavailable()) {
                 tracing::warn!(upstream = self.name, %error, "upstream call failed");
-                self.breaker.on_error();
             }
-            // An answer, even a refusal, shows the neighbour is up.
-            _ => self.breaker.on_success(),
-        }
-        result
+        };
+        self.guard.call(idempotent, attempt, observe).await.map_err(|refusal| match refusal {
+            Refusal::Failed(UpstreamError::Unavailable { reason, .. }) => {
+                UpstreamError::Unavailable { upstream: self.name, reason }
+            }
+            Refusal::Failed(error) => error,
+            Refusal::Rejected { .. } => UpstreamError::CircuitOpen(self.name),
+        })
     }
 
     async fn attempt(&self, body: &Value, authorization: Option<&str>) -> Result<GraphqlResponse, UpstreamError> {
