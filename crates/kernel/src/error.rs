@@ -49,6 +49,172 @@ pub trait ServiceError: std::error::Error {
     fn code(&self) -> ErrorCode;
 }
 
+/// One variant of an error enum declared with [`coded_error!`], as the test that every
+/// variant is produced reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant {
+    /// Its name.
+    pub name: &'static str,
+    /// The attributes of its fields, as written (`from` for a variant made by `?`).
+    pub field_attributes: &'static str,
+    /// Its field types, as written.
+    pub fields: &'static str,
+}
+
+/// An error enum declared with [`coded_error!`]: its name and variants.
+pub trait CodedError: ServiceError {
+    /// The enum's name.
+    const NAME: &'static str;
+    /// Every variant.
+    const VARIANTS: &'static [Variant];
+}
+
+/// Declares a context's error enum with each variant's [`ErrorCode`] next to it, and
+/// implements [`ServiceError`] from them. A code is an `ErrorCode` variant, or `inner` for a
+/// variant whose one field is itself a [`ServiceError`] (a store failure keeps its own code):
+///
+/// ```ignore
+/// shop_kernel::coded_error! {
+///     /// Everything that can go wrong serving carts.
+///     #[derive(Debug, thiserror::Error)]
+///     pub enum CartError {
+///         /// The caller may not see or change this cart.
+///         #[error("this cart belongs to someone else")]
+///         Forbidden => Forbidden,
+///         /// The store failed.
+///         #[error(transparent)]
+///         Store(#[from] StoreError) => inner,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! coded_error {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $(
+                $(#[$variant_meta:meta])*
+                $variant:ident $( ( $( $(#[$field_meta:meta])* $field:ty ),+ $(,)? ) )? => $code:ident
+            ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $(
+                $(#[$variant_meta])*
+                $variant $( ( $( $(#[$field_meta])* $field ),+ ) )?
+            ),+
+        }
+
+        impl $crate::ServiceError for $name {
+            fn code(&self) -> $crate::ErrorCode {
+                $(
+                    if let ::core::option::Option::Some(code) = $crate::__variant_code!(self, $variant, $code) {
+                        return code;
+                    }
+                )+
+                $crate::ErrorCode::Internal
+            }
+        }
+
+        impl $crate::error::CodedError for $name {
+            const NAME: &'static str = stringify!($name);
+            const VARIANTS: &'static [$crate::error::Variant] = &[$(
+                $crate::error::Variant {
+                    name: stringify!($variant),
+                    field_attributes: stringify!($( $( $($field_meta)* )+ )?),
+                    fields: stringify!($( $( $field ),+ )?),
+                }
+            ),+];
+        }
+    };
+}
+
+/// Declares a context's `userErrors` type: the enum of its codes (a GraphQL enum, each code
+/// documented) and the user error object (`field`, `message`, `code`) with its constructors.
+/// Every context declares its own in its `error.rs`, so the shape is one:
+///
+/// ```ignore
+/// shop_kernel::user_errors! {
+///     /// Why a cart mutation did not happen.
+///     pub enum CartErrorCode {
+///         /// A field is missing or malformed.
+///         Invalid,
+///     }
+///     /// A business reason a cart mutation was refused.
+///     pub struct CartUserError;
+/// }
+/// ```
+#[macro_export]
+macro_rules! user_errors {
+    (
+        $(#[$code_meta:meta])*
+        $code_vis:vis enum $code:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident ),+ $(,)?
+        }
+        $(#[$error_meta:meta])*
+        $error_vis:vis struct $error:ident;
+    ) => {
+        $(#[$code_meta])*
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        $code_vis enum $code {
+            $( $(#[$variant_meta])* $variant ),+
+        }
+
+        $(#[$error_meta])*
+        #[derive(async_graphql::SimpleObject, Clone, Debug, PartialEq, Eq)]
+        $error_vis struct $error {
+            /// Path to the argument or input field at fault, if one is.
+            pub field: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
+            /// What is wrong, for people.
+            pub message: ::std::string::String,
+            /// What is wrong, for programs.
+            pub code: $code,
+        }
+
+        impl $error {
+            /// A user error at `field` (none when empty).
+            pub fn new(field: &[&str], message: impl ::core::convert::Into<::std::string::String>, code: $code) -> Self {
+                Self::at(field.iter().map(|part| (*part).to_owned()).collect(), message, code)
+            }
+
+            /// A user error at a path built at run time (none when empty).
+            pub fn at(
+                field: ::std::vec::Vec<::std::string::String>,
+                message: impl ::core::convert::Into<::std::string::String>,
+                code: $code,
+            ) -> Self {
+                Self { field: (!field.is_empty()).then_some(field), message: message.into(), code }
+            }
+
+            /// A field at fault, as parsing input reported it, under `code`.
+            pub fn from_field(error: $crate::input::FieldError, code: $code) -> Self {
+                Self::at(error.field, error.message, code)
+            }
+        }
+    };
+}
+
+/// The code of one variant of a [`coded_error!`] enum, if `$value` is that variant.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __variant_code {
+    ($value:expr, $variant:ident, inner) => {
+        match $value {
+            Self::$variant { 0: inner, .. } => ::core::option::Option::Some($crate::ServiceError::code(inner)),
+            #[allow(unreachable_patterns)]
+            _ => ::core::option::Option::None,
+        }
+    };
+    ($value:expr, $variant:ident, $code:ident) => {
+        match $value {
+            Self::$variant { .. } => ::core::option::Option::Some($crate::ErrorCode::$code),
+            #[allow(unreachable_patterns)]
+            _ => ::core::option::Option::None,
+        }
+    };
+}
+
 /// A GraphQL error with `extensions.code` and a message meant for the client.
 pub fn client_error(code: ErrorCode, message: impl Into<String>) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()))
@@ -96,23 +262,29 @@ pub fn mask_errors(response: &mut async_graphql::Response) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
-    #[derive(Debug, thiserror::Error)]
-    enum Sample {
-        #[error("connection refused to 10.0.0.7:5432")]
-        Database,
-        #[error("no product with id 42")]
-        Missing,
+    crate::coded_error! {
+        #[derive(Debug, thiserror::Error)]
+        enum Sample {
+            #[error("connection refused to 10.0.0.7:5432")]
+            Database => Internal,
+            #[error("no product with id 42")]
+            Missing => NotFound,
+            #[error(transparent)]
+            Wrapped(#[from] crate::store::StoreFailure) => inner,
+        }
     }
 
-    impl ServiceError for Sample {
-        fn code(&self) -> ErrorCode {
-            match self {
-                Self::Database => ErrorCode::Internal,
-                Self::Missing => ErrorCode::NotFound,
-            }
-        }
+    #[test]
+    fn codes_sit_next_to_their_variants() {
+        assert_eq!(Sample::Missing.code(), ErrorCode::NotFound);
+        assert_eq!(Sample::from(crate::store::StoreFailure::unavailable("down")).code(), ErrorCode::ServiceUnavailable);
+        let wrapped = Sample::VARIANTS.iter().find(|v| v.name == "Wrapped").unwrap();
+        assert_eq!((wrapped.field_attributes, wrapped.fields), ("from", "crate::store::StoreFailure"));
+        assert_eq!(<Sample as CodedError>::NAME, "Sample");
     }
 
     fn code_of(error: &async_graphql::Error) -> Option<String> {

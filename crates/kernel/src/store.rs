@@ -35,9 +35,11 @@ impl StoreFailure {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Unavailable(_))
     }
+}
 
-    /// The code a request that met this failure is answered with.
-    pub fn code(&self) -> ErrorCode {
+/// A request that met an unavailable store may succeed later; corrupt data is a bug.
+impl crate::ServiceError for StoreFailure {
+    fn code(&self) -> ErrorCode {
         match self {
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Corrupt(_) => ErrorCode::Internal,

@@ -13,6 +13,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod errors;
+
 use async_graphql::{Executor, Request, Variables};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
@@ -163,5 +165,16 @@ pub fn admin() -> Viewer {
 /// there are any.
 pub async fn run_graphql(schema: &impl Executor, viewer: &Viewer, query: &str, variables: Value) -> Value {
     let request = Request::new(query).variables(Variables::from_json(variables)).data(viewer.clone());
+    serde_json::to_value(schema.execute(request).await).expect("a response serializes")
+}
+
+/// The request [`run_graphql`] sends: `query` with `variables`, as `viewer`. Add what else the
+/// handler would put in it (e.g. the request headers), then run it with [`run_graphql_request`].
+pub fn graphql_request(viewer: &Viewer, query: &str, variables: Value) -> Request {
+    Request::new(query).variables(Variables::from_json(variables)).data(viewer.clone())
+}
+
+/// Runs a prepared `request` on `schema`; the whole response as JSON, as [`run_graphql`] gives it.
+pub async fn run_graphql_request(schema: &impl Executor, request: Request) -> Value {
     serde_json::to_value(schema.execute(request).await).expect("a response serializes")
 }

@@ -1,28 +1,35 @@
 //! Failures of the cart service and their codes.
 
-use shop_kernel::{ErrorCode, ServiceError};
-
 use crate::store::StoreError;
 
-/// What can go wrong serving carts, short of a business rule (those are `userErrors`).
-#[derive(Debug, thiserror::Error)]
-pub enum CartError {
-    /// The caller may not see or change this cart.
-    #[error("this cart belongs to someone else")]
-    Forbidden,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+shop_kernel::coded_error! {
+    /// What can go wrong serving carts, short of a business rule (those are `userErrors`).
+    #[derive(Debug, thiserror::Error)]
+    pub enum CartError {
+        /// The store failed.
+        #[error(transparent)]
+        Store(#[from] StoreError) => inner,
+    }
 }
 
-impl ServiceError for CartError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            Self::Forbidden => ErrorCode::Forbidden,
-            Self::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
-            Self::Store(StoreError::Corrupt(_)) => ErrorCode::Internal,
-        }
+shop_kernel::user_errors! {
+    /// Why a cart mutation did not happen.
+    pub enum CartErrorCode {
+        /// A field is missing or malformed.
+        Invalid,
+        /// A quantity is outside 1-99, or would be once added to what the cart holds.
+        InvalidQuantity,
+        /// The cart would hold more than 100 lines.
+        TooManyLines,
+        /// The cart has no such line.
+        LineNotFound,
+        /// The cart changed since the given `expectedVersion`.
+        VersionConflict,
+        /// No live cart has this id (it may have expired).
+        CartNotFound,
     }
+    /// A business reason a cart mutation was refused.
+    pub struct CartUserError;
 }
 
 /// Converts a cart failure into a GraphQL error with its code, masking internals.
@@ -31,4 +38,12 @@ impl ServiceError for CartError {
 /// send the raw message without a code.
 pub fn gql(error: impl Into<CartError>) -> async_graphql::Error {
     shop_kernel::error::to_graphql(&error.into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_variant_of_cart_error_is_produced() {
+        shop_testkit::errors::assert_every_variant_produced::<super::CartError>(env!("CARGO_MANIFEST_DIR"));
+    }
 }

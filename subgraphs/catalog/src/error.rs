@@ -1,31 +1,23 @@
 //! Failures of the catalog and their codes.
 
-use shop_kernel::{ErrorCode, ServiceError, relay::PageError};
+use shop_kernel::relay::PageError;
 
 use crate::store::StoreError;
 
-/// Everything that can go wrong serving the catalog, short of a business rule (those are
-/// `userErrors`).
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    /// Invalid pagination arguments.
-    #[error(transparent)]
-    Page(#[from] PageError),
-    /// A malformed argument (an id that is not a UUID, a negative price).
-    #[error("{0}")]
-    BadInput(String),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl ServiceError for CatalogError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            Self::Page(_) | Self::BadInput(_) => ErrorCode::BadUserInput,
-            Self::Store(StoreError::Failure(failure)) => failure.code(),
-            Self::Store(_) => ErrorCode::Internal,
-        }
+shop_kernel::coded_error! {
+    /// Everything that can go wrong serving the catalog, short of a business rule (those are
+    /// `userErrors`).
+    #[derive(Debug, thiserror::Error)]
+    pub enum CatalogError {
+        /// Invalid pagination arguments.
+        #[error(transparent)]
+        Page(#[from] PageError) => BadUserInput,
+        /// A malformed argument (an id that is not a UUID, a negative price).
+        #[error("{0}")]
+        BadInput(String) => BadUserInput,
+        /// The store failed.
+        #[error(transparent)]
+        Store(#[from] StoreError) => inner,
     }
 }
 
@@ -35,4 +27,30 @@ impl ServiceError for CatalogError {
 /// send the raw message without a code.
 pub fn gql(error: impl Into<CatalogError>) -> async_graphql::Error {
     shop_kernel::error::to_graphql(&error.into())
+}
+
+shop_kernel::user_errors! {
+    /// Why a catalog mutation did not happen.
+    pub enum CatalogErrorCode {
+        /// A field is missing, malformed or out of range.
+        Invalid,
+        /// Another product already has this slug.
+        SlugTaken,
+        /// Another product already has one of these SKUs.
+        SkuTaken,
+        /// No product or category with this id.
+        NotFound,
+        /// The product changed since the given `expectedVersion`.
+        VersionConflict,
+    }
+    /// A business reason a catalog mutation was refused.
+    pub struct CatalogUserError;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_variant_of_catalog_error_is_produced() {
+        shop_testkit::errors::assert_every_variant_produced::<super::CatalogError>(env!("CARGO_MANIFEST_DIR"));
+    }
 }

@@ -1,24 +1,15 @@
 //! Failures of the notifications service and their codes.
 
-use shop_kernel::{ErrorCode, ServiceError};
-
 use crate::store::StoreError;
 
-/// What can go wrong serving notifications, short of a business rule (those are
-/// `userErrors`).
-#[derive(Debug, thiserror::Error)]
-pub enum NotificationsError {
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl ServiceError for NotificationsError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            Self::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
-            Self::Store(StoreError::Corrupt(_)) => ErrorCode::Internal,
-        }
+shop_kernel::coded_error! {
+    /// What can go wrong serving notifications, short of a business rule (those are
+    /// `userErrors`).
+    #[derive(Debug, thiserror::Error)]
+    pub enum NotificationsError {
+        /// The database failed.
+        #[error(transparent)]
+        Store(#[from] StoreError) => inner,
     }
 }
 
@@ -28,4 +19,22 @@ impl ServiceError for NotificationsError {
 /// without a code.
 pub fn gql(error: impl Into<NotificationsError>) -> async_graphql::Error {
     shop_kernel::error::to_graphql(&error.into())
+}
+
+shop_kernel::user_errors! {
+    /// Why a notifications mutation did not happen.
+    pub enum NotificationErrorCode {
+        /// A field is missing or malformed.
+        Invalid,
+    }
+    /// A business reason a notifications mutation was refused.
+    pub struct NotificationUserError;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_variant_of_notifications_error_is_produced() {
+        shop_testkit::errors::assert_every_variant_produced::<super::NotificationsError>(env!("CARGO_MANIFEST_DIR"));
+    }
 }

@@ -38,24 +38,26 @@ pub const CONSUMER: &str = "payments";
 /// How often a step re-reads a payment that changed under it before giving up for now.
 const ROUNDS: usize = 3;
 
-/// Why a step of the saga could not be carried out.
-#[derive(Debug, thiserror::Error)]
-pub enum FlowError {
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A reply could not be built.
-    #[error("cannot build a message: {0}")]
-    Envelope(#[from] EnvelopeError),
-    /// The provider did not do it.
-    #[error("payment provider: {0}")]
-    Provider(ProviderError),
-    /// The payment kept changing under the step; trying again later will see it settled.
-    #[error("the payment changed concurrently")]
-    Contended,
-    /// The command cannot be carried out, now or later.
-    #[error("{0}")]
-    Refused(String),
+shop_kernel::coded_error! {
+    /// Why a step of the saga could not be carried out.
+    #[derive(Debug, thiserror::Error)]
+    pub enum FlowError {
+        /// The database failed.
+        #[error(transparent)]
+        Store(#[from] StoreError) => inner,
+        /// A reply could not be built.
+        #[error("cannot build a message: {0}")]
+        Envelope(#[from] EnvelopeError) => Internal,
+        /// The provider did not do it.
+        #[error("payment provider: {0}")]
+        Provider(ProviderError) => Internal,
+        /// The payment kept changing under the step; trying again later will see it settled.
+        #[error("the payment changed concurrently")]
+        Contended => ServiceUnavailable,
+        /// The command cannot be carried out, now or later.
+        #[error("{0}")]
+        Refused(String) => Internal,
+    }
 }
 
 impl FlowError {
@@ -502,4 +504,12 @@ fn same_refund(request: &RefundRequest, existing: Refund) -> Result<Refund, Refu
         None => true,
     };
     if same { Ok(existing) } else { Err(RefundError::KeyReused) }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_variant_of_flow_error_is_produced() {
+        shop_testkit::errors::assert_every_variant_produced::<super::FlowError>(env!("CARGO_MANIFEST_DIR"));
+    }
 }

@@ -2,39 +2,28 @@
 //! ([`ReviewUserError`] with a [`ReviewErrorCode`]); everything else is a [`ReviewsError`],
 //! sent as a top-level GraphQL error with `extensions.code`.
 
-use async_graphql::{Enum, SimpleObject};
-use shop_kernel::{ErrorCode, ServiceError};
-
 use crate::{
     domain::{InvalidCursor, InvalidField},
     service::WriteError,
     store::StoreError,
 };
 
-/// What can go wrong serving reviews, short of a business rule.
-#[derive(Debug, thiserror::Error)]
-pub enum ReviewsError {
-    /// Pagination arguments are out of range or the cursor is not ours.
-    #[error("{0}")]
-    BadInput(String),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+shop_kernel::coded_error! {
+    /// What can go wrong serving reviews, short of a business rule.
+    #[derive(Debug, thiserror::Error)]
+    pub enum ReviewsError {
+        /// Pagination arguments are out of range or the cursor is not ours.
+        #[error("{0}")]
+        BadInput(String) => BadUserInput,
+        /// The store failed.
+        #[error(transparent)]
+        Store(#[from] StoreError) => inner,
+    }
 }
 
 impl From<InvalidCursor> for ReviewsError {
     fn from(error: InvalidCursor) -> Self {
         Self::BadInput(error.to_string())
-    }
-}
-
-impl ServiceError for ReviewsError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            Self::BadInput(_) => ErrorCode::BadUserInput,
-            Self::Store(StoreError::Failure(failure)) => failure.code(),
-            Self::Store(_) => ErrorCode::Internal,
-        }
     }
 }
 
@@ -44,37 +33,7 @@ pub fn gql(error: impl Into<ReviewsError>) -> async_graphql::Error {
     shop_kernel::error::to_graphql(&error.into())
 }
 
-/// Why a review mutation did not happen.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ReviewErrorCode {
-    /// A field is missing, malformed or out of range.
-    Invalid,
-    /// You already reviewed this product: edit or delete that review instead.
-    AlreadyReviewed,
-    /// No review has this id.
-    NotFound,
-    /// Only the author (or, to delete, an admin) may change this review.
-    Forbidden,
-}
-
-/// A business reason a review mutation was refused.
-#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
-pub struct ReviewUserError {
-    /// Path to the argument or input field at fault, if one is.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// What is wrong, for programs.
-    pub code: ReviewErrorCode,
-}
-
 impl ReviewUserError {
-    /// A user error at `field` (none when empty).
-    pub fn new(field: &[&str], message: impl Into<String>, code: ReviewErrorCode) -> Self {
-        let field: Vec<String> = field.iter().map(|f| (*f).to_owned()).collect();
-        Self { field: (!field.is_empty()).then_some(field), message: message.into(), code }
-    }
-
     /// The user error of an invalid input field under `input`.
     pub fn invalid(error: InvalidField) -> Self {
         Self::new(&["input", error.field()], error.to_string(), ReviewErrorCode::Invalid)
@@ -94,4 +53,28 @@ pub fn refusals(error: WriteError, id_field: &[&str]) -> Result<Vec<ReviewUserEr
         WriteError::Forbidden => vec![refusal(ReviewErrorCode::Forbidden)],
         WriteError::Store(store) => return Err(gql(store.clone())),
     })
+}
+
+shop_kernel::user_errors! {
+    /// Why a review mutation did not happen.
+    pub enum ReviewErrorCode {
+        /// A field is missing, malformed or out of range.
+        Invalid,
+        /// You already reviewed this product: edit or delete that review instead.
+        AlreadyReviewed,
+        /// No review has this id.
+        NotFound,
+        /// Only the author (or, to delete, an admin) may change this review.
+        Forbidden,
+    }
+    /// A business reason a review mutation was refused.
+    pub struct ReviewUserError;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_variant_of_reviews_error_is_produced() {
+        shop_testkit::errors::assert_every_variant_produced::<super::ReviewsError>(env!("CARGO_MANIFEST_DIR"));
+    }
 }

@@ -11,64 +11,16 @@ use uuid::Uuid;
 use crate::{
     credentials::{self, AccessToken, TokenIssuer},
     domain::{AddressInput, FieldError, NewUser, ProfilePatch, User, address::AddressError, email_key, user},
-    error::UsersError,
+    error::{UsersError, UsersErrorCode, UsersUserError},
     store::{Consumed, RefreshToken, StoreError, UserStore},
 };
 
-/// Why a mutation was refused, for programs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-pub enum UsersErrorCode {
-    /// A field is missing, malformed or out of range.
-    Invalid,
-    /// Another account already uses this email.
-    EmailTaken,
-    /// The email and password do not match an account. Deliberately says no more.
-    InvalidCredentials,
-    /// Too many failed attempts; try again later.
-    TooManyAttempts,
-    /// The refresh token is unknown, expired or revoked.
-    InvalidRefreshToken,
-    /// The refresh token was already used: the session is revoked, sign in again.
-    RefreshTokenReused,
-    /// No such user or address.
-    NotFound,
-    /// The user has as many addresses as allowed.
-    TooManyAddresses,
-}
-
-/// A business reason a mutation did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Path to the input field at fault, if one is.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// What is wrong, for programs.
-    pub code: UsersErrorCode,
-}
-
-impl Refusal {
-    fn new(code: UsersErrorCode, message: &str) -> Self {
-        Self { field: None, message: message.to_owned(), code }
-    }
-
-    fn at(path: &[&str], code: UsersErrorCode, message: &str) -> Self {
-        Self { field: Some(path.iter().map(|s| (*s).to_owned()).collect()), message: message.to_owned(), code }
-    }
-}
-
-impl From<FieldError> for Refusal {
-    fn from(invalid: FieldError) -> Self {
-        Self { field: Some(invalid.field), message: invalid.message, code: UsersErrorCode::Invalid }
-    }
-}
-
-fn invalid(fields: Vec<FieldError>) -> Vec<Refusal> {
-    fields.into_iter().map(Refusal::from).collect()
+fn invalid(fields: Vec<FieldError>) -> Vec<UsersUserError> {
+    fields.into_iter().map(|field| UsersUserError::from_field(field, UsersErrorCode::Invalid)).collect()
 }
 
 /// The outcome of a mutation: done, or refused for business reasons.
-pub type Outcome<T> = Result<T, Vec<Refusal>>;
+pub type Outcome<T> = Result<T, Vec<UsersUserError>>;
 
 /// A signed-in session: the user, a short-lived access token and the refresh token that
 /// renews it.
@@ -189,10 +141,10 @@ impl Identity {
         match self.store.insert_user(&user, &[announcement]).await {
             Ok(()) => self.waker.wake(),
             Err(StoreError::EmailTaken) => {
-                return Ok(Err(vec![Refusal::at(
+                return Ok(Err(vec![UsersUserError::new(
                     &["input", "email"],
-                    UsersErrorCode::EmailTaken,
                     "this email is already registered",
+                    UsersErrorCode::EmailTaken,
                 )]));
             }
             Err(error) => return Err(error.into()),
@@ -215,9 +167,10 @@ impl Identity {
         let count = |i: usize| counts.get(i).cloned().flatten().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
         if count(0) >= self.settings.max_failures_per_account || count(1) >= self.settings.max_failures_per_ip {
             metrics::counter!("login_attempts_total", "outcome" => "throttled").increment(1);
-            return Ok(Err(vec![Refusal::new(
-                UsersErrorCode::TooManyAttempts,
+            return Ok(Err(vec![UsersUserError::new(
+                &[],
                 "too many failed sign-in attempts, try again later",
+                UsersErrorCode::TooManyAttempts,
             )]));
         }
         let user = self.store.user_by_email(&key).await?;
@@ -235,7 +188,11 @@ impl Identity {
                     self.throttle.incr_within(key, self.settings.lockout).await?;
                 }
                 metrics::counter!("login_attempts_total", "outcome" => "failure").increment(1);
-                Ok(Err(vec![Refusal::new(UsersErrorCode::InvalidCredentials, "the email or password is wrong")]))
+                Ok(Err(vec![UsersUserError::new(
+                    &[],
+                    "the email or password is wrong",
+                    UsersErrorCode::InvalidCredentials,
+                )]))
             }
         }
     }
@@ -244,7 +201,7 @@ impl Identity {
     /// means it leaked: the whole family is revoked and both holders must sign in again.
     pub async fn refresh(&self, token: &str) -> Result<Outcome<Session>, UsersError> {
         let now = Utc::now();
-        let refused = |code, message| Ok(Err(vec![Refusal::at(&["refreshToken"], code, message)]));
+        let refused = |code, message| Ok(Err(vec![UsersUserError::new(&["refreshToken"], message, code)]));
         match self.store.consume_refresh_token(&credentials::refresh_token_hash(token), now).await? {
             Consumed::Fresh(record) => {
                 let users = self.store.users_by_ids(&[record.user_id]).await?;
@@ -289,7 +246,7 @@ impl Identity {
     {
         for _ in 0..UPDATE_ATTEMPTS {
             let Some(current) = self.user(id).await? else {
-                return Ok(Err(vec![Refusal::new(UsersErrorCode::NotFound, "no such user")]));
+                return Ok(Err(vec![UsersUserError::new(&[], "no such user", UsersErrorCode::NotFound)]));
             };
             let next = match change(&current) {
                 Ok(next) => next,
@@ -343,17 +300,17 @@ impl Identity {
     /// starts a new one.
     pub async fn change_password(&self, id: Uuid, current: &str, new: &str) -> Result<Outcome<Session>, UsersError> {
         if let Err(field) = user::password(&["newPassword"], new) {
-            return Ok(Err(vec![field.into()]));
+            return Ok(Err(vec![UsersUserError::from_field(field, UsersErrorCode::Invalid)]));
         }
         let Some(user) = self.user(id).await? else {
-            return Ok(Err(vec![Refusal::new(UsersErrorCode::NotFound, "no such user")]));
+            return Ok(Err(vec![UsersUserError::new(&[], "no such user", UsersErrorCode::NotFound)]));
         };
         let (candidate, hash) = (current.to_owned(), user.password_hash.clone());
         if !blocking(move || credentials::verify_password(&candidate, Some(&hash))).await? {
-            return Ok(Err(vec![Refusal::at(
+            return Ok(Err(vec![UsersUserError::new(
                 &["currentPassword"],
-                UsersErrorCode::InvalidCredentials,
                 "the current password is wrong",
+                UsersErrorCode::InvalidCredentials,
             )]));
         }
         let new = new.to_owned();
@@ -379,13 +336,14 @@ impl Identity {
     }
 }
 
-fn address_refusal(error: AddressError) -> Vec<Refusal> {
+fn address_refusal(error: AddressError) -> Vec<UsersUserError> {
     match error {
         AddressError::Invalid(fields) => invalid(fields),
-        AddressError::NotFound => vec![Refusal::at(&["id"], UsersErrorCode::NotFound, "no such address")],
-        AddressError::TooMany => vec![Refusal::new(
+        AddressError::NotFound => vec![UsersUserError::new(&["id"], "no such address", UsersErrorCode::NotFound)],
+        AddressError::TooMany => vec![UsersUserError::new(
+            &[],
+            format!("at most {} addresses may be kept", crate::domain::user::MAX_ADDRESSES),
             UsersErrorCode::TooManyAddresses,
-            &format!("at most {} addresses may be kept", crate::domain::user::MAX_ADDRESSES),
         )],
     }
 }

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder, dataloader::DataLoader};
 
 pub use self::{
-    mutation::{CartErrorCode, CartUserError, MutationRoot},
+    mutation::MutationRoot,
     query::QueryRoot,
     types::{Cart, CartLine, Product, ProductVariant},
 };
+pub use crate::error::{CartErrorCode, CartUserError};
 use crate::service::Carts;
 
 /// The cart subgraph schema.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use shop_kernel::auth::{forbidden, require_user, viewer};
 use uuid::Uuid;
 
@@ -12,44 +12,13 @@ use super::types::Cart;
 use crate::{
     domain::{LineRef, LineUpdate, NewLine, RuleError, parse_all},
     error::gql,
+    error::{CartErrorCode, CartUserError},
     service::{Carts, ChangeError},
 };
 
-/// Why a cart mutation did not happen.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum CartErrorCode {
-    /// A field is missing or malformed.
-    Invalid,
-    /// A quantity is outside 1-99, or would be once added to what the cart holds.
-    InvalidQuantity,
-    /// The cart would hold more than 100 lines.
-    TooManyLines,
-    /// The cart has no such line.
-    LineNotFound,
-    /// The cart changed since the given `expectedVersion`.
-    VersionConflict,
-    /// No live cart has this id (it may have expired).
-    CartNotFound,
-}
-
-/// A business reason a cart mutation was refused.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct CartUserError {
-    /// Path to the argument or input field at fault, if one is.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// What is wrong, for programs.
-    pub code: CartErrorCode,
-}
-
 impl CartUserError {
-    fn new(field: Vec<String>, message: impl Into<String>, code: CartErrorCode) -> Self {
-        Self { field: (!field.is_empty()).then_some(field), message: message.into(), code }
-    }
-
     fn cart_not_found(argument: &str) -> Self {
-        Self::new(vec![argument.to_owned()], "no such cart (it may have expired)", CartErrorCode::CartNotFound)
+        Self::at(vec![argument.to_owned()], "no such cart (it may have expired)", CartErrorCode::CartNotFound)
     }
 
     /// The user error for a refused rule; `entry` is the path of the input list entry at
@@ -74,7 +43,7 @@ impl CartUserError {
             RuleError::TooManyLines => (list(), CartErrorCode::TooManyLines),
             RuleError::VersionConflict { .. } => (vec!["expectedVersion".to_owned()], CartErrorCode::VersionConflict),
         };
-        Self::new(field, message, code)
+        Self::at(field, message, code)
     }
 }
 

@@ -9,20 +9,17 @@ use std::{
     },
 };
 
-use async_graphql::{Request, Variables};
 use serde_json::{Value, json};
 use shop_cart::{
     CartConfig, CartService,
     domain::Cart,
     store::{CartStore, MemoryCartStore, MergeError, SaveError, StoreError},
 };
-use shop_kernel::{
-    Subgraph,
-    auth::{Principal, Role, Viewer},
-};
+use shop_kernel::{Subgraph, auth::Viewer};
+use shop_testkit::{Backend, admin, customer, run_graphql};
 use uuid::Uuid;
 
-use crate::{Backend, TEST_TTL, fresh_store};
+use crate::{TEST_TTL, fresh_store};
 
 const CART: &str =
     "id version totalQuantity createdAt updatedAt expiresAt lines { id sku quantity product { id } variant { sku } }";
@@ -75,14 +72,6 @@ const ENTITIES: &str = r#"query($r: [_Any!]!) { _entities(representations: $r) {
 const PRODUCT: &str = "2b0c7c3e-58a6-4c3e-9a4b-3c1d2e4f5a6b";
 const OTHER_PRODUCT: &str = "5d1e8f2a-7b3c-4d5e-8f6a-1b2c3d4e5f60";
 
-fn customer(user_id: Uuid) -> Viewer {
-    Viewer::User(Principal { user_id, roles: vec![Role::Customer] })
-}
-
-fn admin() -> Viewer {
-    Viewer::User(Principal { user_id: Uuid::new_v4(), roles: vec![Role::Customer, Role::Admin] })
-}
-
 fn line(sku: &str, quantity: i64) -> Value {
     json!({ "productId": PRODUCT, "sku": sku, "quantity": quantity })
 }
@@ -105,15 +94,9 @@ impl Api {
         Self::over(fresh_store(backend, TEST_TTL).await)
     }
 
-    /// The whole response as JSON: `data`, and `errors` when there are any.
-    async fn run(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
-        let request = Request::new(query).variables(Variables::from_json(variables)).data(viewer.clone());
-        serde_json::to_value(self.service.schema.execute(request).await).unwrap()
-    }
-
     /// Runs a mutation and returns its payload.
     async fn mutate(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
-        let body = self.run(viewer, query, variables).await;
+        let body = run_graphql(&self.service.schema, viewer, query, variables).await;
         let data = body["data"].as_object().unwrap_or_else(|| panic!("no data: {body}"));
         assert!(body.get("errors").is_none(), "{body}");
         data.values().next().unwrap().clone()
@@ -184,27 +167,19 @@ async fn guest_flow(backend: Backend) {
     assert_eq!(skus(&removed["cart"]), pairs(&[("CAP", 2)]), "{removed}");
     assert_eq!(removed["cart"]["version"], 4);
 
-    let read = api.run(&customer(Uuid::new_v4()), &cart_query(), json!({ "id": id })).await;
+    let read = run_graphql(&api.service.schema, &customer(Uuid::new_v4()), &cart_query(), json!({ "id": id })).await;
     assert_eq!(read["data"]["cart"], removed["cart"], "anyone holding a guest cart's id may read it");
 
     let cleared = api.mutate(&guest, &clear_op(), json!({ "id": id })).await;
     assert_eq!((cleared["cart"]["totalQuantity"].clone(), cleared["cart"]["version"].clone()), (json!(0), json!(5)));
 
     for unknown in [json!(Uuid::new_v4().to_string()), json!("not-a-cart-id")] {
-        let body = api.run(&guest, &cart_query(), json!({ "id": unknown })).await;
+        let body = run_graphql(&api.service.schema, &guest, &cart_query(), json!({ "id": unknown })).await;
         assert_eq!(body, json!({ "data": { "cart": null } }));
     }
 }
 
-#[tokio::test]
-async fn guest_flow_on_memory() {
-    guest_flow(Backend::Memory).await;
-}
-
-#[tokio::test]
-async fn guest_flow_on_redis() {
-    guest_flow(Backend::Redis).await;
-}
+shop_testkit::on_backends!([memory => Memory, redis => Redis], [guest_flow, merge_flow]);
 
 #[tokio::test]
 async fn a_signed_in_caller_has_one_cart() {
@@ -228,7 +203,7 @@ async fn another_customers_cart_is_forbidden_and_unchanged() {
     let id = cart["id"].clone();
 
     for intruder in [customer(Uuid::new_v4()), Viewer::Anonymous] {
-        let body = api.run(&intruder, &cart_query(), json!({ "id": id })).await;
+        let body = run_graphql(&api.service.schema, &intruder, &cart_query(), json!({ "id": id })).await;
         assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
         assert_eq!(body["data"]["cart"], Value::Null);
         for (op, variables) in [
@@ -237,14 +212,14 @@ async fn another_customers_cart_is_forbidden_and_unchanged() {
             (remove_op(), json!({ "id": id, "skus": ["A"] })),
             (clear_op(), json!({ "id": id })),
         ] {
-            let body = api.run(&intruder, &op, variables).await;
+            let body = run_graphql(&api.service.schema, &intruder, &op, variables).await;
             assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
         }
     }
     let admin = admin();
-    let body = api.run(&admin, &cart_query(), json!({ "id": id })).await;
+    let body = run_graphql(&api.service.schema, &admin, &cart_query(), json!({ "id": id })).await;
     assert_eq!(body["data"]["cart"], cart, "an admin may read any cart");
-    let body = api.run(&admin, &clear_op(), json!({ "id": id })).await;
+    let body = run_graphql(&api.service.schema, &admin, &clear_op(), json!({ "id": id })).await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "but not change someone else's");
 
     let stored = api.stored(&id).await.unwrap();
@@ -255,7 +230,7 @@ async fn another_customers_cart_is_forbidden_and_unchanged() {
 async fn merging_needs_a_signed_in_user() {
     let api = Api::new(Backend::Memory).await;
     let guest = api.create(&Viewer::Anonymous, json!([line("A", 1)])).await;
-    let body = api.run(&Viewer::Anonymous, &merge_op(), json!({ "guest": guest["id"] })).await;
+    let body = run_graphql(&api.service.schema, &Viewer::Anonymous, &merge_op(), json!({ "guest": guest["id"] })).await;
     assert_eq!(error_codes(&body), ["UNAUTHENTICATED"], "{body}");
     assert!(api.stored(&guest["id"]).await.is_some(), "the guest cart is untouched");
 }
@@ -270,7 +245,10 @@ async fn merge_flow(backend: Backend) {
     let mine = payload["cart"].clone();
     assert_ne!(mine["id"], guest["id"]);
     assert_eq!((skus(&mine), mine["version"].clone()), (pairs(&[("A", 60), ("G", 1)]), json!(1)), "{payload}");
-    assert_eq!(api.run(&me, &cart_query(), json!({ "id": guest["id"] })).await["data"]["cart"], Value::Null);
+    assert_eq!(
+        run_graphql(&api.service.schema, &me, &cart_query(), json!({ "id": guest["id"] })).await["data"]["cart"],
+        Value::Null
+    );
 
     // Into an existing cart: summed and capped at 99.
     let guest = api.create(&Viewer::Anonymous, json!([line("A", 50), line("N", 2)])).await;
@@ -285,19 +263,10 @@ async fn merge_flow(backend: Backend) {
     assert_eq!(user_errors(&again), [(json!(["guestCartId"]), "CART_NOT_FOUND".to_owned())]);
 
     // Another user's cart is not a guest cart.
-    let body = api.run(&customer(Uuid::new_v4()), &merge_op(), json!({ "guest": mine["id"] })).await;
+    let body =
+        run_graphql(&api.service.schema, &customer(Uuid::new_v4()), &merge_op(), json!({ "guest": mine["id"] })).await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
     assert_eq!(api.stored(&mine["id"]).await.unwrap().version(), 2);
-}
-
-#[tokio::test]
-async fn merge_flow_on_memory() {
-    merge_flow(Backend::Memory).await;
-}
-
-#[tokio::test]
-async fn merge_flow_on_redis() {
-    merge_flow(Backend::Redis).await;
 }
 
 #[tokio::test]
@@ -463,7 +432,7 @@ async fn user_entities_show_the_cart_to_its_owner_and_admins() {
     api.create(&customer(bob), json!([line("B", 1), line("C", 1)])).await;
     let reps = |users: &[Uuid]| json!({ "r": users.iter().map(|u| json!({ "__typename": "User", "id": u.to_string() })).collect::<Vec<_>>() });
 
-    let body = api.run(&customer(alice), ENTITIES, reps(&[alice])).await;
+    let body = run_graphql(&api.service.schema, &customer(alice), ENTITIES, reps(&[alice])).await;
     assert_eq!(
         body["data"]["_entities"],
         json!([{ "id": alice.to_string(), "cart": { "id": alice_cart["id"], "totalQuantity": 2, "lines": [{ "sku": "A", "quantity": 2 }] } }]),
@@ -471,7 +440,7 @@ async fn user_entities_show_the_cart_to_its_owner_and_admins() {
     );
 
     // Refusals null only the cart they concern, so one batch can mix users.
-    let body = api.run(&customer(alice), ENTITIES, reps(&[bob, alice])).await;
+    let body = run_graphql(&api.service.schema, &customer(alice), ENTITIES, reps(&[bob, alice])).await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
     // (async-graphql leaves the entity's index out of the error path and the nulled field
     // out of the entity.)
@@ -479,12 +448,12 @@ async fn user_entities_show_the_cart_to_its_owner_and_admins() {
     assert_eq!(body["data"]["_entities"][0]["id"], json!(bob.to_string()), "{body}");
     assert_eq!(body["data"]["_entities"][0]["cart"], Value::Null, "{body}");
     assert_eq!(body["data"]["_entities"][1]["cart"]["id"], alice_cart["id"], "{body}");
-    let body = api.run(&Viewer::Anonymous, ENTITIES, reps(&[alice])).await;
+    let body = run_graphql(&api.service.schema, &Viewer::Anonymous, ENTITIES, reps(&[alice])).await;
     assert_eq!(error_codes(&body), ["UNAUTHENTICATED"], "{body}");
     assert_eq!(body["data"]["_entities"][0]["cart"], Value::Null, "{body}");
 
     store.user_lookups.store(0, Ordering::SeqCst);
-    let body = api.run(&admin(), ENTITIES, reps(&[alice, bob, carol])).await;
+    let body = run_graphql(&api.service.schema, &admin(), ENTITIES, reps(&[alice, bob, carol])).await;
     let totals: Vec<Value> =
         body["data"]["_entities"].as_array().unwrap().iter().map(|u| u["cart"]["totalQuantity"].clone()).collect();
     assert_eq!(totals, [json!(2), json!(2), Value::Null], "{body}");

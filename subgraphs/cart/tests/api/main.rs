@@ -14,18 +14,13 @@ mod store;
 use std::{sync::Arc, time::Duration};
 
 use shop_cart::store::{CartStore, MemoryCartStore, RedisCartStore};
-
-/// The backends every contract test runs on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Redis,
-    Memory,
-}
+use shop_testkit::Backend;
 
 /// How long test carts live unless a test says otherwise.
 pub const TEST_TTL: Duration = Duration::from_secs(120);
 
-/// A fresh, empty store whose carts expire `ttl` after their last write.
+/// A fresh, empty store on `backend` (Redis or memory) whose carts expire `ttl` after their
+/// last write.
 pub async fn fresh_store(backend: Backend, ttl: Duration) -> Arc<dyn CartStore> {
     match backend {
         Backend::Redis => {
@@ -33,5 +28,6 @@ pub async fn fresh_store(backend: Backend, ttl: Duration) -> Arc<dyn CartStore> 
             Arc::new(RedisCartStore::connect(&shop_testkit::redis_url(), &prefix, ttl).await.expect("connect to Redis"))
         }
         Backend::Memory => Arc::new(MemoryCartStore::new(ttl)),
+        other => panic!("a cart store does not run on {other:?}"),
     }
 }

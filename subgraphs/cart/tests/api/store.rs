@@ -1,15 +1,16 @@
 //! The store contract: what `CartStore` promises, checked on Redis and on the in-memory twin.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use chrono::Utc;
 use shop_cart::{
     domain::{Cart, NewLine, Quantity, Sku},
-    store::{CartStore, MergeError, SaveError},
+    store::{MergeError, SaveError},
 };
+use shop_testkit::Backend;
 use uuid::Uuid;
 
-use crate::{Backend, fresh_store};
+use crate::{TEST_TTL, fresh_store};
 
 fn line(sku: &str, quantity: i64) -> NewLine {
     NewLine {
@@ -32,7 +33,8 @@ fn pairs(list: &[(&str, u8)]) -> Vec<(String, u8)> {
     list.iter().map(|(sku, q)| ((*sku).to_owned(), *q)).collect()
 }
 
-async fn create_and_get(store: Arc<dyn CartStore>) {
+async fn create_and_get(backend: Backend) {
+    let store = fresh_store(backend, TEST_TTL).await;
     store.ping().await.unwrap();
     let guest = cart(None, &[("A", 2)]);
     assert_eq!(store.create(&guest).await.unwrap(), guest);
@@ -48,7 +50,8 @@ async fn create_and_get(store: Arc<dyn CartStore>) {
     assert_eq!(store.cart_of_user(me).await.unwrap(), Some(mine));
 }
 
-async fn changes(store: Arc<dyn CartStore>) {
+async fn changes(backend: Backend) {
+    let store = fresh_store(backend, TEST_TTL).await;
     let first = store.create(&cart(None, &[("A", 1)])).await.unwrap();
     let now = Utc::now();
     let added = first.add_lines(&[line("A", 2), line("B", 1)], now).unwrap();
@@ -64,7 +67,8 @@ async fn changes(store: Arc<dyn CartStore>) {
     assert_eq!(stored, removed);
 }
 
-async fn version_conflicts(store: Arc<dyn CartStore>) {
+async fn version_conflicts(backend: Backend) {
+    let store = fresh_store(backend, TEST_TTL).await;
     let first = store.create(&cart(None, &[("A", 1)])).await.unwrap();
     let next = first.add_lines(&[line("B", 1)], Utc::now()).unwrap();
     store.replace(&next, 1).await.unwrap();
@@ -79,7 +83,8 @@ async fn version_conflicts(store: Arc<dyn CartStore>) {
 }
 
 /// Twenty writers read the same version and write at once: exactly one wins.
-async fn concurrent_writers(store: Arc<dyn CartStore>) {
+async fn concurrent_writers(backend: Backend) {
+    let store = fresh_store(backend, TEST_TTL).await;
     let me = Uuid::new_v4();
     let base = store.create(&cart(Some(me), &[])).await.unwrap();
     let writers = (0..20).map(|i| {
@@ -127,7 +132,8 @@ async fn expiry(backend: Backend) {
     assert_eq!(store.create(&fresh).await.unwrap(), fresh, "a user whose cart expired gets a new one");
 }
 
-async fn merge(store: Arc<dyn CartStore>) {
+async fn merge(backend: Backend) {
+    let store = fresh_store(backend, TEST_TTL).await;
     let me = Uuid::new_v4();
     let guest = store.create(&cart(None, &[("A", 60), ("G", 1)])).await.unwrap();
     let mine = store.create(&cart(Some(me), &[("A", 50), ("M", 2)])).await.unwrap();
@@ -160,7 +166,8 @@ async fn merge(store: Arc<dyn CartStore>) {
 }
 
 /// Two sign-ins race to merge the same guest cart: exactly one wins.
-async fn concurrent_merges(store: Arc<dyn CartStore>) {
+async fn concurrent_merges(backend: Backend) {
+    let store = fresh_store(backend, TEST_TTL).await;
     let guest = store.create(&cart(None, &[("A", 1)])).await.unwrap();
     let users: Vec<Uuid> = (0..8).map(|_| Uuid::new_v4()).collect();
     let merges = users.iter().map(|user| {
@@ -174,7 +181,8 @@ async fn concurrent_merges(store: Arc<dyn CartStore>) {
     assert_eq!(store.carts_of_users(&users).await.unwrap().len(), 1);
 }
 
-async fn user_index(store: Arc<dyn CartStore>) {
+async fn user_index(backend: Backend) {
+    let store = fresh_store(backend, TEST_TTL).await;
     let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let cart_a = store.create(&cart(Some(a), &[("A", 1)])).await.unwrap();
     let cart_b = store.create(&cart(Some(b), &[("B", 2)])).await.unwrap();
@@ -187,23 +195,7 @@ async fn user_index(store: Arc<dyn CartStore>) {
     assert_eq!(store.cart_of_user(c).await.unwrap(), None);
 }
 
-macro_rules! on_both_stores {
-    ($($contract:ident),* $(,)?) => {
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $contract() { super::$contract(crate::fresh_store(crate::Backend::Redis, crate::TEST_TTL).await).await })*
-
-            #[tokio::test]
-            async fn expiry() { super::expiry(crate::Backend::Redis).await }
-        }
-        mod memory {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $contract() { super::$contract(crate::fresh_store(crate::Backend::Memory, crate::TEST_TTL).await).await })*
-
-            #[tokio::test]
-            async fn expiry() { super::expiry(crate::Backend::Memory).await }
-        }
-    };
-}
-
-on_both_stores!(create_and_get, changes, version_conflicts, concurrent_writers, merge, concurrent_merges, user_index);
+shop_testkit::on_backends!(
+    [redis => Redis, memory => Memory],
+    [create_and_get, changes, version_conflicts, concurrent_writers, expiry, merge, concurrent_merges, user_index]
+);

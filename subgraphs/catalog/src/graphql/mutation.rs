@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::Utc;
 
 use super::{
@@ -14,46 +14,14 @@ use super::{
 };
 use crate::{
     domain::{self, NewProduct, ProductPatch, ProductStatus, product::InvalidField},
-    error::{CatalogError, gql},
+    error::{CatalogError, CatalogErrorCode, CatalogUserError, gql},
     service::Catalog,
     store::{StoreError, UniqueKey},
 };
 
-/// Why a catalog mutation did not happen.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum CatalogErrorCode {
-    /// A field is missing, malformed or out of range.
-    Invalid,
-    /// Another product already has this slug.
-    SlugTaken,
-    /// Another product already has one of these SKUs.
-    SkuTaken,
-    /// No product or category with this id.
-    NotFound,
-    /// The product changed since the given `expectedVersion`.
-    VersionConflict,
-}
-
-/// A business reason a catalog mutation was refused.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct CatalogUserError {
-    /// Path to the input field at fault, if one is.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// What is wrong, for programs.
-    pub code: CatalogErrorCode,
-}
-
-impl CatalogUserError {
-    fn new(field: &[&str], message: impl Into<String>, code: CatalogErrorCode) -> Self {
-        Self { field: Some(field.iter().map(|s| (*s).to_owned()).collect()), message: message.into(), code }
-    }
-}
-
 impl From<InvalidField> for CatalogUserError {
     fn from(invalid: InvalidField) -> Self {
-        Self { field: Some(invalid.field), message: invalid.message, code: CatalogErrorCode::Invalid }
+        Self::at(invalid.field, invalid.message, CatalogErrorCode::Invalid)
     }
 }
 
@@ -141,7 +109,7 @@ impl MutationRoot {
         let variants = match inputs::variants(input.variants) {
             Ok(v) => v,
             Err((field, message)) => {
-                return refuse(vec![CatalogUserError { field: Some(field), message, code: CatalogErrorCode::Invalid }]);
+                return refuse(vec![CatalogUserError::at(field, message, CatalogErrorCode::Invalid)]);
             }
         };
         let new_product = NewProduct {
@@ -198,7 +166,7 @@ impl MutationRoot {
         let variants = match input.variants.map(inputs::variants).transpose() {
             Ok(v) => v,
             Err((field, message)) => {
-                return refuse(vec![CatalogUserError { field: Some(field), message, code: CatalogErrorCode::Invalid }]);
+                return refuse(vec![CatalogUserError::at(field, message, CatalogErrorCode::Invalid)]);
             }
         };
         let patch = ProductPatch {

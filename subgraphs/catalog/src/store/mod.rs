@@ -34,18 +34,20 @@ impl std::fmt::Display for UniqueKey {
     }
 }
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A unique key is taken.
-    #[error("{0} is already taken")]
-    KeyTaken(UniqueKey),
-    /// The version the write was based on is not the stored one.
-    #[error("the product was changed concurrently")]
-    VersionMismatch,
-    /// The store itself failed.
-    #[error(transparent)]
-    Failure(#[from] StoreFailure),
+shop_kernel::coded_error! {
+    /// Why a store operation failed.
+    #[derive(Debug, thiserror::Error)]
+    pub enum StoreError {
+        /// A unique key is taken.
+        #[error("{0} is already taken")]
+        KeyTaken(UniqueKey) => Internal,
+        /// The version the write was based on is not the stored one.
+        #[error("the product was changed concurrently")]
+        VersionMismatch => Internal,
+        /// The store itself failed.
+        #[error(transparent)]
+        Failure(#[from] StoreFailure) => inner,
+    }
 }
 
 /// The catalog's persistence.

@@ -68,7 +68,7 @@ impl CatalogStore for CountingStore {
 
 #[tokio::test]
 async fn entity_lookups_are_one_store_query_per_kind() {
-    let (inner, _guard) = crate::sqlite_store().await;
+    let (inner, _guard) = crate::fresh_store(shop_testkit::Backend::Sqlite).await;
     let seed: shop_catalog::seed::SeedCatalog =
         serde_json::from_str(include_str!("../../../../seed/catalog.json")).unwrap();
     let counting = Arc::new(CountingStore { inner, by_ids: AtomicUsize::new(0), by_skus: AtomicUsize::new(0) });

@@ -6,19 +6,14 @@ use std::{
     sync::Arc,
 };
 
-use async_graphql::{Request, Variables};
 use serde_json::{Value, json};
 use shop_catalog::{
     CatalogConfig, CatalogService,
     domain::{ProductFilter, ProductSort, product::id_for_slug},
     seed::{SeedCatalog, SeedProduct},
 };
-use shop_kernel::{
-    auth::{Principal, Role, Viewer},
-    cache::MemoryCache,
-    relay::PageRequest,
-};
-use shop_testkit::TempDir;
+use shop_kernel::{auth::Viewer, cache::MemoryCache, relay::PageRequest};
+use shop_testkit::{Backend, TempDir, admin, customer, run_graphql};
 use uuid::Uuid;
 
 const SEED: &str = include_str!("../../../../seed/catalog.json");
@@ -27,19 +22,15 @@ struct Api {
     service: CatalogService,
     /// Who the requests come from.
     viewer: Viewer,
-    _guard: TempDir,
-}
-
-fn signed_in(roles: Vec<Role>) -> Viewer {
-    Viewer::User(Principal { user_id: Uuid::new_v4(), roles })
+    _guard: Option<TempDir>,
 }
 
 /// A service over an empty, prepared store, called by an admin or by a customer.
 async fn api(as_admin: bool) -> Api {
-    let (store, guard) = crate::sqlite_store().await;
+    let (store, guard) = crate::fresh_store(Backend::Sqlite).await;
     let service = CatalogService::from_parts(store, Arc::new(MemoryCache::new(1000)), &CatalogConfig::default());
-    let roles = if as_admin { vec![Role::Customer, Role::Admin] } else { vec![Role::Customer] };
-    Api { service, viewer: signed_in(roles), _guard: guard }
+    let viewer = if as_admin { admin() } else { customer(Uuid::new_v4()) };
+    Api { service, viewer, _guard: guard }
 }
 
 fn seed() -> SeedCatalog {
@@ -65,15 +56,10 @@ async fn api_with_category(as_admin: bool) -> (Api, String) {
 }
 
 impl Api {
-    /// The whole response as JSON: `data`, and `errors` when there are any.
+    /// Runs `query` as [`Api::viewer`]; the whole response as JSON: `data`, and `errors` when
+    /// there are any.
     async fn run(&self, query: &str, variables: Value) -> Value {
-        self.run_as(self.viewer.clone(), query, variables).await
-    }
-
-    async fn run_as(&self, viewer: Viewer, query: &str, variables: Value) -> Value {
-        let request = Request::new(query).variables(Variables::from_json(variables)).data(viewer);
-        let response = self.service.schema.execute(request).await;
-        serde_json::to_value(&response).expect("a response serializes")
+        run_graphql(&self.service.schema, &self.viewer, query, variables).await
     }
 
     /// `data` of a response that must have no errors.
@@ -494,7 +480,7 @@ async fn mutations_need_the_admin_role() {
     let response = api.run(ARCHIVE, json!({ "id": existing_id })).await;
     assert_eq!(error_codes(&response), ["FORBIDDEN"], "{response}");
 
-    let response = api.run_as(Viewer::Anonymous, ARCHIVE, json!({ "id": existing_id })).await;
+    let response = run_graphql(&api.service.schema, &Viewer::Anonymous, ARCHIVE, json!({ "id": existing_id })).await;
     assert_eq!(error_codes(&response), ["UNAUTHENTICATED"], "{response}");
 
     // Nothing was written.

@@ -18,10 +18,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use shop_catalog::{
     domain::{Attribute, Category, NewProduct, Product, Variant, product::id_for_slug},
-    store::{CatalogStore, sql::SqlCatalogStore},
+    store::{CatalogStore, mongo::MongoCatalogStore, sql::SqlCatalogStore},
 };
 use shop_kernel::{CurrencyCode, Money};
-use shop_testkit::TempDir;
+use shop_testkit::{Backend, TempDir};
 use uuid::Uuid;
 
 /// A fixed instant plus whole minutes: fixtures get distinct, predictable creation times.
@@ -105,10 +105,22 @@ pub fn simple_product(slug: &str, name: &str, cents: i64, minute: i64) -> Produc
     .build()
 }
 
-/// A prepared SQLite store in a fresh file (removed when the guard drops).
-pub async fn sqlite_store() -> (Arc<dyn CatalogStore>, TempDir) {
-    let (url, guard) = shop_testkit::fresh_sqlite_database();
-    let store = SqlCatalogStore::connect(&url, 8).await.expect("open the SQLite database");
-    store.prepare().await.expect("prepare the SQLite store");
-    (Arc::new(store), guard)
+/// A fresh, prepared store on `backend` (and the guard of its SQLite file, if any).
+pub async fn fresh_store(backend: Backend) -> (Arc<dyn CatalogStore>, Option<TempDir>) {
+    match backend {
+        Backend::Mongo => {
+            let store =
+                MongoCatalogStore::connect(&shop_testkit::mongo_url(), &shop_testkit::unique_name("shoptest"), 8)
+                    .await
+                    .expect("connect to MongoDB");
+            store.prepare().await.expect("prepare the MongoDB store");
+            (Arc::new(store), None)
+        }
+        sql => {
+            let (url, guard) = shop_testkit::fresh_sql_database(sql).await;
+            let store = SqlCatalogStore::connect(&url, 8).await.expect("open the database");
+            store.prepare().await.expect("prepare the SQL store");
+            (Arc::new(store), guard)
+        }
+    }
 }

@@ -15,51 +15,31 @@ use shop_kernel::{
     cache::{KvCache, MemoryCache, RedisCache},
     relay::PageRequest,
 };
-use shop_testkit::TempDir;
+use shop_testkit::{Backend, TempDir};
 use uuid::Uuid;
 
 use crate::simple_product;
 
-/// A catalog over a fresh SQLite store, caching under a prefix no other test uses.
-async fn catalog_with(cache: Arc<dyn KvCache>) -> (Catalog, TempDir) {
-    let (store, guard) = crate::sqlite_store().await;
+/// A catalog over a fresh SQLite store, caching in a fresh cache on `backend` (memory or
+/// Redis) under a prefix no other test uses.
+async fn fresh_catalog(backend: Backend) -> (Catalog, Option<TempDir>) {
+    let (store, guard) = crate::fresh_store(Backend::Sqlite).await;
+    let cache: Arc<dyn KvCache> = match backend {
+        Backend::Memory => Arc::new(MemoryCache::new(1000)),
+        Backend::Redis => Arc::new(RedisCache::connect(&shop_testkit::redis_url()).await.expect("connect to Redis")),
+        other => panic!("the catalog does not cache in {other:?}"),
+    };
     let prefix = format!("{}:", shop_testkit::unique_name("shoptest"));
     (Catalog::new(store, cache, &prefix, Duration::from_secs(60)), guard)
 }
 
-fn memory_cache() -> Arc<dyn KvCache> {
-    Arc::new(MemoryCache::new(1000))
-}
-
-async fn redis_cache() -> Arc<dyn KvCache> {
-    Arc::new(RedisCache::connect(&shop_testkit::redis_url()).await.expect("connect to Redis"))
-}
-
-macro_rules! with_both_caches {
-    ($scenario:ident => $with_memory:ident, $with_redis:ident) => {
-        #[tokio::test]
-        async fn $with_memory() {
-            $scenario(memory_cache()).await;
-        }
-
-        #[tokio::test]
-        async fn $with_redis() {
-            $scenario(redis_cache().await).await;
-        }
-    };
-}
-
-with_both_caches!(
-    by_ids_keep_order => products_by_ids_keep_the_order_of_the_ids_with_memory_cache,
-    products_by_ids_keep_the_order_of_the_ids_with_redis_cache
-);
-with_both_caches!(
-    reads_after_update => reads_after_an_update_see_the_new_version_with_memory_cache,
-    reads_after_an_update_see_the_new_version_with_redis_cache
-);
-with_both_caches!(
-    list_cached_until_create => lists_are_cached_until_a_create_with_memory_cache,
-    lists_are_cached_until_a_create_with_redis_cache
+shop_testkit::on_backends!(
+    [memory => Memory, redis => Redis],
+    [
+        products_by_ids_keep_the_order_of_the_ids,
+        reads_after_an_update_see_the_new_version,
+        lists_are_cached_until_a_create,
+    ]
 );
 
 fn first_page() -> PageRequest {
@@ -77,8 +57,8 @@ fn plain(products: &[std::sync::Arc<Product>]) -> Vec<Product> {
 
 /// `products_by_ids` answers in the order of the ids, with `None` for unknown ids, whether
 /// the products come from the store, the cache or both.
-async fn by_ids_keep_order(cache: Arc<dyn KvCache>) {
-    let (catalog, _guard) = catalog_with(cache).await;
+async fn products_by_ids_keep_the_order_of_the_ids(backend: Backend) {
+    let (catalog, _guard) = fresh_catalog(backend).await;
     let alpha = simple_product("alpha-mug", "Alpha Mug", 1000, 1);
     let birch = simple_product("birch-mug", "Birch Mug", 1100, 2);
     let cobalt = simple_product("cobalt-mug", "Cobalt Mug", 1200, 3);
@@ -111,8 +91,8 @@ async fn by_ids_keep_order(cache: Arc<dyn KvCache>) {
 }
 
 /// By-id reads and lists are cached, and an update through the catalog invalidates both.
-async fn reads_after_update(cache: Arc<dyn KvCache>) {
-    let (catalog, _guard) = catalog_with(cache).await;
+async fn reads_after_an_update_see_the_new_version(backend: Backend) {
+    let (catalog, _guard) = fresh_catalog(backend).await;
     let original = simple_product("steel-bottle", "Steel Bottle", 2500, 1);
     catalog.create(&original).await.expect("create");
 
@@ -165,8 +145,8 @@ async fn reads_after_update(cache: Arc<dyn KvCache>) {
 
 /// The same list twice is the same page (the second from the cache); a create through the
 /// catalog starts a new generation, so the new product shows up.
-async fn list_cached_until_create(cache: Arc<dyn KvCache>) {
-    let (catalog, _guard) = catalog_with(cache).await;
+async fn lists_are_cached_until_a_create(backend: Backend) {
+    let (catalog, _guard) = fresh_catalog(backend).await;
     let alpha = simple_product("alpha-mug", "Alpha Mug", 1000, 1);
     let birch = simple_product("birch-mug", "Birch Mug", 1100, 2);
     catalog.create(&alpha).await.expect("create alpha");

@@ -3,61 +3,39 @@
 //! Lists are checked against the oracle `ProductFilter::matches` over the fixture (active
 //! products only) and against hand-written expectations, so a broken oracle shows too.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
 use shop_catalog::{
     domain::{
         AttributeFilter, Category, Facets, PriceRange, Product, ProductFilter, ProductPage, ProductSort, ProductStatus,
         product::id_for_slug,
     },
-    store::{CatalogStore, StoreError, mongo::MongoCatalogStore},
+    store::{CatalogStore, StoreError},
 };
 use shop_kernel::relay::{self, PageRequest};
-use shop_testkit::TempDir;
+use shop_testkit::Backend;
 use uuid::Uuid;
 
-use crate::{Spec, category, usd, variant};
+use crate::{Spec, category, fresh_store, usd, variant};
 
 // ---------------------------------------------------------------------------------------
 // Running one contract on both adapters.
 
-async fn sqlite() -> (Arc<dyn CatalogStore>, TempDir) {
-    crate::sqlite_store().await
-}
-
-async fn mongo() -> Arc<dyn CatalogStore> {
-    let store = MongoCatalogStore::connect(&shop_testkit::mongo_url(), &shop_testkit::unique_name("shoptest"), 8)
-        .await
-        .expect("connect to MongoDB");
-    store.prepare().await.expect("prepare the MongoDB store");
-    Arc::new(store)
-}
-
-macro_rules! on_both_stores {
-    ($contract:ident => $on_sqlite:ident, $on_mongo:ident) => {
-        #[tokio::test]
-        async fn $on_sqlite() {
-            let (store, _guard) = sqlite().await;
-            $contract(store).await;
-        }
-
-        #[tokio::test]
-        async fn $on_mongo() {
-            $contract(mongo().await).await;
-        }
-    };
-}
-
-on_both_stores!(lookups => lookups_by_id_slug_and_sku_on_sqlite, lookups_by_id_slug_and_sku_on_mongo);
-on_both_stores!(list_filters => list_filters_match_the_oracle_on_sqlite, list_filters_match_the_oracle_on_mongo);
-on_both_stores!(sorts => sorts_order_products_with_a_stable_tie_break_on_sqlite, sorts_order_products_with_a_stable_tie_break_on_mongo);
-on_both_stores!(pagination => pages_do_not_overlap_and_cover_every_product_on_sqlite, pages_do_not_overlap_and_cover_every_product_on_mongo);
-on_both_stores!(facets => facets_count_the_whole_filtered_list_on_sqlite, facets_count_the_whole_filtered_list_on_mongo);
-on_both_stores!(conflicts => taken_slugs_and_skus_are_conflicts_that_change_nothing_on_sqlite, taken_slugs_and_skus_are_conflicts_that_change_nothing_on_mongo);
-on_both_stores!(conflicts_name_the_key => conflicts_name_the_taken_key_on_sqlite, conflicts_name_the_taken_key_on_mongo);
-on_both_stores!(replace => replace_checks_the_version_and_reindexes_on_sqlite, replace_checks_the_version_and_reindexes_on_mongo);
-on_both_stores!(upsert => upsert_is_idempotent_on_sqlite, upsert_is_idempotent_on_mongo);
-on_both_stores!(categories => categories_upsert_and_read_back_on_sqlite, categories_upsert_and_read_back_on_mongo);
+shop_testkit::on_backends!(
+    [sqlite => Sqlite, mongo => Mongo],
+    [
+        lookups_by_id_slug_and_sku,
+        list_filters_match_the_oracle,
+        sorts_order_products_with_a_stable_tie_break,
+        pages_do_not_overlap_and_cover_every_product,
+        facets_count_the_whole_filtered_list,
+        taken_slugs_and_skus_are_conflicts_that_change_nothing,
+        conflicts_name_the_taken_key,
+        replace_checks_the_version_and_reindexes,
+        upsert_is_idempotent,
+        categories_upsert_and_read_back,
+    ]
+);
 
 // ---------------------------------------------------------------------------------------
 // The fixture: three categories, six active products and one archived.
@@ -284,7 +262,8 @@ async fn walk(store: &dyn CatalogStore, filter: &ProductFilter, sort: ProductSor
 // Contracts.
 
 /// Insert, then read back by id, slug and SKU.
-async fn lookups(store: Arc<dyn CatalogStore>) {
+async fn lookups_by_id_slug_and_sku(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let fixture = seeded(store.as_ref()).await;
     let merino = fixture.get("merino-wool-sweater");
     let linen = fixture.get("linen-camp-shirt");
@@ -439,7 +418,8 @@ fn filter_cases() -> Vec<Case> {
 }
 
 /// Every filter gives what the oracle gives, and what we expect by hand.
-async fn list_filters(store: Arc<dyn CatalogStore>) {
+async fn list_filters_match_the_oracle(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let fixture = seeded(store.as_ref()).await;
     let archived = fixture.get("rain-jacket").id;
     for Case { label, filter, expected } in filter_cases() {
@@ -453,7 +433,8 @@ async fn list_filters(store: Arc<dyn CatalogStore>) {
 }
 
 /// Each sort gives the expected order; ties are broken by id, the same on every page.
-async fn sorts(store: Arc<dyn CatalogStore>) {
+async fn sorts_order_products_with_a_stable_tie_break(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let mut fixture = seeded(store.as_ref()).await;
     let everything = ProductFilter::default();
     let by_name = [
@@ -525,7 +506,8 @@ async fn sorts(store: Arc<dyn CatalogStore>) {
 }
 
 /// Offset cursors: `limit + 1` rows when more follow, no overlap, nothing skipped.
-async fn pagination(store: Arc<dyn CatalogStore>) {
+async fn pages_do_not_overlap_and_cover_every_product(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let fixture = seeded(store.as_ref()).await;
     let everything = ProductFilter::default();
     let expected = ids(oracle(&fixture.products, &everything, ProductSort::NameAsc));
@@ -620,7 +602,8 @@ fn actual_facets(facets: &Facets) -> FacetCounts {
 }
 
 /// Facets count every match (not the page), sorted, and skip archived products.
-async fn facets(store: Arc<dyn CatalogStore>) {
+async fn facets_count_the_whole_filtered_list(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let fixture = seeded(store.as_ref()).await;
     let cases = vec![
         ("no filter", ProductFilter::default()),
@@ -689,7 +672,8 @@ async fn facets(store: Arc<dyn CatalogStore>) {
 }
 
 /// A taken slug or SKU is a conflict, and a refused insert writes nothing.
-async fn conflicts(store: Arc<dyn CatalogStore>) {
+async fn taken_slugs_and_skus_are_conflicts_that_change_nothing(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let fixture = seeded(store.as_ref()).await;
     let everything = ProductFilter::default();
     let total_before = list_all(store.as_ref(), &everything, ProductSort::NameAsc).await.facets.total;
@@ -764,7 +748,8 @@ async fn conflicts(store: Arc<dyn CatalogStore>) {
 }
 
 /// `Conflict` names the key, which the schema turns into SLUG_TAKEN or SKU_TAKEN.
-async fn conflicts_name_the_key(store: Arc<dyn CatalogStore>) {
+async fn conflicts_name_the_taken_key(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let fixture = seeded(store.as_ref()).await;
     let mut same_slug = fixture.get("cotton-crew-tee").clone();
     same_slug.id = Uuid::new_v4();
@@ -792,7 +777,8 @@ async fn conflicts_name_the_key(store: Arc<dyn CatalogStore>) {
 
 /// Optimistic concurrency, and derived data (search words, attributes, SKUs, price) that
 /// follows the new content.
-async fn replace(store: Arc<dyn CatalogStore>) {
+async fn replace_checks_the_version_and_reindexes(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let fixture = seeded(store.as_ref()).await;
     let original = fixture.get("linen-camp-shirt").clone();
 
@@ -857,7 +843,8 @@ async fn replace(store: Arc<dyn CatalogStore>) {
 }
 
 /// Upserting is idempotent and replaces the whole product.
-async fn upsert(store: Arc<dyn CatalogStore>) {
+async fn upsert_is_idempotent(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     let fixture = seeded(store.as_ref()).await;
     let board = Spec {
         slug: "bamboo-cutting-board",
@@ -930,7 +917,8 @@ async fn upsert(store: Arc<dyn CatalogStore>) {
 }
 
 /// Categories are replaced by id and read back whole, sorted by slug.
-async fn categories(store: Arc<dyn CatalogStore>) {
+async fn categories_upsert_and_read_back(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
     assert!(store.categories().await.expect("no categories yet").is_empty());
     let categories = fixture_categories();
     for category in &categories {

@@ -4,8 +4,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ComplexObject, Context, EmptySubscription, Enum, ID, InputObject, MergedObject, Object, Result, Schema,
-    SchemaBuilder, SimpleObject,
+    ComplexObject, Context, EmptySubscription, ID, InputObject, MergedObject, Object, Result, Schema, SchemaBuilder,
+    SimpleObject,
     dataloader::{DataLoader, Loader},
 };
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use shop_kernel::relay::{self, PageRequest, PlainConnection};
 
 use crate::{
     domain::{Adjustment, StockLevel},
-    error::gql,
+    error::{InventoryErrorCode, InventoryUserError, gql},
     store::{AdjustError, InventoryStore},
 };
 
@@ -219,28 +219,6 @@ impl EntityRoot {
 #[graphql(name = "Query")]
 pub struct QueryRoot(InventoryQuery, EntityRoot);
 
-/// Why an inventory mutation did not happen.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum InventoryErrorCode {
-    /// A field is malformed or out of range.
-    Invalid,
-    /// Nothing is recorded for this SKU.
-    NotFound,
-    /// Removing this many units would leave less than is reserved for orders.
-    InsufficientStock,
-}
-
-/// A business reason an inventory mutation was refused.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct InventoryUserError {
-    /// Path to the input field at fault.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// What is wrong, for programs.
-    pub code: InventoryErrorCode,
-}
-
 /// A stock correction.
 #[derive(InputObject, Clone, Debug)]
 pub struct StockAdjustInput {
@@ -274,11 +252,7 @@ impl MutationRoot {
         let refuse = |field: &str, message: String, code| {
             Ok(StockAdjustPayload {
                 stock_level: None,
-                user_errors: vec![InventoryUserError {
-                    field: Some(vec!["input".into(), field.into()]),
-                    message,
-                    code,
-                }],
+                user_errors: vec![InventoryUserError::new(&["input", field], message, code)],
             })
         };
         let adjustment = match Adjustment::new(&input.sku, input.delta, &input.reason) {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, Statement};
 use shop_inventory::{domain::ReservationStatus, events::CommandHandler, store::InventoryStore};
 use shop_messaging::{Envelope, Handler, HandlerError, contracts, outbox::OutboxWaker};
+use shop_testkit::Backend;
 
-use crate::{Backend, fresh_store};
+use crate::fresh_store;
 
 fn handler(store: &Arc<InventoryStore>) -> CommandHandler {
     CommandHandler::new(store.clone(), OutboxWaker::new(), std::time::Duration::from_secs(900))
@@ -89,16 +90,4 @@ async fn commands(backend: Backend) {
     assert!(matches!(handler.handle(&orphan).await, Err(HandlerError::Permanent(_))));
 }
 
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn commands() {
-        super::commands(crate::Backend::Postgres).await;
-    }
-}
-
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn commands() {
-        super::commands(crate::Backend::Sqlite).await;
-    }
-}
+shop_testkit::on_sql_backends!(commands);

@@ -2,24 +2,13 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Request, Variables};
 use serde_json::{Value, json};
 use shop_inventory::{InventoryConfig, InventoryService};
-use shop_kernel::auth::{Principal, Role, Viewer};
+use shop_kernel::auth::Viewer;
 use shop_messaging::{contracts, memory::InMemoryBus};
+use shop_testkit::{Backend, admin, customer, run_graphql};
 
-use crate::{Backend, fresh_store};
-
-/// Runs an operation as an admin.
-async fn run(schema: &shop_inventory::InventorySchema, query: &str, variables: Value) -> Value {
-    let admin = Viewer::User(Principal { user_id: uuid::Uuid::new_v4(), roles: vec![Role::Customer, Role::Admin] });
-    run_as(schema, admin, query, variables).await
-}
-
-async fn run_as(schema: &shop_inventory::InventorySchema, viewer: Viewer, query: &str, variables: Value) -> Value {
-    let response = schema.execute(Request::new(query).variables(Variables::from_json(variables)).data(viewer)).await;
-    serde_json::to_value(&response).unwrap()
-}
+use crate::fresh_store;
 
 #[tokio::test]
 async fn stock_extends_products_and_variants_in_one_batch() {
@@ -41,7 +30,7 @@ async fn stock_extends_products_and_variants_in_one_batch() {
         { "__typename": "ProductVariant", "sku": "BLUE-M" },
         { "__typename": "ProductVariant", "sku": "NEVER-STOCKED" },
     ]);
-    let body = run(&service.schema, query, json!({ "r": representations })).await;
+    let body = run_graphql(&service.schema, &admin(), query, json!({ "r": representations })).await;
     assert_eq!(
         body["data"]["_entities"],
         json!([
@@ -67,10 +56,9 @@ async fn admin_operations_need_the_admin_role() {
         &InventoryConfig::default(),
     );
     let input = json!({ "input": { "sku": "A", "delta": 5, "reason": "x" } });
-    let customer = Viewer::User(Principal { user_id: uuid::Uuid::new_v4(), roles: vec![Role::Customer] });
-    let body = run_as(&service.schema, customer, ADJUST, input.clone()).await;
+    let body = run_graphql(&service.schema, &customer(uuid::Uuid::new_v4()), ADJUST, input.clone()).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
-    let body = run_as(&service.schema, Viewer::Anonymous, ADJUST, input).await;
+    let body = run_graphql(&service.schema, &Viewer::Anonymous, ADJUST, input).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
     assert!(service.store.stock_levels(&["A".into()]).await.unwrap().is_empty(), "nothing was written");
 }
@@ -81,8 +69,13 @@ async fn stock_adjust_validates_and_audits() {
     let config = InventoryConfig::default();
     let service = InventoryService::from_parts(Arc::new(store), InMemoryBus::new(contracts::topology()), &config);
 
-    let body =
-        run(&service.schema, ADJUST, json!({ "input": { "sku": "SKU-1", "delta": 7, "reason": "delivery" } })).await;
+    let body = run_graphql(
+        &service.schema,
+        &admin(),
+        ADJUST,
+        json!({ "input": { "sku": "SKU-1", "delta": 7, "reason": "delivery" } }),
+    )
+    .await;
     assert_eq!(
         body["data"]["stockAdjust"]["stockLevel"],
         json!({ "sku": "SKU-1", "onHand": 7, "reserved": 0, "available": 7,
@@ -97,7 +90,7 @@ async fn stock_adjust_validates_and_audits() {
         (json!({ "sku": "SKU-1", "delta": -8, "reason": "lost" }), "delta", "INSUFFICIENT_STOCK"),
         (json!({ "sku": "NOPE", "delta": -1, "reason": "lost" }), "sku", "NOT_FOUND"),
     ] {
-        let body = run(&service.schema, ADJUST, json!({ "input": input })).await;
+        let body = run_graphql(&service.schema, &admin(), ADJUST, json!({ "input": input })).await;
         let payload = &body["data"]["stockAdjust"];
         assert_eq!(payload["stockLevel"], Value::Null, "{body}");
         assert_eq!(payload["userErrors"][0]["code"], code, "{body}");
@@ -114,8 +107,12 @@ async fn malformed_pagination_is_a_client_error() {
     store.seed("A", 1).await.unwrap();
     let config = InventoryConfig::default();
     let service = InventoryService::from_parts(Arc::new(store), InMemoryBus::new(contracts::topology()), &config);
-    let body =
-        run(&service.schema, r#"{ stockLevel(sku: "A") { adjustments(first: 101) { edges { cursor } } } }"#, json!({}))
-            .await;
+    let body = run_graphql(
+        &service.schema,
+        &admin(),
+        r#"{ stockLevel(sku: "A") { adjustments(first: 101) { edges { cursor } } } }"#,
+        json!({}),
+    )
+    .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
 }

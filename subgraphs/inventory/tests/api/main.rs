@@ -1,4 +1,9 @@
-//! Inventory tests against real PostgreSQL and its embedded twin, SQLite.
+//! Inventory tests against real PostgreSQL and its embedded twin, SQLite, in one binary:
+//!
+//! - `store`: reservations are all-or-nothing, idempotent and never oversell, and the
+//!   database itself guards the stock invariants;
+//! - `events`: each saga command answered once, in the same transaction as its effect;
+//! - `graphql`: entity resolution and admin adjustments, through the schema without a socket.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -7,25 +12,12 @@ mod graphql;
 mod store;
 
 use shop_inventory::store::InventoryStore;
-use shop_testkit as testkit;
+use shop_testkit::{Backend, TempDir};
 
-/// The backends every contract test runs on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-/// A fresh, migrated store (and the guard of its SQLite file, if any).
-pub async fn fresh_store(backend: Backend) -> (InventoryStore, Option<testkit::TempDir>) {
-    match backend {
-        Backend::Postgres => {
-            let url = testkit::fresh_postgres_database().await;
-            (InventoryStore::connect(&url, 60).await.expect("postgres store"), None)
-        }
-        Backend::Sqlite => {
-            let (url, guard) = testkit::fresh_sqlite_database();
-            (InventoryStore::connect(&url, 8).await.expect("sqlite store"), Some(guard))
-        }
-    }
+/// A fresh, migrated store on `backend` (PostgreSQL or SQLite), and the guard of its SQLite
+/// file if any.
+pub async fn fresh_store(backend: Backend) -> (InventoryStore, Option<TempDir>) {
+    let (url, guard) = shop_testkit::fresh_sql_database(backend).await;
+    let pool = if backend == Backend::Postgres { 60 } else { 8 };
+    (InventoryStore::connect(&url, pool).await.expect("open the store"), guard)
 }

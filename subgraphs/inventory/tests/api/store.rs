@@ -9,8 +9,9 @@ use shop_inventory::{
     domain::{Adjustment, Line, ReservationRequest, ReservationStatus},
     store::{AdjustError, InventoryStore, ReserveError, TransitionError},
 };
+use shop_testkit::Backend;
 
-use crate::{Backend, fresh_store};
+use crate::fresh_store;
 
 fn request(order: &str, lines: &[(&str, i64)]) -> ReservationRequest {
     ReservationRequest::new(
@@ -147,20 +148,7 @@ async fn last_units_race(backend: Backend) {
     assert_eq!(level(&store, "LAST").await, (10, 10));
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Postgres).await })*
-        }
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Sqlite).await })*
-        }
-    };
-}
-
-on_both_backends!(reserve_then_commit, all_or_nothing, release_and_expiry, adjustments, last_units_race);
+shop_testkit::on_sql_backends!(reserve_then_commit, all_or_nothing, release_and_expiry, adjustments, last_units_race);
 
 /// The database refuses what the code must never do, even if a bug tried.
 #[tokio::test]

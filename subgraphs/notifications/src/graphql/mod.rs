@@ -13,13 +13,11 @@ use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 pub use self::{
     entities::User,
-    mutation::{
-        MutationRoot, NotificationErrorCode, NotificationPreferencesUpdateInput, NotificationPreferencesUpdatePayload,
-        NotificationUserError,
-    },
+    mutation::{MutationRoot, NotificationPreferencesUpdateInput, NotificationPreferencesUpdatePayload},
     query::QueryRoot,
     types::{Notification, NotificationPreferences},
 };
+pub use crate::error::{NotificationErrorCode, NotificationUserError};
 use crate::store::NotificationStore;
 
 /// The notifications subgraph schema.

@@ -2,29 +2,14 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use shop_kernel::{auth::require_user, federation::authenticated};
 
 use super::types::NotificationPreferences;
-use crate::{error::gql, store::NotificationStore};
-
-/// Why a notifications mutation did not happen.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum NotificationErrorCode {
-    /// A field is missing or malformed.
-    Invalid,
-}
-
-/// A business reason a notifications mutation was refused.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct NotificationUserError {
-    /// Path to the input field at fault, if one is.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// What is wrong, for programs.
-    pub code: NotificationErrorCode,
-}
+use crate::{
+    error::{NotificationUserError, gql},
+    store::NotificationStore,
+};
 
 /// New notification preferences.
 #[derive(InputObject, Clone, Debug)]

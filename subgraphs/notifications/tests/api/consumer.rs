@@ -15,15 +15,15 @@ use shop_notifications::{
     config::DeliveryConfig,
     domain::{NotificationCategory, NotificationKind, NotificationStatus},
 };
+use shop_testkit::Backend;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    Backend, TestApp, assert_status, confirmed, delivered, order_id, quick_config, registered, spawn_app,
-    spawn_app_with,
+    TestApp, assert_status, confirmed, delivered, order_id, quick_config, registered, spawn_app, spawn_app_with,
 };
 
-on_both_backends!(
+shop_testkit::on_sql_backends!(
     one_event_makes_one_notification_and_one_mail,
     a_redelivered_event_notifies_once,
     a_recipient_who_arrives_late_still_gets_the_mail,

@@ -12,12 +12,12 @@ use shop_notifications::{
     render::RenderedMessage,
     store::Outcome,
 };
-use shop_testkit as testkit;
+use shop_testkit::{self as testkit, Backend};
 use uuid::Uuid;
 
-use crate::{Backend, assert_status, confirmed, order_id, quick_config, spawn_app};
+use crate::{assert_status, confirmed, order_id, quick_config, spawn_app};
 
-on_both_backends!(
+shop_testkit::on_sql_backends!(
     transient_failures_are_retried_until_sent,
     transient_failures_end_failed_after_the_last_attempt,
     a_permanent_failure_fails_at_once,
@@ -156,10 +156,7 @@ async fn only_the_lease_holder_records_an_outcome(backend: Backend) {
 async fn the_file_transport_writes_one_eml_per_notification(backend: Backend) {
     let dir = std::env::temp_dir().join(testkit::unique_name("mail"));
     let _cleanup = testkit::TempDir::new(dir.clone());
-    let url = match backend {
-        Backend::Postgres => testkit::fresh_postgres_database().await,
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("n.db").display()),
-    };
+    let (url, _database) = testkit::fresh_sql_database(backend).await;
     let config = NotificationsConfig {
         email: EmailConfig {
             transport: TransportKind::File,

@@ -3,11 +3,12 @@
 
 use serde_json::{Value, json};
 use shop_kernel::auth::Viewer;
+use shop_testkit::{Backend, admin, customer, run_graphql};
 use uuid::Uuid;
 
-use crate::{Backend, TestApp, admin, confirmed, customer, error_code, order_id, spawn_app};
+use crate::{TestApp, confirmed, error_code, order_id, spawn_app};
 
-on_both_backends!(
+shop_testkit::on_sql_backends!(
     notifications_are_for_their_user_and_admins,
     notifications_page_newest_first,
     preferences_are_the_users_own,
@@ -36,7 +37,7 @@ async fn notifications_are_for_their_user_and_admins(backend: Backend) {
     let app = spawn_app(backend).await;
     let user = seeded(&app).await;
 
-    let body = app.run(&customer(user), NOTIFICATIONS, reps(user)).await;
+    let body = run_graphql(&app.service.schema, &customer(user), NOTIFICATIONS, reps(user)).await;
     assert!(body.get("errors").is_none(), "{body}");
     let edges = body["data"]["_entities"][0]["notifications"]["edges"].as_array().unwrap().clone();
     assert_eq!(edges.len(), 2);
@@ -51,13 +52,13 @@ async fn notifications_are_for_their_user_and_admins(backend: Backend) {
     assert!(newest["sentAt"].is_string());
     assert_eq!(edges[1]["node"]["kind"], "WELCOME");
 
-    let body = app.run(&admin(), NOTIFICATIONS, reps(user)).await;
+    let body = run_graphql(&app.service.schema, &admin(), NOTIFICATIONS, reps(user)).await;
     assert_eq!(body["data"]["_entities"][0]["notifications"]["edges"].as_array().unwrap().len(), 2, "{body}");
 
-    let body = app.run(&customer(Uuid::new_v4()), NOTIFICATIONS, reps(user)).await;
+    let body = run_graphql(&app.service.schema, &customer(Uuid::new_v4()), NOTIFICATIONS, reps(user)).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     assert_eq!(body["data"]["_entities"][0]["id"], user.to_string(), "the refusal nulls the field, not the entity");
-    let body = app.run(&Viewer::Anonymous, NOTIFICATIONS, reps(user)).await;
+    let body = run_graphql(&app.service.schema, &Viewer::Anonymous, NOTIFICATIONS, reps(user)).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
 }
 
@@ -67,18 +68,18 @@ async fn notifications_page_newest_first(backend: Backend) {
     let viewer = customer(user);
     let mut variables = reps(user);
     variables["first"] = json!(1);
-    let first = app.run(&viewer, NOTIFICATIONS, variables.clone()).await;
+    let first = run_graphql(&app.service.schema, &viewer, NOTIFICATIONS, variables.clone()).await;
     let page = &first["data"]["_entities"][0]["notifications"];
     assert_eq!(page["edges"][0]["node"]["kind"], "ORDER_CONFIRMED", "{first}");
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
     variables["after"] = page["pageInfo"]["endCursor"].clone();
-    let second = app.run(&viewer, NOTIFICATIONS, variables.clone()).await;
+    let second = run_graphql(&app.service.schema, &viewer, NOTIFICATIONS, variables.clone()).await;
     let page = &second["data"]["_entities"][0]["notifications"];
     assert_eq!(page["edges"][0]["node"]["kind"], "WELCOME", "{second}");
     assert_eq!(page["pageInfo"]["hasNextPage"], false);
 
     variables["first"] = json!(101);
-    let body = app.run(&viewer, NOTIFICATIONS, variables).await;
+    let body = run_graphql(&app.service.schema, &viewer, NOTIFICATIONS, variables).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "pages are capped at 100: {body}");
 }
 
@@ -93,27 +94,27 @@ async fn preferences_are_the_users_own(backend: Backend) {
     let user = Uuid::new_v4();
     let reps = json!({ "reps": [{ "__typename": "User", "id": user.to_string() }] });
 
-    let body = app.run(&customer(user), PREFERENCES, reps.clone()).await;
+    let body = run_graphql(&app.service.schema, &customer(user), PREFERENCES, reps.clone()).await;
     assert_eq!(
         body["data"]["_entities"][0]["notificationPreferences"],
         json!({ "marketing": true, "updatedAt": null }),
         "{body}"
     );
 
-    let body = app.run(&customer(user), UPDATE, json!({ "marketing": false })).await;
+    let body = run_graphql(&app.service.schema, &customer(user), UPDATE, json!({ "marketing": false })).await;
     let payload = &body["data"]["notificationPreferencesUpdate"];
     assert_eq!(payload["userErrors"], json!([]), "{body}");
     assert_eq!(payload["preferences"]["marketing"], false);
     assert!(payload["preferences"]["updatedAt"].is_string());
-    let body = app.run(&customer(user), PREFERENCES, reps.clone()).await;
+    let body = run_graphql(&app.service.schema, &customer(user), PREFERENCES, reps.clone()).await;
     assert_eq!(body["data"]["_entities"][0]["notificationPreferences"]["marketing"], false, "{body}");
     assert!(!app.service.store.preferences(&user.to_string()).await.unwrap().marketing);
 
     for viewer in [customer(Uuid::new_v4()), admin()] {
-        let body = app.run(&viewer, PREFERENCES, reps.clone()).await;
+        let body = run_graphql(&app.service.schema, &viewer, PREFERENCES, reps.clone()).await;
         assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     }
-    let body = app.run(&Viewer::Anonymous, UPDATE, json!({ "marketing": true })).await;
+    let body = run_graphql(&app.service.schema, &Viewer::Anonymous, UPDATE, json!({ "marketing": true })).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
     assert!(!app.service.store.preferences(&user.to_string()).await.unwrap().marketing, "unchanged");
 }
@@ -124,13 +125,14 @@ async fn a_notification_by_id(backend: Backend) {
     let app = spawn_app(backend).await;
     let user = seeded(&app).await;
     let id = app.notifications_of(user).await[0].id.to_string();
-    let body = app.run(&customer(user), BY_ID, json!({ "id": id })).await;
+    let body = run_graphql(&app.service.schema, &customer(user), BY_ID, json!({ "id": id })).await;
     assert_eq!(body["data"]["notification"]["id"], id, "{body}");
-    let body = app.run(&admin(), BY_ID, json!({ "id": id })).await;
+    let body = run_graphql(&app.service.schema, &admin(), BY_ID, json!({ "id": id })).await;
     assert_eq!(body["data"]["notification"]["kind"], "ORDER_CONFIRMED", "{body}");
-    let body = app.run(&customer(Uuid::new_v4()), BY_ID, json!({ "id": id })).await;
+    let body = run_graphql(&app.service.schema, &customer(Uuid::new_v4()), BY_ID, json!({ "id": id })).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
-    let body = app.run(&customer(user), BY_ID, json!({ "id": Uuid::now_v7().to_string() })).await;
+    let body =
+        run_graphql(&app.service.schema, &customer(user), BY_ID, json!({ "id": Uuid::now_v7().to_string() })).await;
     assert_eq!(body["data"]["notification"], Value::Null, "{body}");
 }
 

@@ -12,20 +12,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-/// Runs each scenario `name(backend)` once per backend, as `postgres::name` and `sqlite::name`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Postgres).await })*
-        }
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Sqlite).await })*
-        }
-    };
-}
-
 mod consumer;
 mod delivery;
 mod graphql;
@@ -38,14 +24,9 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::{Request, Variables};
 use chrono::Utc;
 use serde_json::Value;
-use shop_kernel::{
-    Shared, Subgraph,
-    auth::{Principal, Role, Viewer},
-    config::Environment,
-};
+use shop_kernel::{Shared, Subgraph, config::Environment};
 use shop_messaging::{
     Bus, Envelope, Handler, HandlerError,
     contracts::{self, OrderLineFact, OrderSummary, UserRegistered},
@@ -60,28 +41,15 @@ use shop_notifications::{
     render::RenderedMessage,
     store::NotificationStore,
 };
-use shop_testkit as testkit;
+use shop_testkit::{self as testkit, Backend, TempDir};
 use uuid::Uuid;
 
-/// The backends every scenario runs on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-/// A fresh, migrated store (and the guard of its SQLite file, if any).
-pub async fn fresh_store(backend: Backend) -> (NotificationStore, Option<testkit::TempDir>) {
-    match backend {
-        Backend::Postgres => {
-            let url = testkit::fresh_postgres_database().await;
-            (NotificationStore::connect(&url, 10).await.expect("postgres store"), None)
-        }
-        Backend::Sqlite => {
-            let (url, guard) = testkit::fresh_sqlite_database();
-            (NotificationStore::connect(&url, 4).await.expect("sqlite store"), Some(guard))
-        }
-    }
+/// A fresh, migrated store on `backend` (PostgreSQL or SQLite), and the guard of its SQLite
+/// file if any.
+pub async fn fresh_store(backend: Backend) -> (NotificationStore, Option<TempDir>) {
+    let (url, guard) = testkit::fresh_sql_database(backend).await;
+    let pool = if backend == Backend::Postgres { 10 } else { 4 };
+    (NotificationStore::connect(&url, pool).await.expect("open the store"), guard)
 }
 
 /// Email into memory, except that the failures a test scripts come first, one per send.
@@ -142,7 +110,7 @@ pub struct TestApp {
     pub channel: Arc<ScriptedChannel>,
     pub bus: Arc<InMemoryBus>,
     pub handler: NotificationEvents,
-    _guard: Option<testkit::TempDir>,
+    _guard: Option<TempDir>,
 }
 
 /// A service with [`quick_config`].
@@ -222,12 +190,6 @@ impl TestApp {
         self.deliver(&registered(user, &email, name)).await.unwrap();
         email
     }
-
-    /// Runs a GraphQL operation as `viewer`; the whole response as JSON.
-    pub async fn run(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
-        let request = Request::new(query).variables(Variables::from_json(variables)).data(viewer.clone());
-        serde_json::to_value(self.service.schema.execute(request).await).unwrap()
-    }
 }
 
 /// A `QUEUED`/`SENT`/… check with the notification in the message.
@@ -295,16 +257,6 @@ pub fn delivered(order: &str, user: Uuid) -> Envelope {
 /// A new order id.
 pub fn order_id() -> String {
     Uuid::now_v7().to_string()
-}
-
-/// A signed-in customer.
-pub fn customer(user_id: Uuid) -> Viewer {
-    Viewer::User(Principal { user_id, roles: vec![Role::Customer] })
-}
-
-/// A signed-in admin.
-pub fn admin() -> Viewer {
-    Viewer::User(Principal { user_id: Uuid::new_v4(), roles: vec![Role::Customer, Role::Admin] })
 }
 
 /// The `extensions.code` of the first error of a response.

@@ -242,7 +242,7 @@ pub struct ShippingAddressInput {
     pub postal_code: String,
     /// ISO 3166-1 alpha-2 country code, e.g. `US`; it chooses the tax rate.
     pub country: String,
-    /// Phone number for the carrier, up to 32 characters.
+    /// Phone number for the carrier: a `+` or not, then 6 to 20 digits, spaces or dashes.
     pub phone: Option<String>,
 }
 

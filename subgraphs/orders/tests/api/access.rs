@@ -2,9 +2,10 @@
 
 use serde_json::{Value, json};
 use shop_kernel::auth::Viewer;
+use shop_testkit::{Backend, admin, customer};
 use uuid::Uuid;
 
-use crate::{Backend, TestApp, admin, customer, on_both_backends, user_of};
+use crate::{TestApp, user_of};
 
 const ORDER_QUERY: &str = "query($id: ID!) { order(id: $id) { id status total { amount } } }";
 const USER_ORDERS: &str = r#"query($r: [_Any!]!, $first: Int, $after: String) { _entities(representations: $r) {
@@ -69,4 +70,4 @@ async fn user_orders_are_a_newest_first_connection(backend: Backend) {
     assert_eq!(code(&app.run(&owner, USER_ORDERS, json!({ "r": r, "first": 101 })).await), "BAD_USER_INPUT");
 }
 
-on_both_backends!(only_the_owner_or_an_admin_reads_an_order, user_orders_are_a_newest_first_connection);
+shop_testkit::on_sql_backends!(only_the_owner_or_an_admin_reads_an_order, user_orders_are_a_newest_first_connection);

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shop_kernel::Subgraph;
+use shop_testkit::{Backend, customer};
 use uuid::Uuid;
 
-use crate::{Backend, Fake, TestApp, checkout_op, customer, on_both_backends, user_of, with_defaults};
+use crate::{Fake, TestApp, checkout_op, user_of, with_defaults};
 
 fn de_address() -> Value {
     json!({ "name": "Grace Hopper", "line1": "Unter den Linden 1", "line2": "3. OG", "city": "Berlin", "postalCode": "10117", "country": "de" })
@@ -138,7 +139,7 @@ async fn short_lines_are_refused_at_once(backend: Backend) {
     assert_eq!(app.order_count().await, 0, "nothing written");
 }
 
-on_both_backends!(
+shop_testkit::on_sql_backends!(
     happy_path_writes_pending_order_and_reserve,
     same_key_same_body_is_the_same_order,
     concurrent_duplicates_make_one_order,

@@ -21,71 +21,24 @@ mod tracking;
 
 use std::sync::Arc;
 
-use async_graphql::{Request, Variables};
 use axum::http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use shop_kernel::{Shared, Subgraph, config::Environment};
-use shop_kernel::{
-    auth::{Principal, Role, Viewer},
-    server::RequestHeaders,
-};
+use shop_kernel::{auth::Viewer, server::RequestHeaders};
 use shop_messaging::Bus;
 use shop_messaging::{Envelope, contracts, memory::InMemoryBus};
 use shop_orders::{OrdersConfig, OrdersService};
-use shop_testkit as testkit;
+use shop_testkit::{self as testkit, Backend, TempDir};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use self::fake::Fake;
 
-/// The backends every test runs on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-/// Runs each named `async fn(Backend)` as a test on PostgreSQL and on SQLite.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name($crate::Backend::Postgres).await })*
-        }
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name($crate::Backend::Sqlite).await })*
-        }
-    };
-}
-
-/// A fresh database URL (and the guard of its SQLite file, if any).
-pub async fn fresh_database(backend: Backend) -> (String, Option<testkit::TempDir>) {
-    match backend {
-        Backend::Postgres => (testkit::fresh_postgres_database().await, None),
-        Backend::Sqlite => {
-            let (url, guard) = testkit::fresh_sqlite_database();
-            (url, Some(guard))
-        }
-    }
-}
-
 /// What the process provides: the test's in-process bus.
 fn shared(bus: &Arc<InMemoryBus>) -> Shared {
     let bus: Arc<dyn Bus> = bus.clone();
     Shared::new(Environment::Development).with(bus)
-}
-
-/// A customer.
-pub fn customer(user_id: Uuid) -> Viewer {
-    Viewer::User(Principal { user_id, roles: vec![Role::Customer] })
-}
-
-/// An admin.
-pub fn admin() -> Viewer {
-    Viewer::User(Principal { user_id: Uuid::new_v4(), roles: vec![Role::Customer, Role::Admin] })
 }
 
 /// The user id of a viewer.
@@ -101,7 +54,7 @@ pub struct TestApp {
     pub config: OrdersConfig,
     pub database_url: String,
     pub shutdown: CancellationToken,
-    _guard: Option<testkit::TempDir>,
+    _guard: Option<TempDir>,
 }
 
 impl Drop for TestApp {
@@ -114,7 +67,7 @@ impl TestApp {
     /// A service whose neighbours are `fake`, with `tweak` applied to the configuration.
     pub async fn with(backend: Backend, tweak: impl FnOnce(&mut OrdersConfig, &Fake)) -> Self {
         let fake = Fake::spawn().await;
-        let (database_url, guard) = fresh_database(backend).await;
+        let (database_url, guard) = testkit::fresh_sql_database(backend).await;
         let mut config = OrdersConfig {
             catalog_url: fake.url("catalog"),
             inventory_url: fake.url("inventory"),
@@ -141,15 +94,14 @@ impl TestApp {
         OrdersService::build(&self.config, &shared(&self.bus)).await.expect("second replica")
     }
 
-    /// The whole response as JSON: `data`, and `errors` when there are any.
+    /// Runs `query` as `viewer`, with the bearer token the router forwards (orders passes it
+    /// on to users and cart); the whole response as JSON: `data`, and `errors` when there are
+    /// any.
     pub async fn run(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer test-token"));
-        let request = Request::new(query)
-            .variables(Variables::from_json(variables))
-            .data(viewer.clone())
-            .data(RequestHeaders(headers));
-        serde_json::to_value(self.service.schema.execute(request).await).unwrap()
+        let request = testkit::graphql_request(viewer, query, variables).data(RequestHeaders(headers));
+        testkit::run_graphql_request(&self.service.schema, request).await
     }
 
     /// Runs a mutation that must not fail and returns its payload.

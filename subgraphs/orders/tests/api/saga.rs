@@ -15,9 +15,10 @@ use shop_orders::{
     domain::{OrderStatus, PaymentStatus},
     events::saga::{Outcome, SagaHandler},
 };
+use shop_testkit::{Backend, admin, customer};
 use uuid::Uuid;
 
-use crate::{Backend, ORDER, TestApp, admin, customer, on_both_backends};
+use crate::{ORDER, TestApp};
 
 /// Delivers a reply about `order_id` to the saga, as the bus would.
 async fn deliver<E: Event>(app: &TestApp, order_id: &str, event: &E) -> (Envelope, Outcome) {
@@ -258,7 +259,7 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
     assert_eq!(late["userErrors"][0]["code"], "INVALID_TRANSITION");
 }
 
-on_both_backends!(
+shop_testkit::on_sql_backends!(
     reserved_authorized_captured_shipped_delivered,
     rejected_stock_cancels_with_nothing_to_release,
     failed_payment_cancels_and_releases,

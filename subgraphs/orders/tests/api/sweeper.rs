@@ -4,9 +4,10 @@
 use chrono::{Duration, Utc};
 use shop_messaging::{Envelope, contracts::InventoryReserved};
 use shop_orders::{domain::OrderStatus, sweeper::sweep_once};
+use shop_testkit::{Backend, customer};
 use uuid::Uuid;
 
-use crate::{Backend, TestApp, customer, on_both_backends};
+use crate::TestApp;
 
 async fn reserve(app: &TestApp, id: &str) {
     let event = InventoryReserved { order_id: id.into(), expires_at: Utc::now() + Duration::minutes(15) };
@@ -76,7 +77,7 @@ async fn replicas_sweeping_together_cancel_once(backend: Backend) {
     }
 }
 
-on_both_backends!(
+shop_testkit::on_sql_backends!(
     payment_timeout_cancels_releases_and_voids,
     silent_inventory_cancels_and_releases,
     orders_within_their_deadline_are_left_alone,

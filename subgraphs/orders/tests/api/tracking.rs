@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use async_graphql::{Request, Variables};
 use chrono::Utc;
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
@@ -14,15 +13,16 @@ use shop_messaging::{
     contracts::{InventoryReserved, PaymentAuthorized},
 };
 use shop_orders::OrdersSchema;
+use shop_testkit::{Backend, admin, customer};
 use uuid::Uuid;
 
-use crate::{Backend, TestApp, admin, customer, on_both_backends};
+use crate::TestApp;
 
 const SUBSCRIPTION: &str =
     "subscription($id: ID!) { orderUpdated(orderId: $id) { id status paymentStatus events { status note } } }";
 
 fn subscribe(schema: &OrdersSchema, viewer: &Viewer, id: &Value) -> impl Stream<Item = Value> + use<> {
-    let request = Request::new(SUBSCRIPTION).variables(Variables::from_json(json!({ "id": id }))).data(viewer.clone());
+    let request = shop_testkit::graphql_request(viewer, SUBSCRIPTION, json!({ "id": id }));
     schema.execute_stream(request).map(|response| serde_json::to_value(response).unwrap())
 }
 
@@ -87,7 +87,7 @@ async fn a_change_on_one_replica_reaches_subscribers_of_another(backend: Backend
     assert_eq!(update["data"]["orderUpdated"]["status"], "AWAITING_PAYMENT", "{update}");
 }
 
-on_both_backends!(subscribers_see_every_change, a_change_on_one_replica_reaches_subscribers_of_another);
+shop_testkit::on_sql_backends!(subscribers_see_every_change, a_change_on_one_replica_reaches_subscribers_of_another);
 
 #[tokio::test]
 async fn only_the_owner_or_an_admin_may_subscribe() {

@@ -15,10 +15,11 @@ use shop_kernel::auth::{forbidden, require_user};
 use uuid::Uuid;
 
 pub use self::{
-    mutation::{MutationRoot, PaymentErrorCode, PaymentUserError, RefundCreateInput, RefundCreatePayload},
+    mutation::{MutationRoot, RefundCreateInput, RefundCreatePayload},
     query::QueryRoot,
     types::{Order, Payment, Refund},
 };
+pub use crate::error::{PaymentErrorCode, PaymentUserError};
 use crate::{domain, error::gql, service::Payments};
 
 /// The payments subgraph schema.

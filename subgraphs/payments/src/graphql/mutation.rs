@@ -3,55 +3,16 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use rust_decimal::Decimal;
 use shop_kernel::{Money, auth::require_admin};
 
 use super::types::{Payment, Refund};
 use crate::{
     domain::{RefundInputError, RefundRefusal, parse_key, parse_reason},
-    error::gql,
+    error::{PaymentErrorCode, PaymentUserError, gql},
     service::{Payments, RefundError, RefundRequest},
 };
-
-/// Why a payment mutation did not happen.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum PaymentErrorCode {
-    /// A field is missing or malformed.
-    Invalid,
-    /// The order has no payment.
-    PaymentNotFound,
-    /// The payment has nothing captured (it is authorized only, voided or failed).
-    NotCaptured,
-    /// The amount is more than was captured and not yet refunded.
-    AmountExceedsRefundable,
-    /// The amount is zero, negative, or more precise than the currency allows.
-    InvalidAmount,
-    /// The idempotency key was used for a refund with another amount or reason.
-    IdempotencyKeyReused,
-    /// The payment provider refused the refund; nothing was refunded.
-    ProviderDeclined,
-    /// The payment provider did not confirm the refund; its amount stays held. Send the same
-    /// request with the same idempotency key again to finish it.
-    ProviderUnavailable,
-}
-
-/// A business reason a payment mutation was refused.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct PaymentUserError {
-    /// Path to the input field at fault, if one is.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// What is wrong, for programs.
-    pub code: PaymentErrorCode,
-}
-
-impl PaymentUserError {
-    fn new(field: &str, message: impl Into<String>, code: PaymentErrorCode) -> Self {
-        Self { field: Some(vec!["input".to_owned(), field.to_owned()]), message: message.into(), code }
-    }
-}
 
 /// A refund to make.
 #[derive(InputObject, Clone, Debug)]
@@ -98,7 +59,7 @@ impl MutationRoot {
         use PaymentErrorCode as Code;
         require_admin(ctx)?;
         let refuse = |field: &str, message: String, code| {
-            Ok(RefundCreatePayload::refused(PaymentUserError::new(field, message, code)))
+            Ok(RefundCreatePayload::refused(PaymentUserError::new(&["input", field], message, code)))
         };
         let key = match parse_key(&input.idempotency_key) {
             Ok(key) => key,

@@ -4,9 +4,10 @@
 use serde_json::{Value, json};
 use shop_kernel::{Subgraph, auth::Viewer};
 use shop_messaging::contracts::PaymentRefunded;
+use shop_testkit::{Backend, admin, customer, run_graphql};
 use uuid::Uuid;
 
-use crate::{Backend, TestApp, admin, customer, error_code, spawn_app};
+use crate::{TestApp, error_code, spawn_app};
 
 const PAYMENT: &str = "id orderId status failureCode amount { amount currencyCode } capturedAmount { amount }
     refundedAmount { amount } refundableAmount { amount } refunds { id amount { amount currencyCode } reason status createdAt }";
@@ -24,7 +25,7 @@ fn input(order_id: &str, amount: &str, key: &str) -> Value {
 
 /// Runs `refundCreate` as `viewer` and returns its payload (asserting there was no error).
 async fn refund(app: &TestApp, viewer: &Viewer, variables: Value) -> Value {
-    let body = app.run(viewer, &refund_op(), variables).await;
+    let body = run_graphql(&app.service.schema, viewer, &refund_op(), variables).await;
     assert!(body.get("errors").is_none(), "{body}");
     body["data"]["refundCreate"].clone()
 }
@@ -104,9 +105,9 @@ async fn only_admins_refund(backend: Backend) {
     let app = spawn_app(backend).await;
     let owner = Uuid::new_v4();
     let order = app.captured_order(owner, 1000).await;
-    let body = app.run(&customer(owner), &refund_op(), input(&order, "1.00", "k")).await;
+    let body = run_graphql(&app.service.schema, &customer(owner), &refund_op(), input(&order, "1.00", "k")).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
-    let body = app.run(&Viewer::Anonymous, &refund_op(), input(&order, "1.00", "k")).await;
+    let body = run_graphql(&app.service.schema, &Viewer::Anonymous, &refund_op(), input(&order, "1.00", "k")).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
     assert_eq!(app.service.store.by_order(&order).await.unwrap().unwrap().refunded_minor, 0);
 }
@@ -135,20 +136,21 @@ async fn a_payment_is_for_its_payer_and_admins(backend: Backend) {
     let payment = app.service.store.by_order(&order).await.unwrap().unwrap();
     let id = json!({ "id": payment.id.to_string() });
 
-    let mine = app.run(&customer(owner), BY_ID, id.clone()).await;
+    let mine = run_graphql(&app.service.schema, &customer(owner), BY_ID, id.clone()).await;
     assert_eq!(
         mine["data"]["payment"],
         json!({ "id": payment.id.to_string(), "orderId": order, "status": "AUTHORIZED", "amount": { "amount": "25.99", "currencyCode": "USD" } }),
         "{mine}"
     );
-    let as_admin = app.run(&admin(), BY_ID, id.clone()).await;
+    let as_admin = run_graphql(&app.service.schema, &admin(), BY_ID, id.clone()).await;
     assert_eq!(as_admin["data"]["payment"]["id"], payment.id.to_string());
-    let other = app.run(&customer(Uuid::new_v4()), BY_ID, id.clone()).await;
+    let other = run_graphql(&app.service.schema, &customer(Uuid::new_v4()), BY_ID, id.clone()).await;
     assert_eq!(error_code(&other), "FORBIDDEN");
     assert_eq!(other["data"]["payment"], Value::Null);
-    let anonymous = app.run(&Viewer::Anonymous, BY_ID, id).await;
+    let anonymous = run_graphql(&app.service.schema, &Viewer::Anonymous, BY_ID, id).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
-    let unknown = app.run(&customer(owner), BY_ID, json!({ "id": Uuid::now_v7().to_string() })).await;
+    let unknown =
+        run_graphql(&app.service.schema, &customer(owner), BY_ID, json!({ "id": Uuid::now_v7().to_string() })).await;
     assert_eq!(unknown["data"]["payment"], Value::Null);
     assert!(unknown.get("errors").is_none());
 }
@@ -171,7 +173,7 @@ async fn orders_resolve_with_or_without_a_payment(backend: Backend) {
         { "__typename": "Payment", "id": paid_payment.id.to_string() },
     ] });
 
-    let body = app.run(&customer(owner), ENTITIES, representations.clone()).await;
+    let body = run_graphql(&app.service.schema, &customer(owner), ENTITIES, representations.clone()).await;
     assert!(body.get("errors").is_none(), "{body}");
     let entities = &body["data"]["_entities"];
     assert_eq!(entities[0]["payment"]["id"], paid_payment.id.to_string());
@@ -182,7 +184,7 @@ async fn orders_resolve_with_or_without_a_payment(backend: Backend) {
 
     // Someone else sees the orders resolve but not their payments; each refusal nulls one
     // field or entity, never the batch.
-    let body = app.run(&customer(Uuid::new_v4()), ENTITIES, representations).await;
+    let body = run_graphql(&app.service.schema, &customer(Uuid::new_v4()), ENTITIES, representations).await;
     let entities = &body["data"]["_entities"];
     assert_eq!(entities[0]["id"], paid, "{body}");
     assert_eq!(entities[0]["payment"], Value::Null);
@@ -194,7 +196,7 @@ async fn orders_resolve_with_or_without_a_payment(backend: Backend) {
     assert_eq!(codes, vec!["FORBIDDEN"; 3], "{body}");
 }
 
-on_both_backends!(
+shop_testkit::on_sql_backends!(
     partial_refunds_up_to_the_captured_amount,
     refunds_are_refused_for_bad_requests,
     only_admins_refund,

@@ -10,20 +10,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-/// Runs each scenario `name(backend)` once per backend, as `postgres::name` and `sqlite::name`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Postgres).await })*
-        }
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Sqlite).await })*
-        }
-    };
-}
-
 mod graphql;
 mod provider;
 mod saga;
@@ -31,10 +17,8 @@ mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::{Request, Variables};
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::Value;
-use shop_kernel::auth::{Principal, Role, Viewer};
 use shop_messaging::{
     Bus, Envelope, Handler, HandlerError,
     contracts::{self, PaymentAuthorize, PaymentCapture, PaymentVoid},
@@ -47,15 +31,8 @@ use shop_payments::{
     provider::{PaymentProvider, ResilienceSettings, ResilientProvider, SimulatedProvider, SimulatedSettings},
     store::PaymentStore,
 };
-use shop_testkit as testkit;
+use shop_testkit::{Backend, TempDir};
 use uuid::Uuid;
-
-/// The backends every scenario runs on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
 
 /// Quick timeouts and retries, and a breaker that stays closed unless a test wants it open.
 pub fn quick_resilience() -> ResilienceSettings {
@@ -80,21 +57,15 @@ pub struct TestApp {
     pub simulated: Arc<SimulatedProvider>,
     pub bus: Arc<InMemoryBus>,
     pub handler: PaymentCommands,
-    _guard: Option<testkit::TempDir>,
+    _guard: Option<TempDir>,
 }
 
-/// A fresh, migrated store (and the guard of its SQLite file, if any).
-pub async fn fresh_store(backend: Backend) -> (PaymentStore, Option<testkit::TempDir>) {
-    match backend {
-        Backend::Postgres => {
-            let url = testkit::fresh_postgres_database().await;
-            (PaymentStore::connect(&url, 20).await.expect("postgres store"), None)
-        }
-        Backend::Sqlite => {
-            let (url, guard) = testkit::fresh_sqlite_database();
-            (PaymentStore::connect(&url, 8).await.expect("sqlite store"), Some(guard))
-        }
-    }
+/// A fresh, migrated store on `backend` (PostgreSQL or SQLite), and the guard of its SQLite
+/// file if any.
+pub async fn fresh_store(backend: Backend) -> (PaymentStore, Option<TempDir>) {
+    let (url, guard) = shop_testkit::fresh_sql_database(backend).await;
+    let pool = if backend == Backend::Postgres { 20 } else { 8 };
+    (PaymentStore::connect(&url, pool).await.expect("open the store"), guard)
 }
 
 /// A service with quick provider settings.
@@ -128,12 +99,6 @@ impl TestApp {
     /// The outbox messages that answer `cause`.
     pub async fn replies_to(&self, cause: &Envelope) -> Vec<Envelope> {
         self.outbox().await.into_iter().filter(|m| m.causation_id == Some(cause.id)).collect()
-    }
-
-    /// Runs a GraphQL operation as `viewer`; the whole response as JSON.
-    pub async fn run(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
-        let request = Request::new(query).variables(Variables::from_json(variables)).data(viewer.clone());
-        serde_json::to_value(self.service.schema.execute(request).await).unwrap()
     }
 
     /// Authorizes `amount_minor` USD for a new order of `user` with `token`; the order id.
@@ -176,16 +141,6 @@ pub fn capture(order_id: &str) -> Envelope {
 /// The saga's `payment.void` command.
 pub fn void(order_id: &str) -> Envelope {
     Envelope::new(&PaymentVoid { order_id: order_id.to_owned(), reason: "order cancelled".into() }, order_id).unwrap()
-}
-
-/// A signed-in customer.
-pub fn customer(user_id: Uuid) -> Viewer {
-    Viewer::User(Principal { user_id, roles: vec![Role::Customer] })
-}
-
-/// A signed-in admin.
-pub fn admin() -> Viewer {
-    Viewer::User(Principal { user_id: Uuid::new_v4(), roles: vec![Role::Customer, Role::Admin] })
 }
 
 /// The `extensions.code` of the first error of a response.

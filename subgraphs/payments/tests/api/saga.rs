@@ -10,11 +10,12 @@ use shop_messaging::{
     contracts::{self, PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided},
 };
 use shop_payments::{domain::PaymentStatus, store::OperationRecord};
+use shop_testkit::Backend;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{Backend, TestApp, authorize, capture, spawn_app, void};
+use crate::{TestApp, authorize, capture, spawn_app, void};
 
 /// The only reply to `cause` in the outbox, decoded as `E`.
 async fn only_reply<E: shop_messaging::Event>(app: &TestApp, cause: &Envelope) -> E {
@@ -212,7 +213,7 @@ async fn malformed_commands_are_answered_or_dead_lettered(backend: Backend) {
     assert!(matches!(app.deliver(&capture("no-such-order")).await, Err(HandlerError::Permanent(_))));
 }
 
-on_both_backends!(
+shop_testkit::on_sql_backends!(
     authorize_succeeds,
     declines_and_insufficient_funds_fail,
     a_provider_timeout_fails_with_timeout,

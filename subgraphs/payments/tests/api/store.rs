@@ -3,9 +3,10 @@
 //! under one idempotency key.
 
 use sea_orm::ConnectionTrait;
+use shop_testkit::Backend;
 use uuid::Uuid;
 
-use crate::{Backend, spawn_app};
+use crate::spawn_app;
 
 async fn constraints_guard_the_amounts(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -32,4 +33,4 @@ async fn constraints_guard_the_amounts(backend: Backend) {
     assert_eq!(app.service.store.operations(&order).await.unwrap().len(), 2);
 }
 
-on_both_backends!(constraints_guard_the_amounts);
+shop_testkit::on_sql_backends!(constraints_guard_the_amounts);

@@ -21,15 +21,17 @@ use uuid::Uuid;
 
 use crate::domain::{Position, ProductRating, Review, ReviewChange, ReviewSort};
 
-/// Why a store operation failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    /// The user already reviewed this product.
-    #[error("the user already reviewed this product")]
-    AlreadyReviewed,
-    /// The store itself failed.
-    #[error(transparent)]
-    Failure(#[from] StoreFailure),
+shop_kernel::coded_error! {
+    /// Why a store operation failed.
+    #[derive(Debug, Clone, thiserror::Error)]
+    pub enum StoreError {
+        /// The user already reviewed this product.
+        #[error("the user already reviewed this product")]
+        AlreadyReviewed => Internal,
+        /// The store itself failed.
+        #[error(transparent)]
+        Failure(#[from] StoreFailure) => inner,
+    }
 }
 
 /// Reviews, rating aggregates and purchases, in domain terms.

@@ -9,15 +9,19 @@ use shop_messaging::{
     contracts::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderLineFact, OrderSummary},
 };
 use shop_reviews::events::PurchaseRecorder;
+use shop_testkit::Backend;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{Backend, TestApp, product, spawn_app};
+use crate::{TestApp, product, spawn_app};
 
-on_both_stores!(
-    confirmed_orders_verify_the_buyers_reviews,
-    announcements_without_lines_or_of_other_kinds_are_not_purchases,
-    purchases_arrive_over_the_bus,
+shop_testkit::on_backends!(
+    [sqlite => Sqlite, mongo => Mongo],
+    [
+        confirmed_orders_verify_the_buyers_reviews,
+        announcements_without_lines_or_of_other_kinds_are_not_purchases,
+        purchases_arrive_over_the_bus,
+    ]
 );
 
 fn summary(products: &[&str]) -> OrderSummary {

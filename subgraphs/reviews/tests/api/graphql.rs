@@ -3,15 +3,19 @@
 
 use serde_json::{Value, json};
 use shop_kernel::auth::Viewer;
+use shop_testkit::{Backend, admin, customer, run_graphql};
 use uuid::Uuid;
 
-use crate::{Backend, TestApp, admin, customer, error_code, product, spawn_app};
+use crate::{TestApp, error_code, product, spawn_app};
 
-on_both_stores!(
-    create_validates_every_field,
-    authors_edit_and_delete_their_own_reviews,
-    admins_hide_reviews_from_everyone_else,
-    product_reviews_page_with_keyset_cursors,
+shop_testkit::on_backends!(
+    [sqlite => Sqlite, mongo => Mongo],
+    [
+        create_validates_every_field,
+        authors_edit_and_delete_their_own_reviews,
+        admins_hide_reviews_from_everyone_else,
+        product_reviews_page_with_keyset_cursors,
+    ]
 );
 
 const REVIEW: &str =
@@ -40,7 +44,7 @@ const DELETE: &str =
 
 /// Runs `query` as `viewer` and returns `data.<field>` (asserting there was no error).
 async fn data(app: &TestApp, viewer: &Viewer, query: &str, variables: Value, field: &str) -> Value {
-    let body = app.run(viewer, query, variables).await;
+    let body = run_graphql(&app.service.schema, viewer, query, variables).await;
     assert!(body.get("errors").is_none(), "{body}");
     body["data"][field].clone()
 }
@@ -91,9 +95,13 @@ async fn create_validates_every_field(backend: Backend) {
     }
     assert_eq!(product_view(&app, &Viewer::Anonymous, &p).await["rating"]["count"], 0, "nothing was written");
 
-    let anonymous = app
-        .run(&Viewer::Anonymous, &create_op(), json!({ "input": { "productId": p, "rating": 5, "title": "t" } }))
-        .await;
+    let anonymous = run_graphql(
+        &app.service.schema,
+        &Viewer::Anonymous,
+        &create_op(),
+        json!({ "input": { "productId": p, "rating": 5, "title": "t" } }),
+    )
+    .await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
 
     // Limits count characters; text is stored exactly as written, markup included.
@@ -157,7 +165,7 @@ async fn authors_edit_and_delete_their_own_reviews(backend: Backend) {
     let bobs = create(&app, &bob, &p, 1, "Bad", "").await["review"]["id"].clone();
     let deleted = data(&app, &admin, DELETE, json!({ "id": bobs }), "reviewDelete").await;
     assert_eq!(deleted["deletedReviewId"], bobs);
-    let anonymous = app.run(&Viewer::Anonymous, DELETE, json!({ "id": bobs })).await;
+    let anonymous = run_graphql(&app.service.schema, &Viewer::Anonymous, DELETE, json!({ "id": bobs })).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
 }
 
@@ -170,7 +178,7 @@ async fn admins_hide_reviews_from_everyone_else(backend: Backend) {
     create(&app, &bob, &p, 5, "Great", "").await;
 
     let hide = |hidden: bool| json!({ "input": { "id": id, "hidden": hidden, "reason": "advertising" } });
-    let refused = app.run(&bob, &hide_op(), hide(true)).await;
+    let refused = run_graphql(&app.service.schema, &bob, &hide_op(), hide(true)).await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
     let hidden = data(&app, &admin, &hide_op(), hide(true), "reviewHide").await;
     assert_eq!(
@@ -233,12 +241,12 @@ async fn admins_hide_reviews_from_everyone_else(backend: Backend) {
 mod batching {
     #[tokio::test(flavor = "current_thread")]
     async fn product_ratings_of_a_list_are_one_query_on_sqlite() {
-        super::product_ratings_of_a_list_are_one_query(crate::Backend::Sqlite).await;
+        super::product_ratings_of_a_list_are_one_query(shop_testkit::Backend::Sqlite).await;
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn product_ratings_of_a_list_are_one_query_on_mongo() {
-        super::product_ratings_of_a_list_are_one_query(crate::Backend::Mongo).await;
+        super::product_ratings_of_a_list_are_one_query(shop_testkit::Backend::Mongo).await;
     }
 }
 
@@ -324,9 +332,9 @@ async fn product_reviews_page_with_keyset_cursors(backend: Backend) {
     let first = data(&app, &Viewer::Anonymous, page, read(Value::Null, "LOWEST_RATING", 1), "_entities").await;
     assert_eq!(first[0]["reviews"]["edges"][0]["node"]["rating"], 1);
     let cursor = first[0]["reviews"]["pageInfo"]["endCursor"].clone();
-    let mismatch = app.run(&Viewer::Anonymous, page, read(cursor, "NEWEST", 1)).await;
+    let mismatch = run_graphql(&app.service.schema, &Viewer::Anonymous, page, read(cursor, "NEWEST", 1)).await;
     assert_eq!(error_code(&mismatch), "BAD_USER_INPUT");
-    let too_many = app.run(&Viewer::Anonymous, page, read(Value::Null, "NEWEST", 101)).await;
+    let too_many = run_graphql(&app.service.schema, &Viewer::Anonymous, page, read(Value::Null, "NEWEST", 101)).await;
     assert_eq!(error_code(&too_many), "BAD_USER_INPUT");
 }
 

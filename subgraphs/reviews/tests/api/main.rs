@@ -10,70 +10,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-/// Runs each scenario `name(backend)` on SQLite and MongoDB, as `sqlite::name` and
-/// `mongo::name`.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Sqlite).await })*
-        }
-        mod mongo {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Mongo).await })*
-        }
-    };
-}
-
-/// [`on_both_stores`] plus PostgreSQL, as `postgres::name`.
-macro_rules! on_every_store {
-    ($($name:ident),* $(,)?) => {
-        on_both_stores!($($name),*);
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(crate::Backend::Postgres).await })*
-        }
-    };
-}
-
 mod consumer;
 mod graphql;
 mod store;
 
 use std::sync::{Arc, Mutex};
 
-use async_graphql::{Request, Variables};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use shop_kernel::auth::{Principal, Role, Viewer};
 use shop_messaging::{contracts, memory::InMemoryBus};
 use shop_reviews::{
     ReviewsConfig, ReviewsService,
     domain::{Position, ProductRating, Review, ReviewChange, ReviewDraft, ReviewSort},
     store::{ReviewStore, StoreError, mongo::MongoReviewStore, sql::SqlReviewStore},
 };
-use shop_testkit as testkit;
+use shop_testkit::{self as testkit, Backend, TempDir};
 use uuid::Uuid;
 
-/// The stores every scenario runs on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Mongo,
-    Postgres,
-}
-
-/// A fresh, prepared store (and the guard of its SQLite file, if any).
-pub async fn fresh_store(backend: Backend) -> (Arc<dyn ReviewStore>, Option<testkit::TempDir>) {
+/// A fresh, prepared store on `backend` (MongoDB, SQLite or PostgreSQL), and the guard of its
+/// SQLite file if any.
+pub async fn fresh_store(backend: Backend) -> (Arc<dyn ReviewStore>, Option<TempDir>) {
     let (store, guard): (Arc<dyn ReviewStore>, _) = match backend {
-        Backend::Sqlite => {
-            let (url, guard) = testkit::fresh_sqlite_database();
-            (Arc::new(SqlReviewStore::connect(&url, 8).await.expect("open SQLite")), Some(guard))
-        }
-        Backend::Postgres => {
-            let url = testkit::fresh_postgres_database().await;
-            (Arc::new(SqlReviewStore::connect(&url, 20).await.expect("connect to PostgreSQL")), None)
-        }
         Backend::Mongo => {
             let database = testkit::unique_name("shoptest");
             (
@@ -82,6 +39,11 @@ pub async fn fresh_store(backend: Backend) -> (Arc<dyn ReviewStore>, Option<test
                 ),
                 None,
             )
+        }
+        sql => {
+            let (url, guard) = testkit::fresh_sql_database(sql).await;
+            let pool = if sql == Backend::Postgres { 20 } else { 8 };
+            (Arc::new(SqlReviewStore::connect(&url, pool).await.expect("open the SQL store")), guard)
         }
     };
     store.prepare().await.expect("prepare the store");
@@ -170,7 +132,7 @@ pub struct TestApp {
     pub service: ReviewsService,
     pub store: Arc<CountingStore>,
     pub bus: Arc<InMemoryBus>,
-    _guard: Option<testkit::TempDir>,
+    _guard: Option<TempDir>,
 }
 
 /// A service over a fresh store of `backend`.
@@ -183,12 +145,6 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
-    /// Runs a GraphQL operation as `viewer`; the whole response as JSON.
-    pub async fn run(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
-        let request = Request::new(query).variables(Variables::from_json(variables)).data(viewer.clone());
-        serde_json::to_value(self.service.schema.execute(request).await).unwrap()
-    }
-
     /// Writes a review of `product` by `author` through the store; it is returned as stored.
     pub async fn review(&self, author: Uuid, product: &str, rating: i32) -> Review {
         let review = ReviewDraft::parse(product, rating, "A title", "A body")
@@ -196,16 +152,6 @@ impl TestApp {
             .into_review(author, shop_reviews::domain::now_millis());
         self.store.insert_review(&review).await.unwrap()
     }
-}
-
-/// A signed-in customer.
-pub fn customer(user_id: Uuid) -> Viewer {
-    Viewer::User(Principal { user_id, roles: vec![Role::Customer] })
-}
-
-/// A signed-in admin.
-pub fn admin() -> Viewer {
-    Viewer::User(Principal { user_id: Uuid::new_v4(), roles: vec![Role::Customer, Role::Admin] })
 }
 
 /// The `extensions.code` of the first error of a response.

@@ -9,18 +9,22 @@ use shop_reviews::{
     domain::{Position, ProductRating, Review, ReviewChange, ReviewDraft, ReviewSort, Stars, now_millis},
     store::{ReviewStore, StoreError},
 };
+use shop_testkit::Backend;
 use uuid::Uuid;
 
-use crate::{Backend, fresh_store, product};
+use crate::{fresh_store, product};
 
-on_every_store!(
-    one_review_per_user_and_product,
-    aggregates_follow_every_write,
-    concurrent_writes_keep_aggregates_exact,
-    pages_follow_every_sort_and_skip_hidden_reviews,
-    purchases_verify_reviews_before_and_after_they_are_written,
-    a_purchase_racing_a_review_is_never_missed,
-    ratings_of_many_products_come_in_one_call,
+shop_testkit::on_backends!(
+    [sqlite => Sqlite, mongo => Mongo, postgres => Postgres],
+    [
+        one_review_per_user_and_product,
+        aggregates_follow_every_write,
+        concurrent_writes_keep_aggregates_exact,
+        pages_follow_every_sort_and_skip_hidden_reviews,
+        purchases_verify_reviews_before_and_after_they_are_written,
+        a_purchase_racing_a_review_is_never_missed,
+        ratings_of_many_products_come_in_one_call,
+    ]
 );
 
 /// A fixed instant plus whole minutes: fixtures get distinct, predictable creation times.

@@ -22,7 +22,8 @@ use shop_kernel::{
 };
 use uuid::Uuid;
 
-pub use self::types::{AddressObject, AuthPayload, UserObject, UserPayload, UsersUserError};
+pub use self::types::{AddressObject, AuthPayload, UserObject, UserPayload};
+pub use crate::error::{UsersErrorCode, UsersUserError};
 use crate::{
     domain::AddressInput,
     error::{UsersError, gql},
@@ -183,9 +184,7 @@ fn session_payload(outcome: Outcome<Session>) -> AuthPayload {
 fn user_payload(outcome: Outcome<crate::domain::User>) -> UserPayload {
     match outcome {
         Ok(user) => UserPayload { user: Some(UserObject(user)), user_errors: Vec::new() },
-        Err(refusals) => {
-            UserPayload { user: None, user_errors: refusals.into_iter().map(UsersUserError::from).collect() }
-        }
+        Err(refusals) => UserPayload { user: None, user_errors: refusals },
     }
 }
 

@@ -6,7 +6,8 @@ use shop_kernel::auth::Role;
 
 use crate::{
     domain::{Address, AddressKind, User},
-    service::{Refusal, Session, UsersErrorCode},
+    error::UsersUserError,
+    service::Session,
 };
 
 /// A customer or staff account.
@@ -116,23 +117,6 @@ impl From<Address> for AddressObject {
     }
 }
 
-/// A business reason a users mutation was refused.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct UsersUserError {
-    /// Path to the input field at fault, if one is.
-    pub field: Option<Vec<String>>,
-    /// What is wrong, for people.
-    pub message: String,
-    /// What is wrong, for programs.
-    pub code: UsersErrorCode,
-}
-
-impl From<Refusal> for UsersUserError {
-    fn from(r: Refusal) -> Self {
-        Self { field: r.field, message: r.message, code: r.code }
-    }
-}
-
 /// Result of `register`, `login`, `refreshToken` and `passwordChange`: a session, or why not.
 #[derive(SimpleObject, Debug)]
 pub struct AuthPayload {
@@ -165,14 +149,14 @@ impl From<Session> for AuthPayload {
 
 impl AuthPayload {
     /// A payload with no session.
-    pub fn refused(refusals: Vec<Refusal>) -> Self {
+    pub fn refused(refusals: Vec<UsersUserError>) -> Self {
         Self {
             access_token: None,
             access_token_expires_at: None,
             refresh_token: None,
             refresh_token_expires_at: None,
             user: None,
-            user_errors: refusals.into_iter().map(UsersUserError::from).collect(),
+            user_errors: refusals,
         }
     }
 }

@@ -16,18 +16,20 @@ use uuid::Uuid;
 
 use crate::domain::User;
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Another account already uses this email (compared case-insensitively).
-    #[error("the email is already registered")]
-    EmailTaken,
-    /// The user changed since it was read (its `version` moved on).
-    #[error("the user changed concurrently")]
-    VersionMismatch,
-    /// The store itself failed.
-    #[error(transparent)]
-    Failure(#[from] StoreFailure),
+shop_kernel::coded_error! {
+    /// Why a store operation failed.
+    #[derive(Debug, thiserror::Error)]
+    pub enum StoreError {
+        /// Another account already uses this email (compared case-insensitively).
+        #[error("the email is already registered")]
+        EmailTaken => Internal,
+        /// The user changed since it was read (its `version` moved on).
+        #[error("the user changed concurrently")]
+        VersionMismatch => Internal,
+        /// The store itself failed.
+        #[error(transparent)]
+        Failure(#[from] StoreFailure) => inner,
+    }
 }
 
 /// A stored refresh token. Only its SHA-256 is kept; the token itself exists only on the client.

@@ -1,7 +1,7 @@
 //! The store contract: what `UserStore` promises, checked on SQLite and on MongoDB.
 //!
-//! Each `contract_*` function takes any store; the macro below runs it on a fresh SQLite file
-//! and on a fresh MongoDB database.
+//! Each scenario opens a fresh store of the backend it is given; `on_backends!` runs it on a
+//! fresh SQLite file and on a fresh MongoDB database.
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use shop_messaging::{
     memory::InMemoryBus,
     outbox::OutboxWaker,
 };
-use shop_testkit::TempDir;
+use shop_testkit::{Backend, TempDir};
 use shop_users::{
     domain::{AddressInput, AddressKind, NewUser, ProfilePatch, User, email_key},
     service::registration_announcement,
@@ -24,48 +24,44 @@ use uuid::Uuid;
 // ---------------------------------------------------------------------------------------
 // Running one contract on both adapters.
 
-async fn sqlite() -> (SqlUserStore, TempDir) {
-    let (url, guard) = shop_testkit::fresh_sqlite_database();
-    let store = SqlUserStore::connect(&url, 8).await.expect("open the SQLite database");
-    store.prepare().await.expect("prepare the SQLite store");
-    (store, guard)
-}
-
-async fn mongo() -> MongoUserStore {
-    let store = MongoUserStore::connect(&shop_testkit::mongo_url(), &shop_testkit::unique_name("shoptest"), 8)
-        .await
-        .expect("connect to MongoDB");
-    store.prepare().await.expect("prepare the MongoDB store");
-    store
-}
-
-macro_rules! on_both_stores {
-    ($contract:ident => $on_sqlite:ident, $on_mongo:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $on_sqlite() {
-            let (store, _guard) = sqlite().await;
-            $contract(&store).await;
+/// A fresh, prepared store on `backend` (and the guard of its SQLite file, if any).
+async fn fresh_store(backend: Backend) -> (Box<dyn UserStore>, Option<TempDir>) {
+    match backend {
+        Backend::Mongo => {
+            let store = MongoUserStore::connect(&shop_testkit::mongo_url(), &shop_testkit::unique_name("shoptest"), 8)
+                .await
+                .expect("connect to MongoDB");
+            store.prepare().await.expect("prepare the MongoDB store");
+            (Box::new(store), None)
         }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $on_mongo() {
-            $contract(&mongo().await).await;
+        sql => {
+            let (url, guard) = shop_testkit::fresh_sql_database(sql).await;
+            let store = SqlUserStore::connect(&url, 8).await.expect("open the database");
+            store.prepare().await.expect("prepare the SQL store");
+            (Box::new(store), guard)
         }
-    };
+    }
 }
 
-on_both_stores!(contract_users_round_trip => users_read_back_by_id_and_email_on_sqlite, users_read_back_by_id_and_email_on_mongo);
-on_both_stores!(contract_duplicate_emails => a_taken_email_in_any_case_is_refused_and_writes_nothing_on_sqlite, a_taken_email_in_any_case_is_refused_and_writes_nothing_on_mongo);
-on_both_stores!(contract_optimistic_updates => updates_apply_only_on_top_of_the_stored_version_on_sqlite, updates_apply_only_on_top_of_the_stored_version_on_mongo);
-on_both_stores!(contract_listing => lists_search_prefixes_literally_and_paginate_on_sqlite, lists_search_prefixes_literally_and_paginate_on_mongo);
-on_both_stores!(contract_refresh_tokens => refresh_tokens_are_fresh_once_then_reused_expired_or_unknown_on_sqlite, refresh_tokens_are_fresh_once_then_reused_expired_or_unknown_on_mongo);
-on_both_stores!(contract_revoke_family => revoking_a_family_spares_other_families_on_sqlite, revoking_a_family_spares_other_families_on_mongo);
-on_both_stores!(contract_revoke_user_tokens => revoking_a_user_spares_other_users_on_sqlite, revoking_a_user_spares_other_users_on_mongo);
-on_both_stores!(contract_announcements => a_registration_and_its_announcement_commit_together_then_publish_on_sqlite, a_registration_and_its_announcement_commit_together_then_publish_on_mongo);
-on_both_stores!(contract_concurrent_consume => concurrent_consumes_of_one_token_have_one_winner_on_sqlite, concurrent_consumes_of_one_token_have_one_winner_on_mongo);
+shop_testkit::on_backends!(
+    [sqlite => Sqlite, mongo => Mongo],
+    [
+        users_read_back_by_id_and_email,
+        a_taken_email_in_any_case_is_refused_and_writes_nothing,
+        updates_apply_only_on_top_of_the_stored_version,
+        lists_search_prefixes_literally_and_paginate,
+        refresh_tokens_are_fresh_once_then_reused_expired_or_unknown,
+        revoking_a_family_spares_other_families,
+        revoking_a_user_spares_other_users,
+        a_registration_and_its_announcement_commit_together_then_publish,
+        concurrent_consumes_of_one_token_have_one_winner,
+    ]
+);
 
 /// The announcement is written with the user, never without it, and the relay publishes it.
-async fn contract_announcements(store: &dyn UserStore) {
+async fn a_registration_and_its_announcement_commit_together_then_publish(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     let ada = user("ada@example.com", "Ada Lovelace", 1);
     let announcement = registration_announcement(&ada).expect("encode");
     store.insert_user(&ada, std::slice::from_ref(&announcement)).await.expect("insert Ada");
@@ -191,7 +187,9 @@ fn emails(users: &[User]) -> Vec<&str> {
 // Users.
 
 /// What is inserted reads back whole, by id and by email key.
-async fn contract_users_round_trip(store: &dyn UserStore) {
+async fn users_read_back_by_id_and_email(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     store.ping().await.expect("the store answers");
     store.prepare().await.expect("prepare is idempotent");
 
@@ -224,7 +222,9 @@ async fn contract_users_round_trip(store: &dyn UserStore) {
 }
 
 /// An email that differs only in case is taken; a refused insert writes nothing.
-async fn contract_duplicate_emails(store: &dyn UserStore) {
+async fn a_taken_email_in_any_case_is_refused_and_writes_nothing(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     let ada = user("ada@example.com", "Ada Lovelace", 1);
     store.insert_user(&ada, &[]).await.expect("insert Ada");
 
@@ -248,7 +248,9 @@ async fn contract_duplicate_emails(store: &dyn UserStore) {
 
 /// `update_user` writes only over the version it was derived from, and a taken email is
 /// refused without changing anything.
-async fn contract_optimistic_updates(store: &dyn UserStore) {
+async fn updates_apply_only_on_top_of_the_stored_version(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     let v1 = user("ada@example.com", "Ada Lovelace", 1);
     let grace = user("grace@navy.mil", "Grace Hopper", 2);
     store.insert_user(&v1, &[]).await.expect("insert Ada");
@@ -301,7 +303,9 @@ async fn contract_optimistic_updates(store: &dyn UserStore) {
 
 /// Prefix search on email or name, case-insensitive, with metacharacters taken literally;
 /// oldest first with the id breaking ties; pages that add up to the whole list.
-async fn contract_listing(store: &dyn UserStore) {
+async fn lists_search_prefixes_literally_and_paginate(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     let mut users = vec![
         user("ada@example.com", "Ada Lovelace", 1),
         user("alan@example.com", "Alan Turing", 2),
@@ -392,7 +396,9 @@ async fn contract_listing(store: &dyn UserStore) {
 // Refresh tokens.
 
 /// A live token is fresh once, then reused; expired and unknown tokens say so.
-async fn contract_refresh_tokens(store: &dyn UserStore) {
+async fn refresh_tokens_are_fresh_once_then_reused_expired_or_unknown(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     let (user_id, family_id) = (Uuid::new_v4(), Uuid::new_v4());
 
     let live = stored(store, &token("live", user_id, family_id, Duration::hours(1))).await;
@@ -424,7 +430,9 @@ async fn contract_refresh_tokens(store: &dyn UserStore) {
 }
 
 /// Revoking a family turns each of its tokens into a replay; other families are untouched.
-async fn contract_revoke_family(store: &dyn UserStore) {
+async fn revoking_a_family_spares_other_families(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     let user_id = Uuid::new_v4();
     let (family_a, family_b) = (Uuid::new_v4(), Uuid::new_v4());
     let a1 = stored(store, &token("a1", user_id, family_a, Duration::hours(1))).await;
@@ -442,7 +450,9 @@ async fn contract_revoke_family(store: &dyn UserStore) {
 }
 
 /// Revoking a user's tokens ends all their sessions and nobody else's.
-async fn contract_revoke_user_tokens(store: &dyn UserStore) {
+async fn revoking_a_user_spares_other_users(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     let (ada, alan) = (Uuid::new_v4(), Uuid::new_v4());
     let phone = stored(store, &token("ada-phone", ada, Uuid::new_v4(), Duration::hours(1))).await;
     let laptop = stored(store, &token("ada-laptop", ada, Uuid::new_v4(), Duration::hours(1))).await;
@@ -457,7 +467,9 @@ async fn contract_revoke_user_tokens(store: &dyn UserStore) {
 }
 
 /// Of many concurrent spends of one token, exactly one wins.
-async fn contract_concurrent_consume(store: &dyn UserStore) {
+async fn concurrent_consumes_of_one_token_have_one_winner(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = &*store;
     let raced = stored(store, &token("raced", Uuid::new_v4(), Uuid::new_v4(), Duration::hours(1))).await;
     let attempts = (0..20).map(|_| store.consume_refresh_token("raced", now()));
     let results = futures::future::join_all(attempts).await;
