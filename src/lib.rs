@@ -87,4 +87,73 @@ mod tests {
             }
         }
     }
+
+    /// `service`'s settings with `variables` set are refused, naming `key`.
+    fn refused(service: &str, variables: &[(&str, &str)], key: &str) {
+        let kind = super::subgraphs().into_iter().find(|kind| kind.name() == service).unwrap();
+        let env = variables.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let Err(error) = kind.load_settings_from("", env) else { panic!("{service} accepted {variables:?}") };
+        assert!(error.to_string().contains(&format!("`{key}`")), "refused for another reason than `{key}`: {error}");
+    }
+
+    /// One test per rule of a subgraph's own settings (the shared sections' rules are tested in
+    /// `shop_kernel::config`): a value the rule refuses stops the service, naming the key.
+    macro_rules! refuses {
+        ($($test:ident: $service:literal { $($variable:literal = $value:literal),+ } => $key:literal;)+) => {
+            $(
+                #[test]
+                fn $test() {
+                    refused($service, &[$(($variable, $value)),+], $key);
+                }
+            )+
+        };
+    }
+
+    refuses! {
+        carts_must_live_at_least_a_minute: "cart" { "CART__IDLE_TTL_SECS" = "5" } => "idle_ttl_secs";
+        cached_catalog_pages_must_expire: "catalog" { "CATALOG__CACHE_TTL_SECS" = "0" } => "cache_ttl_secs";
+        the_catalog_may_run_on_mongodb_but_not_mysql: "catalog" { "CATALOG__DATABASE_URL" = "mysql://db/catalog" } => "database_url";
+        the_cache_is_redis: "catalog" { "CATALOG__REDIS_URL" = "memcached://cache" } => "redis_url";
+        reservations_must_expire: "inventory" { "INVENTORY__RESERVATION_TTL_SECS" = "0" } => "reservation_ttl_secs";
+        the_reservation_sweeper_must_run: "inventory" { "INVENTORY__SWEEP_INTERVAL_SECS" = "0" } => "sweep_interval_secs";
+        inventory_is_not_on_mongodb: "inventory" { "INVENTORY__DATABASE_URL" = "mongodb://db" } => "database_url";
+        a_neighbour_call_has_a_budget: "orders" { "ORDERS__UPSTREAM_TIMEOUT_MS" = "0" } => "upstream_timeout_ms";
+        shipping_is_not_negative: "orders" { "ORDERS__SHIPPING_FLAT_MINOR" = "-1" } => "shipping_flat_minor";
+        free_shipping_is_not_negative: "orders" { "ORDERS__FREE_SHIPPING_THRESHOLD_MINOR" = "-1" } => "free_shipping_threshold_minor";
+        tax_rates_are_by_country_code: "orders" { "ORDERS__TAX_RATES_BP__GBR" = "2000" } => "tax_rates_bp.gbr";
+        a_tax_rate_is_at_most_100_percent: "orders" { "ORDERS__TAX_RATES_BP__GB" = "20000" } => "tax_rates_bp.gb";
+        the_default_tax_rate_is_at_most_100_percent: "orders" { "ORDERS__DEFAULT_TAX_BP" = "10001" } => "default_tax_bp";
+        a_payment_may_not_wait_forever: "orders" { "ORDERS__PAYMENT_TIMEOUT_SECS" = "0" } => "payment_timeout_secs";
+        a_reservation_answer_may_not_wait_forever: "orders" { "ORDERS__PENDING_TIMEOUT_SECS" = "0" } => "pending_timeout_secs";
+        the_order_sweeper_must_run: "orders" { "ORDERS__SWEEP_INTERVAL_SECS" = "0" } => "sweep_interval_secs";
+        neighbours_are_http: "orders" { "ORDERS__CATALOG_URL" = "catalog:4002" } => "catalog_url";
+        a_provider_call_has_a_timeout: "payments" { "PAYMENTS__PROVIDER__TIMEOUT_MS" = "0" } => "provider.timeout_ms";
+        a_provider_timeout_is_a_number: "payments" { "PAYMENTS__PROVIDER__TIMEOUT_MS" = "soon" } => "provider.timeout_ms";
+        a_provider_call_is_tried_at_least_once: "payments" { "PAYMENTS__PROVIDER__MAX_ATTEMPTS" = "0" } => "provider.max_attempts";
+        provider_retries_wait_a_bounded_time: "payments" { "PAYMENTS__PROVIDER__INITIAL_BACKOFF_MS" = "600000" } => "provider.initial_backoff_ms";
+        the_longest_provider_retry_wait_is_not_the_shortest: "payments" { "PAYMENTS__PROVIDER__INITIAL_BACKOFF_MS" = "500", "PAYMENTS__PROVIDER__MAX_BACKOFF_MS" = "100" } => "provider.max_backoff_ms";
+        the_breaker_opens_after_some_failure: "payments" { "PAYMENTS__PROVIDER__BREAKER_FAILURES" = "0" } => "provider.breaker_failures";
+        the_breaker_stays_open_a_while: "payments" { "PAYMENTS__PROVIDER__BREAKER_OPEN_MS" = "0" } => "provider.breaker_open_ms";
+        the_breaker_longest_open_is_not_the_shortest: "payments" { "PAYMENTS__PROVIDER__BREAKER_OPEN_MS" = "5000", "PAYMENTS__PROVIDER__BREAKER_MAX_OPEN_MS" = "100" } => "provider.breaker_max_open_ms";
+        smtp_needs_a_server: "notifications" { "NOTIFICATIONS__EMAIL__TRANSPORT" = "smtp" } => "email.smtp_url";
+        the_smtp_server_is_smtp: "notifications" { "NOTIFICATIONS__EMAIL__SMTP_URL" = "http://mail" } => "email.smtp_url";
+        an_smtp_command_has_a_timeout: "notifications" { "NOTIFICATIONS__EMAIL__SMTP_TIMEOUT_MS" = "0" } => "email.smtp_timeout_ms";
+        a_delivery_is_tried_at_least_once: "notifications" { "NOTIFICATIONS__DELIVERY__MAX_ATTEMPTS" = "0" } => "delivery.max_attempts";
+        delivery_retries_wait: "notifications" { "NOTIFICATIONS__DELIVERY__INITIAL_BACKOFF_MS" = "0" } => "delivery.initial_backoff_ms";
+        the_longest_delivery_wait_is_not_the_shortest: "notifications" { "NOTIFICATIONS__DELIVERY__INITIAL_BACKOFF_MS" = "5000", "NOTIFICATIONS__DELIVERY__MAX_BACKOFF_MS" = "100" } => "delivery.max_backoff_ms";
+        the_delivery_queue_is_polled: "notifications" { "NOTIFICATIONS__DELIVERY__POLL_INTERVAL_MS" = "0" } => "delivery.poll_interval_ms";
+        a_delivery_lease_outlasts_a_send: "notifications" { "NOTIFICATIONS__DELIVERY__LEASE_SECS" = "1" } => "delivery.lease_secs";
+        links_in_mail_point_at_the_shop_over_http: "notifications" { "NOTIFICATIONS__SHOP_URL" = "shop.example" } => "shop_url";
+        an_unknown_transport_is_refused: "notifications" { "NOTIFICATIONS__EMAIL__TRANSPORT" = "pigeon" } => "email.transport";
+        access_tokens_live_a_minute_at_least: "users" { "USERS__ACCESS_TOKEN_TTL_SECS" = "30" } => "access_token_ttl_secs";
+        refresh_tokens_outlive_access_tokens: "users" { "USERS__REFRESH_TOKEN_TTL_SECS" = "60" } => "refresh_token_ttl_secs";
+        accounts_lock_after_some_failure: "users" { "USERS__MAX_FAILURES_PER_ACCOUNT" = "0" } => "max_failures_per_account";
+        addresses_lock_after_some_failure: "users" { "USERS__MAX_FAILURES_PER_IP" = "0" } => "max_failures_per_ip";
+        a_lockout_lasts: "users" { "USERS__LOCKOUT_SECS" = "0" } => "lockout_secs";
+        tokens_name_an_issuer: "users" { "USERS__ISSUER" = "" } => "issuer";
+        tokens_name_an_audience: "users" { "USERS__AUDIENCE" = "" } => "audience";
+        tokens_are_signed_with_a_key_file: "users" { "USERS__SIGNING_KEY_FILE" = "" } => "signing_key_file";
+        reviews_may_run_on_mongodb_but_not_redis: "reviews" { "REVIEWS__DATABASE_URL" = "redis://db" } => "database_url";
+        a_misspelled_variable_is_refused: "reviews" { "REVIEWS__AMQP_ULR" = "amqp://broker" } => "amqp_ulr";
+    }
 }

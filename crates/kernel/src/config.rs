@@ -241,7 +241,11 @@ impl Environment {
 
     /// `SHOP_ENVIRONMENT`, or `default` when it is unset.
     pub fn from_env_or(default: Self) -> Result<Self, ConfigError> {
-        match std::env::var("SHOP_ENVIRONMENT").ok().as_deref() {
+        Self::parse(std::env::var("SHOP_ENVIRONMENT").ok().as_deref(), default)
+    }
+
+    fn parse(value: Option<&str>, default: Self) -> Result<Self, ConfigError> {
+        match value {
             None => Ok(default),
             Some("production") => Ok(Self::Production),
             Some("development") => Ok(Self::Development),
@@ -577,6 +581,18 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let error = load("max_connections: 0\nttl_secs: 0\n", &[]).unwrap_err();
         assert_eq!(error.problems().len(), 2, "{error}");
+    }
+
+    #[test]
+    fn the_environment_is_development_or_production() {
+        assert_eq!(Environment::parse(None, Environment::Production).unwrap(), Environment::Production);
+        assert_eq!(Environment::parse(Some("development"), Environment::Production).unwrap(), Environment::Development);
+        assert!(
+            Environment::parse(Some("staging"), Environment::Development)
+                .unwrap_err()
+                .to_string()
+                .contains("SHOP_ENVIRONMENT")
+        );
     }
 
     #[test]

@@ -48,3 +48,31 @@ pub async fn connect(url: &str, config: &BusConfig) -> Result<Arc<dyn Bus>, BusE
     let bus: Arc<dyn Bus> = RabbitBus::connect(config, contracts::topology()).await?;
     Ok(bus)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_deployment_without_a_broker_refuses_to_start() {
+        let error =
+            bus_for("orders", &BusConfig::default(), &Shared::new(Environment::Production)).await.err().unwrap();
+        assert!(matches!(&error, BusError::NotConfigured(why) if why.contains("ORDERS__AMQP_URL")), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_developer_alone_gets_a_private_bus() {
+        assert!(bus_for("orders", &BusConfig::default(), &Shared::new(Environment::Development)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_bus_the_process_provides_wins() {
+        let provided: Arc<dyn Bus> = InMemoryBus::new(contracts::topology());
+        let shared = Shared::new(Environment::Production).with(provided.clone());
+        let config = BusConfig { amqp_url: Some("amqp://nowhere.invalid:1/%2f".into()), ..BusConfig::default() };
+        let bus = bus_for("orders", &config, &shared).await.unwrap();
+        assert!(Arc::ptr_eq(&bus, &provided), "no connection to the configured broker is tried");
+    }
+}

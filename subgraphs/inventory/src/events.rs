@@ -1,18 +1,15 @@
 //! The inventory side of the checkout saga: reserve, commit and release commands in, results
-//! out. Each command is handled in one transaction with its inbox record and its answer in
-//! the outbox, so a redelivered command changes nothing and its answer is never lost.
+//! out. Each command is one [`SagaStep`]: its inbox record, its effect and its answer commit
+//! together, so a redelivered command changes nothing and its answer is never lost. This room
+//! only translates between messages and the use cases.
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
-use shop_messaging::{
-    Envelope, Handler, HandlerError, contracts, inbox,
-    outbox::{self, OutboxWaker},
-};
+use shop_messaging::{Envelope, Handler, HandlerError, contracts};
 
 use crate::{
     domain::{Line, Reservation, ReservationRequest, ReservationStatus},
-    store::{self, InventoryStore, ReserveError, StoreError, TransitionError},
+    service::{Inventory, ReserveError, SagaStep, StoreError, TransitionError},
 };
 
 /// The name this consumer records processed messages under.
@@ -20,24 +17,17 @@ pub const CONSUMER: &str = "inventory";
 
 /// Handles the commands on the inventory queue.
 pub struct CommandHandler {
-    store: Arc<InventoryStore>,
-    waker: OutboxWaker,
-    reservation_ttl: Duration,
+    inventory: Arc<Inventory>,
 }
 
 impl CommandHandler {
-    /// A handler whose reservations hold stock for `reservation_ttl`.
-    pub fn new(store: Arc<InventoryStore>, waker: OutboxWaker, reservation_ttl: std::time::Duration) -> Self {
-        let reservation_ttl = Duration::from_std(reservation_ttl).unwrap_or_else(|_| Duration::minutes(15));
-        Self { store, waker, reservation_ttl }
+    /// A handler that carries out each command through `inventory`.
+    pub fn new(inventory: Arc<Inventory>) -> Self {
+        Self { inventory }
     }
 
-    /// Applies one command inside `tx` and returns the answers to publish.
-    async fn apply(
-        &self,
-        tx: &sea_orm::DatabaseTransaction,
-        message: &Envelope,
-    ) -> Result<Vec<Envelope>, HandlerError> {
+    /// Applies one command within `step` and returns the answers to publish.
+    async fn apply(&self, step: &SagaStep<'_>, message: &Envelope) -> Result<Vec<Envelope>, HandlerError> {
         if message.is::<contracts::InventoryReserve>() {
             let command: contracts::InventoryReserve = decode(message)?;
             let lines = command.lines.iter().map(|l| Line { sku: l.sku.clone(), quantity: l.quantity }).collect();
@@ -48,7 +38,7 @@ impl CommandHandler {
                     message,
                 );
             };
-            return match store::reserve_within(tx, &request, Utc::now() + self.reservation_ttl).await {
+            return match step.reserve(&request).await {
                 Ok(reservation) if reservation.status.is_holding_or_done() => reply(
                     &contracts::InventoryReserved { order_id: command.order_id, expires_at: reservation.expires_at },
                     message,
@@ -72,7 +62,7 @@ impl CommandHandler {
         }
         if message.is::<contracts::InventoryCommit>() {
             let command: contracts::InventoryCommit = decode(message)?;
-            return match store::finish_within(tx, &command.order_id, ReservationStatus::Committed).await {
+            return match step.commit(&command.order_id).await {
                 Ok(_) => reply(&contracts::InventoryCommitted { order_id: command.order_id }, message),
                 Err(TransitionError::Store(error)) => Err(transient(&error)),
                 // Paid after the hold lapsed, or for an order never reserved: an operator must
@@ -84,14 +74,10 @@ impl CommandHandler {
         }
         if message.is::<contracts::InventoryRelease>() {
             let command: contracts::InventoryRelease = decode(message)?;
-            return match store::finish_within(tx, &command.order_id, ReservationStatus::Released).await {
+            // Releasing an order never reserved succeeds too: the step leaves a marker.
+            return match step.release(&command.order_id).await {
+                // Expired first: the units are back either way, which is all the saga asks.
                 Ok(_) | Err(TransitionError::Invalid { from: ReservationStatus::Expired, .. }) => {
-                    reply(&contracts::InventoryReleased { order_id: command.order_id }, message)
-                }
-                Err(TransitionError::NotFound) => {
-                    store::record_release_without_reservation(tx, &command.order_id)
-                        .await
-                        .map_err(|e| transient(&e))?;
                     reply(&contracts::InventoryReleased { order_id: command.order_id }, message)
                 }
                 Err(TransitionError::Store(error)) => Err(transient(&error)),
@@ -107,16 +93,11 @@ impl CommandHandler {
 #[async_trait::async_trait]
 impl Handler for CommandHandler {
     async fn handle(&self, message: &Envelope) -> Result<(), HandlerError> {
-        let tx = self.store.begin().await.map_err(|e| transient(&e))?;
-        if !inbox::claim(&tx, CONSUMER, message.id).await.map_err(|e| transient(&StoreError::from(e)))? {
-            tx.commit().await.map_err(|e| transient(&StoreError::from(e)))?;
+        let Some(step) = self.inventory.claim(CONSUMER, message).await.map_err(|e| transient(&e))? else {
             return Ok(());
-        }
-        let answers = self.apply(&tx, message).await?;
-        outbox::enqueue(&tx, &answers).await.map_err(|e| transient(&StoreError::from(e)))?;
-        tx.commit().await.map_err(|e| transient(&StoreError::from(e)))?;
-        self.waker.wake();
-        Ok(())
+        };
+        let answers = self.apply(&step, message).await?;
+        step.answer(&answers).await.map_err(|e| transient(&e))
     }
 }
 

@@ -1,8 +1,8 @@
 //! The inventory subgraph: stock per SKU, atomic reservations with expiry, audited
 //! adjustments. It extends the catalog's `Product` and `ProductVariant` with `stock`.
 //!
-//! Reservation operations ([`store::InventoryStore::reserve`], `commit`, `release`) are the
-//! internal API the checkout saga drives through events.
+//! Reservation operations (reserve, commit, release) are the internal API the checkout saga
+//! drives through events; they and the GraphQL API both go through [`service::Inventory`].
 //!
 //! [`InventoryService`] is the subgraph ([`Subgraph::build`] wires it from its settings);
 //! tests build it over a store and a bus of their own with [`InventoryService::from_parts`].
@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod seed;
+pub mod service;
 pub mod store;
 pub mod sweeper;
 
@@ -25,13 +26,18 @@ use shop_messaging::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{InventoryStore, StoreError};
 pub use crate::{config::InventoryConfig, graphql::InventorySchema};
+use crate::{
+    service::Inventory,
+    store::{InventoryStore, StoreError},
+};
 
 /// The inventory subgraph, wired.
 pub struct InventoryService {
     /// The database.
     pub store: Arc<InventoryStore>,
+    /// The use cases, shared by the schema and the saga's command consumer.
+    pub inventory: Arc<Inventory>,
     /// The GraphQL schema.
     pub schema: InventorySchema,
     /// Verifies the access tokens of requests.
@@ -40,7 +46,6 @@ pub struct InventoryService {
     pub bus: Arc<dyn Bus>,
     /// Wakes the outbox relay after a commit that wrote messages.
     pub waker: OutboxWaker,
-    reservation_ttl: Duration,
     sweep_interval: Duration,
 }
 
@@ -61,14 +66,16 @@ pub enum StartError {
 impl InventoryService {
     /// The service over an open store and a bus.
     pub fn from_parts(store: Arc<InventoryStore>, bus: Arc<dyn Bus>, config: &InventoryConfig) -> Self {
-        let schema = graphql::schema(store.clone());
+        let waker = OutboxWaker::new();
+        let reservation_ttl = Duration::from_secs(config.reservation_ttl_secs);
+        let inventory = Arc::new(Inventory::new(store.clone(), waker.clone(), reservation_ttl));
         Self {
             store,
-            schema,
+            schema: graphql::schema(inventory.clone()),
+            inventory,
             verifier: Arc::new(TokenVerifier::remote(&config.auth)),
             bus,
-            waker: OutboxWaker::new(),
-            reservation_ttl: Duration::from_secs(config.reservation_ttl_secs),
+            waker,
             sweep_interval: Duration::from_secs(config.sweep_interval_secs),
         }
     }
@@ -107,7 +114,7 @@ impl Subgraph for InventoryService {
     /// The saga side: the outbox relay, the command consumer and the reservation sweeper.
     async fn start(&self, shutdown: &CancellationToken) -> Result<Workers, StartError> {
         let relay = OutboxRelay::new(self.store.connection().clone(), self.bus.clone(), self.waker.clone());
-        let handler = events::CommandHandler::new(self.store.clone(), self.waker.clone(), self.reservation_ttl);
+        let handler = events::CommandHandler::new(self.inventory.clone());
         let spec = ConsumerSpec::durable(contracts::inventory_commands_queue());
         let consumer = self.bus.consume(spec, Arc::new(handler), shutdown.clone()).await?;
         let sweeper = sweeper::run(self.store.clone(), self.waker.clone(), self.sweep_interval, shutdown.clone());

@@ -22,7 +22,7 @@ use shop_kernel::worker;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    channel::{Channel, ChannelKind, DeliveryError},
+    adapters::{Channel, ChannelKind, DeliveryError},
     domain::{NotificationCategory, OPTED_OUT},
     render::Renderer,
     store::{Leased, NotificationStore, Outcome, StoreError},

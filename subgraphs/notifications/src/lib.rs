@@ -2,9 +2,10 @@
 //!
 //! It consumes `user.registered`, `order.confirmed/cancelled/shipped/delivered` and
 //! `payment.refunded` from `notifications.events` ([`events`]), queues one notification per
-//! event, kind and channel in its database ([`store`]), and a background worker
-//! ([`delivery`]) renders them from embedded minijinja templates ([`render`]) and sends them
-//! through a [`channel::Channel`] — email through lettre (SMTP, `.eml` files, or memory).
+//! event, kind and channel in its database ([`store`]) through the use cases both the API and
+//! the consumer call ([`service`]), and a background worker ([`delivery`]) renders them from
+//! embedded minijinja templates ([`render`]) and sends them through an
+//! [`adapters::Channel`] — email through lettre (SMTP, `.eml` files, or memory).
 //! It extends the users service's `User` with `notifications` and `notificationPreferences`.
 //! Nobody waits on it: the checkout saga never blocks on a notification.
 //!
@@ -13,7 +14,7 @@
 //! store, a bus and channels of their own with [`NotificationsService::from_parts`].
 #![warn(missing_docs)]
 
-pub mod channel;
+pub mod adapters;
 pub mod config;
 pub mod delivery;
 pub mod domain;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod render;
+pub mod service;
 pub mod store;
 
 use std::{sync::Arc, time::Duration};
@@ -30,15 +32,16 @@ use shop_messaging::{Bus, BusError};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    channel::{Channel, EmailChannel, EmailTransport, TransportError},
+    adapters::{Channel, EmailChannel, EmailTransport, TransportError},
     config::TransportKind,
     delivery::{DeliveryWaker, DeliveryWorker},
     events::NotificationEvents,
     render::{RenderError, Renderer},
+    service::Notifications,
     store::{NotificationStore, StoreError},
 };
 pub use crate::{
-    channel::{MemoryMailbox, SentMail},
+    adapters::{MemoryMailbox, SentMail},
     config::NotificationsConfig,
     graphql::NotificationsSchema,
 };
@@ -47,6 +50,8 @@ pub use crate::{
 pub struct NotificationsService {
     /// The database (also the delivery queue).
     pub store: Arc<NotificationStore>,
+    /// The use cases.
+    pub notifications: Arc<Notifications>,
     /// The GraphQL schema.
     pub schema: NotificationsSchema,
     /// Verifies the access tokens of requests.
@@ -85,7 +90,7 @@ pub enum StartError {
 
 impl NotificationsService {
     /// The service over an open store, a bus and the channels to send through (one per
-    /// [`channel::ChannelKind`]).
+    /// [`adapters::ChannelKind`]).
     pub fn from_parts(
         store: Arc<NotificationStore>,
         bus: Arc<dyn Bus>,
@@ -93,16 +98,19 @@ impl NotificationsService {
         config: &NotificationsConfig,
     ) -> Result<Self, StartError> {
         let renderer = Arc::new(Renderer::new(&config.shop_name, &config.shop_url)?);
-        let schema = graphql::schema(store.clone());
+        let waker = DeliveryWaker::new();
+        let notifications = Arc::new(Notifications::new(store.clone(), renderer.clone(), waker.clone()));
+        let schema = graphql::schema(notifications.clone());
         let verifier = Arc::new(TokenVerifier::remote(&config.auth));
         Ok(Self {
             store,
+            notifications,
             schema,
             verifier,
             bus,
             renderer,
             channels,
-            waker: DeliveryWaker::new(),
+            waker,
             mailbox: None,
             config: config.clone(),
         })
@@ -111,12 +119,7 @@ impl NotificationsService {
     /// The consumer of `notifications.events` (also what the bus runs); tests may call it
     /// directly.
     pub fn handler(&self) -> NotificationEvents {
-        NotificationEvents::new(
-            self.store.clone(),
-            self.renderer.clone(),
-            self.waker.clone(),
-            self.config.delivery.review_request_delay(),
-        )
+        NotificationEvents::new(self.notifications.clone(), self.config.delivery.review_request_delay())
     }
 
     /// The delivery worker (what [`Subgraph::start`] runs); tests may drive it a pass at a

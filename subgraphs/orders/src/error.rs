@@ -2,7 +2,7 @@
 //! ([`OrderUserError`] with an [`OrderErrorCode`]); everything else is an [`OrdersError`],
 //! sent as a top-level GraphQL error with `extensions.code`.
 
-use crate::{store::StoreError, upstream::UpstreamError};
+use crate::{adapters::UpstreamError, store::StoreError};
 
 shop_kernel::coded_error! {
     /// What can go wrong serving orders, short of a business rule.
@@ -73,7 +73,7 @@ mod tests {
     /// Every code is used somewhere in the service (a test that fails on dead variants).
     #[test]
     fn every_user_error_code_is_produced() {
-        let sources = [include_str!("checkout.rs"), include_str!("graphql/mutation.rs")].concat();
+        let sources = [include_str!("service/checkout.rs"), include_str!("graphql/mutation.rs")].concat();
         for code in [
             "Invalid",
             "CartNotFound",

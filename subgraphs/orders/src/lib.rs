@@ -1,20 +1,23 @@
 //! The orders subgraph: orders, checkout, the checkout saga orchestrator and live order
 //! tracking.
 //!
-//! - [`checkout`] places an order: authoritative prices from the catalog, an availability
-//!   hint from inventory, then ONE transaction writes the PENDING order and its outbox
-//!   messages, and the call returns at once;
-//! - [`events::saga`] drives each order through the one transition table of
-//!   [`domain::status`] as inventory and payments answer, compensating cancellations;
-//! - [`sweeper`] cancels orders whose payment or reservation never answered;
-//! - [`events::tracking`] fans every change out to this replica's `orderUpdated`
-//!   subscriptions, through the broker.
+//! - [`service`] holds the use cases that both [`graphql`] and [`events`] call:
+//!   [`service::checkout`] places an order (authoritative prices from the catalog, an
+//!   availability hint from inventory, then ONE transaction writes the PENDING order and its
+//!   outbox messages, and the call returns at once); [`service::lifecycle`] drives each order
+//!   through the one transition table of [`domain::status`] as inventory and payments answer
+//!   and as it is cancelled, shipped and delivered, compensating cancellations;
+//! - [`events::saga`] consumes the replies of inventory and payments and hands them to the
+//!   lifecycle; [`events::tracking`] fans every change out to this replica's `orderUpdated`
+//!   subscriptions, through the broker;
+//! - [`adapters`] are the clients of the catalog, inventory, users and cart subgraphs;
+//! - [`sweeper`] cancels orders whose payment or reservation never answered.
 //!
 //! [`OrdersService`] is the subgraph ([`Subgraph::build`] wires it from its settings to
 //! PostgreSQL/SQLite and the bus); tests build it over a store and a bus of their own with
 //! [`OrdersService::from_parts`].
 
-pub mod checkout;
+pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -23,7 +26,6 @@ pub mod graphql;
 pub mod service;
 pub mod store;
 pub mod sweeper;
-pub mod upstream;
 
 use std::{sync::Arc, time::Duration};
 
@@ -36,16 +38,19 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+pub use crate::{config::OrdersConfig, graphql::OrdersSchema};
 use crate::{
-    checkout::{Checkout, Upstreams},
     events::{
-        saga::{Saga, SagaHandler},
+        saga::SagaHandler,
         tracking::{self, TrackingHandler},
     },
-    service::Orders,
+    service::{
+        Orders,
+        checkout::{Checkout, Upstreams},
+        lifecycle::Saga,
+    },
     store::{OrdersStore, StoreError},
 };
-pub use crate::{config::OrdersConfig, graphql::OrdersSchema};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]

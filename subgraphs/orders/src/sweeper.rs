@@ -8,7 +8,7 @@ use chrono::Utc;
 use shop_kernel::worker;
 use tokio_util::sync::CancellationToken;
 
-use crate::{events::saga::Saga, store::OrdersStore};
+use crate::{service::lifecycle::Saga, store::OrdersStore};
 
 /// Orders cancelled per sweep at most (the next sweep takes the rest).
 const BATCH: u64 = 200;

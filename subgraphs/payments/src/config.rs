@@ -9,7 +9,7 @@ use shop_kernel::{
     config::{BusConfig, Common, DatabaseConfig, Problems, ServiceConfig, Settings},
 };
 
-use crate::provider::{ResilienceSettings, SimulatedSettings};
+use crate::adapters::{ResilienceSettings, SimulatedSettings};
 
 /// Payments settings; the defaults are the embedded mode.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -3,8 +3,8 @@
 //! and is the payment step of the checkout saga: it handles `payment.authorize`,
 //! `payment.capture` and `payment.void` from the bus and answers through its outbox.
 //!
-//! The provider ([`provider::SimulatedProvider`] built in) is always called through
-//! [`provider::ResilientProvider`]: a timeout per call, bounded retries with the same
+//! The provider ([`adapters::SimulatedProvider`] built in) is always called through
+//! [`adapters::ResilientProvider`]: a timeout per call, bounded retries with the same
 //! idempotency key, and a circuit breaker whose state is the gauge
 //! `payments_provider_breaker_open`.
 //!
@@ -12,12 +12,12 @@
 //! PostgreSQL/SQLite, the bus and the simulated provider); tests build it over a store, a
 //! bus and a provider of their own with [`PaymentsService::from_parts`].
 
+pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
-pub mod provider;
 pub mod service;
 pub mod store;
 
@@ -30,13 +30,13 @@ use shop_messaging::{
 };
 use tokio_util::sync::CancellationToken;
 
-pub use crate::{config::PaymentsConfig, graphql::PaymentsSchema};
 use crate::{
+    adapters::{PaymentProvider, ResilientProvider, SimulatedProvider},
     events::PaymentCommands,
-    provider::{PaymentProvider, ResilientProvider, SimulatedProvider},
     service::Payments,
     store::{PaymentStore, StoreError},
 };
+pub use crate::{config::PaymentsConfig, graphql::PaymentsSchema};
 
 /// The payments subgraph, wired.
 pub struct PaymentsService {

@@ -24,11 +24,11 @@ use shop_messaging::{
 use uuid::Uuid;
 
 use crate::{
+    adapters::{AuthorizeRequest, PaymentProvider, ProviderError},
     domain::{
         FailureCode, Operation, Payment, PaymentStatus, Refund, RefundRefusal, RefundStatus, SAGA_VOID_KEY,
         check_refund,
     },
-    provider::{AuthorizeRequest, PaymentProvider, ProviderError},
     store::{Claim, NewOperation, PaymentStore, RefundResult, Reserved, StoreError, Written},
 };
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod credentials;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod keys;
 pub mod seed;
@@ -151,10 +152,10 @@ impl Subgraph for UsersService {
         )
     }
 
-    /// The outbox relay that publishes `user.registered`.
+    /// The outbox relay that publishes `user.registered` ([`events`]).
     async fn start(&self, shutdown: &CancellationToken) -> Result<Workers, StartError> {
         let waker = self.identity.outbox_waker().clone();
-        Ok(vec![self.identity.store().spawn_relay(self.bus.clone(), waker, shutdown.clone())])
+        Ok(vec![events::spawn_relay(self.identity.store().as_ref(), self.bus.clone(), waker, shutdown.clone())])
     }
 
     fn banner(&self) -> Option<String> {

@@ -8,7 +8,8 @@ use crate::{
     credentials,
     domain::{NewUser, email_key},
     error::UsersError,
-    service::{Identity, registration_announcement},
+    events::registration_announcement,
+    service::Identity,
     store::StoreError,
 };
 

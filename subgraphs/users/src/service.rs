@@ -5,13 +5,14 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use shop_kernel::{auth::Role, cache::KvCache};
-use shop_messaging::{Envelope, contracts::UserRegistered, outbox::OutboxWaker};
+use shop_messaging::outbox::OutboxWaker;
 use uuid::Uuid;
 
 use crate::{
     credentials::{self, AccessToken, TokenIssuer},
     domain::{AddressInput, FieldError, NewUser, ProfilePatch, User, address::AddressError, email_key, user},
     error::{UsersError, UsersErrorCode, UsersUserError},
+    events::registration_announcement,
     store::{Consumed, RefreshToken, StoreError, UserStore},
 };
 
@@ -61,17 +62,6 @@ pub struct Identity {
     issuer: TokenIssuer,
     settings: IdentitySettings,
     waker: OutboxWaker,
-}
-
-/// The message that announces a new account to the other services.
-pub fn registration_announcement(user: &User) -> Result<Envelope, UsersError> {
-    let event = UserRegistered {
-        user_id: user.id.to_string(),
-        email: user.email.clone(),
-        name: user.name.clone(),
-        registered_at: user.created_at,
-    };
-    Ok(Envelope::new(&event, user.id.to_string())?)
 }
 
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, UsersError> {

@@ -15,6 +15,8 @@ use shop_kernel::db;
 use shop_messaging::{Envelope, outbox};
 use uuid::Uuid;
 
+/// One row of a SKU's audit trail, as [`InventoryStore::adjustments`] returns it.
+pub use self::entity::adjustment::Model as AdjustmentRecord;
 use self::entity::{adjustment, reservation, reservation_line, stock};
 use crate::domain::{Adjustment, Line, Reservation, ReservationRequest, ReservationStatus, Shortage, StockLevel};
 

@@ -4,14 +4,18 @@
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, Statement};
-use shop_inventory::{domain::ReservationStatus, events::CommandHandler, store::InventoryStore};
+use shop_inventory::{domain::ReservationStatus, events::CommandHandler, service::Inventory, store::InventoryStore};
 use shop_messaging::{Envelope, Handler, HandlerError, contracts, outbox::OutboxWaker};
 use shop_testkit::Backend;
 
 use crate::fresh_store;
 
 fn handler(store: &Arc<InventoryStore>) -> CommandHandler {
-    CommandHandler::new(store.clone(), OutboxWaker::new(), std::time::Duration::from_secs(900))
+    CommandHandler::new(Arc::new(Inventory::new(
+        store.clone(),
+        OutboxWaker::new(),
+        std::time::Duration::from_secs(900),
+    )))
 }
 
 /// Every answer in the outbox, oldest first.

@@ -1,8 +1,9 @@
 //! What notifications consumes: the customer-facing facts on `notifications.events`
 //! (`user.registered`, `order.confirmed/cancelled/shipped/delivered`, `payment.refunded`).
-//! Each message is handled in one transaction (inbox claim + recipient + notifications);
-//! the delivery worker, woken after the commit, does the sending. Nothing is published, and
-//! nobody waits on this service: a failure here never holds up an order.
+//! Each message becomes one [`Notifications::record_event`], one transaction (inbox claim +
+//! recipient + notifications); the delivery worker, woken after the commit, does the sending.
+//! Nothing is published, and nobody waits on this service: a failure here never holds up an
+//! order.
 
 use std::sync::Arc;
 
@@ -14,10 +15,8 @@ use shop_messaging::{
 };
 
 use crate::{
-    delivery::DeliveryWaker,
     domain::{Facts, NewNotification, NotificationKind, Recipient, Refund},
-    render::Renderer,
-    store::{NotificationStore, Queued, Recorded},
+    service::{Notifications, RecordError},
 };
 
 /// The consumer name notifications records in the inbox.
@@ -31,9 +30,7 @@ pub fn consumer_spec() -> ConsumerSpec {
 
 /// Turns customer-facing events into queued notifications.
 pub struct NotificationEvents {
-    store: Arc<NotificationStore>,
-    renderer: Arc<Renderer>,
-    waker: DeliveryWaker,
+    notifications: Arc<Notifications>,
     review_request_delay: chrono::Duration,
 }
 
@@ -52,17 +49,12 @@ fn order_facts(order_id: &str, summary: Option<contracts::OrderSummary>) -> Fact
 }
 
 impl NotificationEvents {
-    /// A handler writing to `store`, waking `waker` after each commit that queued something;
-    /// review requests are due `review_request_delay` after delivery.
-    pub fn new(
-        store: Arc<NotificationStore>,
-        renderer: Arc<Renderer>,
-        waker: DeliveryWaker,
-        review_request_delay: std::time::Duration,
-    ) -> Self {
+    /// A handler recording through `notifications`; review requests are due
+    /// `review_request_delay` after delivery.
+    pub fn new(notifications: Arc<Notifications>, review_request_delay: std::time::Duration) -> Self {
         let review_request_delay =
             chrono::Duration::from_std(review_request_delay).unwrap_or(chrono::Duration::days(3));
-        Self { store, renderer, waker, review_request_delay }
+        Self { notifications, review_request_delay }
     }
 
     fn effect(&self, message: &Envelope) -> Result<Option<Effect>, HandlerError> {
@@ -130,26 +122,19 @@ impl NotificationEvents {
 impl Handler for NotificationEvents {
     async fn handle(&self, message: &Envelope) -> Result<(), HandlerError> {
         let Some(effect) = self.effect(message)? else { return Ok(()) };
-        let mut queued = Vec::with_capacity(effect.notifications.len());
-        for notification in effect.notifications {
-            let subject = self.renderer.subject(notification.kind, &notification.facts).map_err(|error| {
-                tracing::error!(%error, "cannot render a subject");
-                HandlerError::Permanent(format!("cannot render: {error}"))
-            })?;
-            queued.push(Queued { notification, subject });
-        }
-        let recorded =
-            self.store.record_event(CONSUMER, message.id, effect.recipient.as_ref(), &queued).await.map_err(
-                |error| {
+        self.notifications
+            .record_event(CONSUMER, message.id, effect.recipient.as_ref(), effect.notifications)
+            .await
+            .map_err(|error| match error {
+                RecordError::Render(error) => {
+                    tracing::error!(%error, "cannot render a subject");
+                    HandlerError::Permanent(format!("cannot render: {error}"))
+                }
+                RecordError::Store(error) => {
                     tracing::warn!(%error, "cannot record notifications; the message will be retried");
                     HandlerError::Transient(error.to_string())
-                },
-            )?;
-        match recorded {
-            Recorded::Done { queued } if queued > 0 || effect.recipient.is_some() => self.waker.wake(),
-            Recorded::Done { .. } => {}
-            Recorded::Duplicate => tracing::debug!("message handled before; nothing to do"),
-        }
+                }
+            })?;
         Ok(())
     }
 }

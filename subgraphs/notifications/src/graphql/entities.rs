@@ -15,7 +15,7 @@ use shop_kernel::{
 use uuid::Uuid;
 
 use super::types::{Notification, NotificationPreferences};
-use crate::{error::gql, store::NotificationStore};
+use crate::{error::gql, service::Notifications};
 
 /// A shop user (owned by the users service); this subgraph adds their notifications.
 #[derive(SimpleObject, Clone, Debug)]
@@ -51,8 +51,9 @@ impl User {
         }
         let page = PageRequest::parse(first, after.as_deref())
             .map_err(|e| client_error(ErrorCode::BadUserInput, e.to_string()))?;
-        let store = ctx.data::<Arc<NotificationStore>>()?;
-        let rows = store.of_user(&self.user_id.to_string(), page.offset, page.fetch_limit()).await.map_err(gql)?;
+        let notifications = ctx.data::<Arc<Notifications>>()?;
+        let rows =
+            notifications.of_user(&self.user_id.to_string(), page.offset, page.fetch_limit()).await.map_err(gql)?;
         Ok(relay::connection_from_rows(page, rows.into_iter().map(Notification).collect(), EmptyFields))
     }
 
@@ -63,8 +64,8 @@ impl User {
         if require_user(ctx)?.user_id != self.user_id {
             return Err(forbidden());
         }
-        let store = ctx.data::<Arc<NotificationStore>>()?;
-        Ok(store.preferences(&self.user_id.to_string()).await.map_err(gql)?.into())
+        let notifications = ctx.data::<Arc<Notifications>>()?;
+        Ok(notifications.preferences(&self.user_id.to_string()).await.map_err(gql)?.into())
     }
 }
 

@@ -18,7 +18,7 @@ pub use self::{
     types::{Notification, NotificationPreferences},
 };
 pub use crate::error::{NotificationErrorCode, NotificationUserError};
-use crate::store::NotificationStore;
+use crate::service::Notifications;
 
 /// The notifications subgraph schema.
 pub type NotificationsSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -27,9 +27,9 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     shop_kernel::graphql::schema_builder(QueryRoot::default(), MutationRoot, EmptySubscription)
 }
 
-/// Builds the schema over `store`.
-pub fn schema(store: Arc<NotificationStore>) -> NotificationsSchema {
-    builder().data(store).finish()
+/// Builds the schema over `notifications`.
+pub fn schema(notifications: Arc<Notifications>) -> NotificationsSchema {
+    builder().data(notifications).finish()
 }
 
 /// The subgraph's SDL as composition expects it.

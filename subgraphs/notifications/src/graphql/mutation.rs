@@ -8,7 +8,7 @@ use shop_kernel::{auth::require_user, federation::authenticated};
 use super::types::NotificationPreferences;
 use crate::{
     error::{NotificationUserError, gql},
-    store::NotificationStore,
+    service::Notifications,
 };
 
 /// New notification preferences.
@@ -42,8 +42,9 @@ impl MutationRoot {
         input: NotificationPreferencesUpdateInput,
     ) -> Result<NotificationPreferencesUpdatePayload> {
         let principal = require_user(ctx)?;
-        let store = ctx.data::<Arc<NotificationStore>>()?;
-        let preferences = store.set_marketing(&principal.user_id.to_string(), input.marketing).await.map_err(gql)?;
+        let notifications = ctx.data::<Arc<Notifications>>()?;
+        let preferences =
+            notifications.set_marketing(&principal.user_id.to_string(), input.marketing).await.map_err(gql)?;
         Ok(NotificationPreferencesUpdatePayload { preferences: Some(preferences.into()), user_errors: Vec::new() })
     }
 }

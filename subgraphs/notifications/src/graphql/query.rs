@@ -10,7 +10,7 @@ use shop_kernel::{
 use uuid::Uuid;
 
 use super::{entities::EntityRoot, types::Notification};
-use crate::{error::gql, store::NotificationStore};
+use crate::{error::gql, service::Notifications};
 
 /// Notification reads.
 #[derive(Default)]
@@ -24,8 +24,8 @@ impl NotificationQuery {
     async fn notification(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Notification>> {
         let principal = require_user(ctx)?;
         let Ok(id) = Uuid::parse_str(id.as_str()) else { return Ok(None) };
-        let store = ctx.data::<Arc<NotificationStore>>()?;
-        let Some(notification) = store.by_id(id).await.map_err(gql)? else { return Ok(None) };
+        let notifications = ctx.data::<Arc<Notifications>>()?;
+        let Some(notification) = notifications.by_id(id).await.map_err(gql)? else { return Ok(None) };
         let owner = Uuid::parse_str(&notification.user_id).ok();
         if !principal.is_admin() && owner != Some(principal.user_id) {
             return Err(forbidden());

@@ -11,7 +11,7 @@ use shop_messaging::{
 };
 use shop_notifications::{
     SentMail,
-    channel::message_id,
+    adapters::message_id,
     config::DeliveryConfig,
     domain::{NotificationCategory, NotificationKind, NotificationStatus},
 };

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::Utc;
 use shop_notifications::{
     NotificationsConfig,
-    channel::{Channel, DeliveryError, EmailChannel, EmailTransport},
+    adapters::{Channel, DeliveryError, EmailChannel, EmailTransport},
     config::{EmailConfig, TransportKind},
     domain::{NotificationStatus, Recipient},
     render::RenderedMessage,

@@ -34,7 +34,7 @@ use shop_messaging::{
 };
 use shop_notifications::{
     MemoryMailbox, NotificationsConfig, NotificationsService,
-    channel::{Channel, ChannelKind, DeliveryError, EmailChannel, EmailTransport, Receipt},
+    adapters::{Channel, ChannelKind, DeliveryError, EmailChannel, EmailTransport, Receipt},
     config::DeliveryConfig,
     domain::{Notification, NotificationStatus, Recipient},
     events::NotificationEvents,

@@ -14,11 +14,13 @@ use uuid::Uuid;
 
 use super::types::{CheckoutInput, Order};
 use crate::{
-    checkout::CheckoutOutcome,
     domain::CheckoutDraft,
     error::{OrderErrorCode, OrderUserError, OrdersError, gql},
-    events::saga::{Outcome, SagaError},
-    service::Orders,
+    service::{
+        Orders,
+        checkout::CheckoutOutcome,
+        lifecycle::{Outcome, SagaError},
+    },
 };
 
 macro_rules! payloads {

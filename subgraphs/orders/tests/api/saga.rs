@@ -13,7 +13,8 @@ use shop_messaging::{
 };
 use shop_orders::{
     domain::{OrderStatus, PaymentStatus},
-    events::saga::{Outcome, SagaHandler},
+    events::saga::SagaHandler,
+    service::lifecycle::Outcome,
 };
 use shop_testkit::{Backend, admin, customer};
 use uuid::Uuid;

@@ -1,11 +1,11 @@
-//! Payment reads and the federation entry points.
+//! Payment reads and the query root.
 
 use async_graphql::{Context, ID, MergedObject, Object, Result, dataloader::DataLoader};
 use uuid::Uuid;
 
 use super::{
-    PaymentLoader, authorize,
-    types::{Order, Payment},
+    entities::{EntityRoot, PaymentLoader, authorize},
+    types::Payment,
 };
 
 async fn payment_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<Payment>> {
@@ -27,29 +27,6 @@ impl PaymentQuery {
     #[graphql(requires_scopes = "customer", requires_scopes = "admin")]
     async fn payment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Payment>> {
         payment_by_id(ctx, &id).await
-    }
-}
-
-/// Federation entry points (`_entities`).
-#[derive(Default)]
-pub struct EntityRoot;
-
-#[Object]
-impl EntityRoot {
-    /// Resolves `Payment` references; an unknown or malformed id resolves to null. Its
-    /// fields check who may read them, so a refusal nulls this entity alone.
-    #[graphql(entity)]
-    async fn find_payment_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Payment>> {
-        let Ok(id) = Uuid::parse_str(id.as_str()) else { return Ok(None) };
-        let payment = ctx.data::<DataLoader<PaymentLoader>>()?.load_one(id).await?;
-        Ok(payment.map(Payment))
-    }
-
-    /// Resolves `Order` references. Every order resolves, with or without a payment; access
-    /// is checked on `payment`, so a refusal nulls that field alone.
-    #[graphql(entity)]
-    async fn find_order_by_id(&self, id: ID) -> Order {
-        Order { id }
     }
 }
 

@@ -6,7 +6,7 @@ use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject, da
 use chrono::{DateTime, Utc};
 use shop_kernel::{CurrencyCode, Money, money::MoneyObject};
 
-use super::{OrderPaymentLoader, RefundLoader, authorize};
+use super::entities::{OrderPaymentLoader, RefundLoader, authorize};
 use crate::domain::{self, FailureCode, PaymentStatus, RefundStatus};
 
 /// The payment of one order: what was authorized on the customer's payment method, what was

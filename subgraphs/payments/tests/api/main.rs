@@ -27,8 +27,8 @@ use shop_messaging::{
 };
 use shop_payments::{
     PaymentsConfig, PaymentsService,
+    adapters::{PaymentProvider, ResilienceSettings, ResilientProvider, SimulatedProvider, SimulatedSettings},
     events::PaymentCommands,
-    provider::{PaymentProvider, ResilienceSettings, ResilientProvider, SimulatedProvider, SimulatedSettings},
     store::PaymentStore,
 };
 use shop_testkit::{Backend, TempDir};

@@ -8,7 +8,7 @@ use std::{
 };
 
 use shop_kernel::CurrencyCode;
-use shop_payments::provider::{
+use shop_payments::adapters::{
     AuthorizeRequest, PaymentProvider, ProviderError, Receipt, ResilienceSettings, ResilientProvider,
     SimulatedProvider, SimulatedSettings, tokens,
 };

@@ -1,14 +1,46 @@
-//! Federation entry points (`_entities`): `Review` (owned here, batched by a DataLoader),
-//! and the catalog's `Product` and the users service's `User`, which this subgraph extends.
+//! Federation entry points (`_entities`): `Review` (owned here), and the catalog's `Product`
+//! and the users service's `User`, which this subgraph extends. Their DataLoaders make every
+//! review or rating lookup of one operation one store read.
 
-use async_graphql::{Context, ID, Object, Result, dataloader::DataLoader};
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Context, ID, Object, Result,
+    dataloader::{DataLoader, Loader},
+};
 use shop_kernel::auth::viewer;
 use uuid::Uuid;
 
-use super::{
-    ReviewLoader,
-    types::{Product, Review, User},
-};
+use super::types::{Product, Review, User};
+use crate::{domain, error::gql, service::Reviews};
+
+/// Reviews by id: every `review` and `_entities` lookup of one operation is one store read.
+pub struct ReviewLoader(pub Arc<Reviews>);
+
+impl Loader<Uuid> for ReviewLoader {
+    type Value = Arc<domain::Review>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let reviews = self.0.store().reviews_by_ids(keys).await.map_err(gql)?;
+        Ok(reviews.into_iter().map(|r| (r.id, Arc::new(r))).collect())
+    }
+}
+
+/// Rating aggregates by product id: every `Product.rating` of one operation is one store read.
+pub struct RatingLoader(pub Arc<Reviews>);
+
+impl Loader<String> for RatingLoader {
+    type Value = domain::ProductRating;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        #[allow(clippy::cast_precision_loss)] // a batch size, far below 2^52
+        metrics::histogram!("reviews_rating_batch_size").record(keys.len() as f64);
+        let ratings = self.0.store().ratings_for(keys).await.map_err(gql)?;
+        Ok(ratings.into_iter().map(|r| (r.product_id.clone(), r)).collect())
+    }
+}
 
 /// Review `id` if the caller may see it: null when unknown, malformed, or hidden from them.
 pub async fn visible_review(ctx: &Context<'_>, id: &ID) -> Result<Option<Review>> {

@@ -11,15 +11,12 @@ mod mutation;
 mod query;
 mod types;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use async_graphql::{
-    EmptySubscription, Schema, SchemaBuilder,
-    dataloader::{DataLoader, Loader},
-};
-use uuid::Uuid;
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder, dataloader::DataLoader};
 
 pub use self::{
+    entities::{RatingLoader, ReviewLoader},
     mutation::{
         MutationRoot, ReviewCreateInput, ReviewCreatePayload, ReviewDeletePayload, ReviewHideInput, ReviewHidePayload,
         ReviewUpdateInput, ReviewUpdatePayload,
@@ -27,7 +24,7 @@ pub use self::{
     query::QueryRoot,
     types::{Product, Rating, RatingBucket, Review, User},
 };
-use crate::{domain, error::gql, service::Reviews};
+use crate::service::Reviews;
 
 /// The reviews subgraph schema.
 pub type ReviewsSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -61,32 +58,4 @@ pub fn schema(reviews: Arc<Reviews>) -> ReviewsSchema {
 /// The subgraph's SDL as composition expects it.
 pub fn sdl() -> String {
     shop_kernel::graphql::sdl(&builder().finish())
-}
-
-/// Reviews by id: every `review` and `_entities` lookup of one operation is one store read.
-pub struct ReviewLoader(pub Arc<Reviews>);
-
-impl Loader<Uuid> for ReviewLoader {
-    type Value = Arc<domain::Review>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let reviews = self.0.store().reviews_by_ids(keys).await.map_err(gql)?;
-        Ok(reviews.into_iter().map(|r| (r.id, Arc::new(r))).collect())
-    }
-}
-
-/// Rating aggregates by product id: every `Product.rating` of one operation is one store read.
-pub struct RatingLoader(pub Arc<Reviews>);
-
-impl Loader<String> for RatingLoader {
-    type Value = domain::ProductRating;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        #[allow(clippy::cast_precision_loss)] // a batch size, far below 2^52
-        metrics::histogram!("reviews_rating_batch_size").record(keys.len() as f64);
-        let ratings = self.0.store().ratings_for(keys).await.map_err(gql)?;
-        Ok(ratings.into_iter().map(|r| (r.product_id.clone(), r)).collect())
-    }
 }

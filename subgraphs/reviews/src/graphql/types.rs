@@ -15,7 +15,7 @@ use shop_kernel::{
 };
 use uuid::Uuid;
 
-use super::RatingLoader;
+use super::entities::RatingLoader;
 use crate::{
     domain::{self, Position, ProductRating, ReviewSort, decode_cursor, encode_cursor},
     error::{ReviewsError, gql},

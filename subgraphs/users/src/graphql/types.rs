@@ -1,6 +1,7 @@
-//! GraphQL object types of the users subgraph.
+//! The users subgraph's GraphQL types: the `User` and `Address` objects, the mutation inputs
+//! and the payloads mutations answer with.
 
-use async_graphql::{ID, Object, SimpleObject, connection::Connection};
+use async_graphql::{ID, InputObject, Object, SimpleObject, connection::Connection};
 use chrono::{DateTime, Utc};
 use shop_kernel::auth::Role;
 
@@ -115,6 +116,46 @@ impl From<Address> for AddressObject {
             phone: a.phone,
         }
     }
+}
+
+/// A new account.
+#[derive(InputObject, Debug)]
+pub struct RegisterInput {
+    /// Email address; unique, compared case-insensitively.
+    pub email: String,
+    /// Password, 10–128 characters.
+    #[graphql(secret)]
+    pub password: String,
+    /// Display name, 1–100 characters.
+    pub name: String,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// Credentials.
+#[derive(InputObject, Debug)]
+pub struct LoginInput {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    #[graphql(secret)]
+    pub password: String,
+}
+
+/// A profile change; omitted fields stay as they are.
+#[derive(InputObject, Debug)]
+pub struct ProfileUpdateInput {
+    /// New display name.
+    pub name: Option<String>,
+    /// New phone number; an empty string removes it.
+    pub phone: Option<String>,
+}
+
+/// Result of `logout`.
+#[derive(SimpleObject, Debug)]
+pub struct LogoutPayload {
+    /// Always true: the session is over (logging out twice is not an error).
+    pub success: bool,
 }
 
 /// Result of `register`, `login`, `refreshToken` and `passwordChange`: a session, or why not.

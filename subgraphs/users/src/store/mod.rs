@@ -5,13 +5,11 @@
 pub mod mongo;
 pub mod sql;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
+use mongodb::Collection;
+use sea_orm::DatabaseConnection;
 use shop_kernel::store::StoreFailure;
-use shop_messaging::{Bus, Envelope, outbox::OutboxWaker};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use shop_messaging::{Envelope, mongo_outbox::OutboxDocument};
 use uuid::Uuid;
 
 use crate::domain::User;
@@ -60,6 +58,16 @@ pub enum Consumed {
     Unknown,
 }
 
+/// Where a store keeps the announcements [`UserStore::insert_user`] commits, so the relay in
+/// [`crate::events`] can publish them: each backend has its own outbox and its own relay.
+#[derive(Clone)]
+pub enum Outbox {
+    /// The `outbox` collection beside the users (MongoDB).
+    Mongo(Collection<OutboxDocument>),
+    /// The database whose `outbox` table the users share transactions with (sea-orm).
+    Sql(DatabaseConnection),
+}
+
 /// Users and refresh tokens, in domain terms.
 #[async_trait::async_trait]
 pub trait UserStore: Send + Sync + 'static {
@@ -73,8 +81,8 @@ pub trait UserStore: Send + Sync + 'static {
     async fn insert_user(&self, user: &User, announcements: &[Envelope]) -> Result<(), StoreError>;
     /// How many announcements wait in the outbox.
     async fn pending_announcements(&self) -> Result<u64, StoreError>;
-    /// Starts publishing the outbox to `bus` (woken by `waker` after commits) until `shutdown`.
-    fn spawn_relay(&self, bus: Arc<dyn Bus>, waker: OutboxWaker, shutdown: CancellationToken) -> JoinHandle<()>;
+    /// The outbox those announcements wait in.
+    fn outbox(&self) -> Outbox;
     /// The users with these ids that exist, in any order.
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>, StoreError>;
     /// The user whose `email_key` is `email_key`.

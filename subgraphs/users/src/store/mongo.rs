@@ -10,8 +10,6 @@
 //! milliseconds (so they compare as numbers), and the flags `spent` and `revoked`. Spending is a
 //! single conditional `find_one_and_update`, so of two concurrent spends only one matches.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::{
@@ -21,15 +19,12 @@ use mongodb::{
 use shop_kernel::literal::regex_literal;
 use shop_kernel::store::StoreFailure;
 use shop_messaging::{
-    Bus, Envelope,
-    mongo_outbox::{self, MongoOutboxRelay, OutboxDocument},
-    outbox::OutboxWaker,
+    Envelope,
+    mongo_outbox::{self, OutboxDocument},
 };
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Consumed, RefreshToken, StoreError, UserStore};
+use super::{Consumed, Outbox, RefreshToken, StoreError, UserStore};
 use crate::domain::User;
 
 /// MongoDB collections of the users subgraph.
@@ -168,8 +163,8 @@ impl UserStore for MongoUserStore {
         mongo_outbox::pending_count(&self.outbox).await.map_err(classify)
     }
 
-    fn spawn_relay(&self, bus: Arc<dyn Bus>, waker: OutboxWaker, shutdown: CancellationToken) -> JoinHandle<()> {
-        tokio::spawn(MongoOutboxRelay::new(self.outbox.clone(), bus, waker).run(shutdown))
+    fn outbox(&self) -> Outbox {
+        Outbox::Mongo(self.outbox.clone())
     }
 
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>, StoreError> {

@@ -15,7 +15,7 @@ use shop_messaging::{
 use shop_testkit::{Backend, TempDir};
 use shop_users::{
     domain::{AddressInput, AddressKind, NewUser, ProfilePatch, User, email_key},
-    service::registration_announcement,
+    events::{self, registration_announcement},
     store::{Consumed, RefreshToken, StoreError, UserStore, mongo::MongoUserStore, sql::SqlUserStore},
 };
 use tokio_util::sync::CancellationToken;
@@ -81,7 +81,7 @@ async fn a_registration_and_its_announcement_commit_together_then_publish(backen
     let shutdown = CancellationToken::new();
     let consumer =
         bus.consume(ConsumerSpec::durable(spec), Arc::new(Collect(seen)), shutdown.clone()).await.expect("consume");
-    let relay = store.spawn_relay(bus.clone(), OutboxWaker::new(), shutdown.clone());
+    let relay = events::spawn_relay(store, bus.clone(), OutboxWaker::new(), shutdown.clone());
     let mut received = received;
     let envelope = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
         .await

@@ -6,8 +6,6 @@
 
 mod entity;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
@@ -17,19 +15,13 @@ use sea_orm::{
 };
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 use shop_kernel::{db, literal::like_literal};
-use shop_messaging::{
-    Bus, Envelope,
-    migration::CreateOutbox,
-    outbox::{self, OutboxRelay, OutboxWaker},
-};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use shop_messaging::{Envelope, migration::CreateOutbox, outbox};
 use uuid::Uuid;
 
 use self::entity::{account, refresh_token};
 use shop_kernel::store::StoreFailure;
 
-use super::{Consumed, RefreshToken, StoreError, UserStore};
+use super::{Consumed, Outbox, RefreshToken, StoreError, UserStore};
 use crate::domain::User;
 
 /// User tables in a relational database.
@@ -151,8 +143,8 @@ impl UserStore for SqlUserStore {
         outbox::pending_count(&self.db).await.map_err(unavailable)
     }
 
-    fn spawn_relay(&self, bus: Arc<dyn Bus>, waker: OutboxWaker, shutdown: CancellationToken) -> JoinHandle<()> {
-        tokio::spawn(OutboxRelay::new(self.db.clone(), bus, waker).run(shutdown))
+    fn outbox(&self) -> Outbox {
+        Outbox::Sql(self.db.clone())
     }
 
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>, StoreError> {

@@ -1,7 +1,7 @@
 //! Placing an order: validate → idempotency → lines (cart or input) → authoritative prices
 //! (catalog) → availability (inventory) → address (input or users) → ONE transaction writing
 //! the PENDING order, its first timeline entry and the outbox messages → return at once. The
-//! saga (see [`crate::events::saga`]) takes it from there.
+//! saga (see [`super::lifecycle`]) takes it from there.
 //!
 //! Neighbours fail in different ways: without the catalog there is no authoritative price,
 //! so checkout is refused (`CATALOG_UNAVAILABLE`); without inventory the availability hint is
@@ -20,6 +20,7 @@ use shop_messaging::{
 use uuid::Uuid;
 
 use crate::{
+    adapters::{CartClient, CatalogClient, CatalogVariant, InventoryClient, UpstreamError, UsersClient},
     domain::{
         AddressSource, CheckoutDraft, CheckoutRequest, FieldError, LineSource, Order, OrderLine, OrderStatus,
         PaymentStatus, PostalAddress, PricingRules, RequestedLine, TimelineEntry,
@@ -28,7 +29,6 @@ use crate::{
     },
     error::{OrderErrorCode, OrderUserError, OrdersError},
     store::{InsertError, OrdersStore},
-    upstream::{CartClient, CatalogClient, CatalogVariant, InventoryClient, UpstreamError, UsersClient},
 };
 
 /// What a checkout did.

@@ -1,6 +1,7 @@
-//! Channels carry rendered messages to customers. Only email exists today; SMS or push are
-//! more implementations of [`Channel`] with a [`ChannelKind`] of their own (and a migration
-//! that allows the new value in `notifications.channel`).
+//! What notifications calls out to: the channels that carry rendered messages to customers.
+//! Only email exists today; SMS or push are more implementations of [`Channel`] with a
+//! [`ChannelKind`] of their own (and a migration that allows the new value in
+//! `notifications.channel`).
 
 mod email;
 

@@ -1,12 +1,17 @@
-//! The orders service as resolvers see it: reads from the store, checkout, the saga's
-//! mutations, and the in-process feed of changed orders for subscriptions.
+//! The use cases, which both `graphql/` and `events/` call: placing an order ([`checkout`]),
+//! moving it through its life ([`lifecycle`]), reads from the store, and the in-process feed
+//! of changed orders for subscriptions.
+
+pub mod checkout;
+pub mod lifecycle;
 
 use std::sync::Arc;
 
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::{checkout::Checkout, events::saga::Saga, store::OrdersStore};
+use self::{checkout::Checkout, lifecycle::Saga};
+use crate::store::OrdersStore;
 
 /// Everything the GraphQL layer works with.
 pub struct Orders {

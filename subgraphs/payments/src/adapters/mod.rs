@@ -1,6 +1,7 @@
-//! The payment provider behind a small trait: a [`SimulatedProvider`] that behaves like a real
-//! one, and a [`ResilientProvider`] wrapper that adds a timeout per call, bounded retries with
-//! the same idempotency key, and a circuit breaker.
+//! What payments calls out to: the payment provider, behind a small trait so the service
+//! never knows which one it talks to. A [`SimulatedProvider`] behaves like a real one, and a
+//! [`ResilientProvider`] wrapper adds a timeout per call, bounded retries with the same
+//! idempotency key, and a circuit breaker.
 //!
 //! Every call takes an idempotency key: the provider answers a repeated key with the first
 //! answer instead of acting again, so a retried charge never charges twice.

@@ -1,6 +1,9 @@
-//! Calls to neighbouring subgraphs over GraphQL/HTTP, each behind a time budget, retries of
-//! idempotent reads and a circuit breaker (the kernel's guard), so a slow or dead neighbour
-//! costs a checkout at most its budget and, once the breaker opens, nothing at all.
+//! Outbound adapters: the clients of the catalog, inventory, users and cart subgraphs, which
+//! checkout reads from.
+//!
+//! Each call goes over GraphQL/HTTP behind a time budget, retries of idempotent reads and a
+//! circuit breaker (the kernel's guard), so a slow or dead neighbour costs a checkout at most
+//! its budget and, once the breaker opens, nothing at all.
 //!
 //! The breaker's state is the gauge `orders_upstream_breaker_open{upstream}`: 1 while open or
 //! half-open (not yet proven healthy again), 0 while closed.
