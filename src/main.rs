@@ -4,7 +4,8 @@
 //!   one process, on embedded stores (SQLite files under `data/`, or `SHOP_DATA_DIR`;
 //!   in-process cache and bus) unless the environment points the services at real servers;
 //!   seeds the demo data first. Works from any working directory.
-//! - `shop seed`: seeds the configured stores and exits (for real servers).
+//! - `shop seed`: loads the demo data into the configured stores of the subgraphs that have
+//!   some (users, catalog, inventory) and exits (for real servers).
 //! - `shop export-schema DIR`: writes each subgraph's SDL to `DIR/<name>.graphql`.
 //! - `shop dead-letters list|replay QUEUE [LIMIT]`: shows, or moves back to their queue, the
 //!   messages a saga consumer gave up on (on the RabbitMQ the subgraphs' settings name).
@@ -13,7 +14,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use shop_kernel::{
-    Shared,
+    Shared, SubgraphKind,
     config::{BusConfig, Environment},
     server,
     subgraph::{AnySettings, AnySubgraph},
@@ -62,9 +63,13 @@ fn default_router_config() {
     }
 }
 
-/// Every subgraph's settings, from its defaults, file and environment.
-fn load_settings() -> anyhow::Result<Vec<Box<dyn AnySettings>>> {
-    shop::subgraphs().iter().map(|kind| kind.load_settings().map_err(anyhow::Error::from)).collect()
+/// The settings of every subgraph `which` picks, from its defaults, file and environment.
+fn load_settings(which: impl Fn(&SubgraphKind) -> bool) -> anyhow::Result<Vec<Box<dyn AnySettings>>> {
+    shop::subgraphs()
+        .iter()
+        .filter(|kind| which(kind))
+        .map(|kind| kind.load_settings().map_err(anyhow::Error::from))
+        .collect()
 }
 
 /// What the process provides to every subgraph: one bus for all of them (the one broker
@@ -130,7 +135,7 @@ async fn build(settings: &[Box<dyn AnySettings>], shared: &Shared) -> anyhow::Re
 }
 
 async fn seed_only() -> anyhow::Result<()> {
-    let mut settings = load_settings()?;
+    let mut settings = load_settings(SubgraphKind::seeds_demo_data)?;
     let (shared, _) = shared(&mut settings).await?;
     for line in seed(&build(&settings, &shared).await?).await? {
         println!("seeded {line}");
@@ -139,7 +144,7 @@ async fn seed_only() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let mut settings = load_settings()?;
+    let mut settings = load_settings(|_| true)?;
     // Bind every port before the router starts: its first JWKS fetch then waits in the users
     // listener's backlog instead of failing and leaving tokens unverifiable until the next poll.
     let mut listeners = Vec::with_capacity(settings.len());
@@ -193,7 +198,7 @@ async fn run() -> anyhow::Result<()> {
 
 /// Lists or replays the dead letters of one consumer queue (e.g. `inventory.commands`).
 async fn dead_letters(action: &str, queue: &str, limit: usize) -> anyhow::Result<()> {
-    let mut settings = load_settings()?;
+    let mut settings = load_settings(|_| true)?;
     let (url, config) = broker(&mut settings)?
         .context("set <SERVICE>__AMQP_URL to the broker (the embedded bus keeps nothing to inspect)")?;
     let bus = shop_messaging::connect::connect(&url, &config).await?;

@@ -70,6 +70,10 @@ pub trait Subgraph: Sized + Send + Sync + 'static {
     /// service label of logs and metrics, and its name in `supergraph.yaml`.
     const NAME: &'static str;
 
+    /// Whether it has demo data to load ([`seed_demo`](Self::seed_demo)), so `shop seed`
+    /// builds only the subgraphs it seeds. Default false.
+    const SEEDS_DEMO_DATA: bool = false;
+
     /// Its settings.
     type Config: Settings;
 
@@ -152,6 +156,7 @@ async fn serve_alone<S: Subgraph>() -> anyhow::Result<()> {
 #[derive(Clone, Copy)]
 pub struct SubgraphKind {
     name: &'static str,
+    seeds_demo_data: bool,
     sdl: fn() -> String,
     defaults: fn() -> Box<dyn AnySettings>,
     load: fn() -> Loaded,
@@ -165,6 +170,7 @@ impl SubgraphKind {
     pub fn of<S: Subgraph>() -> Self {
         Self {
             name: S::NAME,
+            seeds_demo_data: S::SEEDS_DEMO_DATA,
             sdl: S::sdl,
             defaults: || Box::new(Typed::<S>(S::Config::default())),
             load: || Ok(Box::new(Typed::<S>(config::load(S::NAME)?))),
@@ -175,6 +181,11 @@ impl SubgraphKind {
     /// [`Subgraph::NAME`].
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// [`Subgraph::SEEDS_DEMO_DATA`].
+    pub fn seeds_demo_data(&self) -> bool {
+        self.seeds_demo_data
     }
 
     /// [`Subgraph::sdl`].

@@ -63,6 +63,7 @@ impl CatalogService {
 #[async_trait::async_trait]
 impl Subgraph for CatalogService {
     const NAME: &'static str = "catalog";
+    const SEEDS_DEMO_DATA: bool = true;
     type Config = CatalogConfig;
     type Schema = CatalogSchema;
     type Error = StartError;

@@ -84,6 +84,7 @@ impl InventoryService {
 #[async_trait::async_trait]
 impl Subgraph for InventoryService {
     const NAME: &'static str = "inventory";
+    const SEEDS_DEMO_DATA: bool = true;
     type Config = InventoryConfig;
     type Schema = InventorySchema;
     type Error = StartError;

@@ -95,6 +95,7 @@ impl UsersService {
 #[async_trait::async_trait]
 impl Subgraph for UsersService {
     const NAME: &'static str = "users";
+    const SEEDS_DEMO_DATA: bool = true;
     type Config = UsersConfig;
     type Schema = UsersSchema;
     type Error = StartError;
