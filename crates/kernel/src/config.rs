@@ -430,11 +430,6 @@ impl BusConfig {
     }
 }
 
-/// Whether a URL names an embedded (in-process) store rather than a server.
-pub fn is_sqlite_url(url: &str) -> bool {
-    url.starts_with("sqlite:")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

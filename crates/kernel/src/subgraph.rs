@@ -139,9 +139,11 @@ async fn serve_alone<S: Subgraph>() -> anyhow::Result<()> {
     crate::telemetry::init();
     let mut config: S::Config = config::load(S::NAME)?;
     let shared = Shared::new(Environment::from_env()?);
-    let subgraph = S::build(&config, &shared).await.with_context(|| format!("starting {}", S::NAME))?;
+    // Bound before the (slower) build, so a neighbour that calls early (the router fetching the
+    // users service's keys) waits in the listen backlog instead of being refused.
     let listener =
         server::bind(&config.common().service.listen).await.with_context(|| format!("binding {}", S::NAME))?;
+    let subgraph = S::build(&config, &shared).await.with_context(|| format!("starting {}", S::NAME))?;
     let shutdown = server::shutdown_on_signal();
     let workers = subgraph.start(&shutdown).await.with_context(|| format!("starting the workers of {}", S::NAME))?;
     server::serve(listener, subgraph.app(), shutdown).await?;

@@ -9,7 +9,9 @@ use shop_kernel::{
     config::{BusConfig, Common, DatabaseConfig, Problems, ServiceConfig, Settings},
 };
 
-use crate::adapters::{ResilienceSettings, SimulatedSettings};
+use shop_kernel::resilience::GuardSettings;
+
+use crate::adapters::SimulatedSettings;
 
 /// Payments settings; the defaults are the embedded mode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,9 +115,10 @@ impl Default for ProviderConfig {
 
 impl ProviderConfig {
     /// The timeout, retry and breaker settings.
-    pub fn resilience(&self) -> ResilienceSettings {
-        ResilienceSettings {
-            timeout: Duration::from_millis(self.timeout_ms),
+    pub fn resilience(&self) -> GuardSettings {
+        GuardSettings {
+            attempt_timeout: Duration::from_millis(self.timeout_ms),
+            budget: None,
             max_attempts: self.max_attempts.max(1),
             initial_backoff: Duration::from_millis(self.initial_backoff_ms),
             max_backoff: Duration::from_millis(self.max_backoff_ms),

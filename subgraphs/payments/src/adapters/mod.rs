@@ -12,7 +12,7 @@ mod simulated;
 use shop_kernel::CurrencyCode;
 
 pub use self::{
-    resilient::{ResilienceSettings, ResilientProvider},
+    resilient::ResilientProvider,
     simulated::{SimulatedProvider, SimulatedSettings, tokens},
 };
 use crate::domain::FailureCode;

@@ -1,32 +1,11 @@
 //! Timeouts, retries and a circuit breaker around any provider (the kernel's guard).
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc};
 
 use shop_kernel::resilience::{Failure, Guard, GuardMetrics, GuardSettings, Refusal};
 
 use super::{AuthorizeRequest, PaymentProvider, ProviderError, Receipt};
 use crate::domain::Operation;
-
-/// How hard the wrapper tries.
-#[derive(Debug, Clone)]
-pub struct ResilienceSettings {
-    /// How long one call may take before it counts as a timeout.
-    pub timeout: Duration,
-    /// Calls per operation, the first included (retries happen only after a timeout or an
-    /// unavailable provider).
-    pub max_attempts: u32,
-    /// Wait before the first retry; it doubles (with jitter) up to `max_backoff`.
-    pub initial_backoff: Duration,
-    /// Longest wait between retries.
-    pub max_backoff: Duration,
-    /// Consecutive timeouts or unavailable answers that open the breaker.
-    pub breaker_failures: u32,
-    /// How long the breaker first stays open before letting a trial call through; it
-    /// doubles up to `breaker_max_open` while trials keep failing.
-    pub breaker_open: Duration,
-    /// Longest the breaker stays open.
-    pub breaker_max_open: Duration,
-}
 
 impl Failure for ProviderError {
     /// Timeouts and unavailability count against the provider; a declined card is a healthy
@@ -65,26 +44,15 @@ pub struct ResilientProvider {
 }
 
 impl ResilientProvider {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn PaymentProvider>, settings: ResilienceSettings) -> Self {
-        let guard = Guard::new(
-            GuardSettings {
-                attempt_timeout: settings.timeout,
-                budget: None,
-                max_attempts: settings.max_attempts,
-                initial_backoff: settings.initial_backoff,
-                max_backoff: settings.max_backoff,
-                breaker_failures: settings.breaker_failures,
-                breaker_open: settings.breaker_open,
-                breaker_max_open: settings.breaker_max_open,
-            },
-            GuardMetrics {
-                breaker_gauge: "payments_provider_breaker_open",
-                rejected_counter: None,
-                labels: Vec::new(),
-            },
-        );
-        Self { inner, guard }
+    /// Wraps `inner`. The payment provider gets no budget for a whole call: each attempt has
+    /// its own timeout, and retries reuse the idempotency key.
+    pub fn new(inner: Arc<dyn PaymentProvider>, settings: GuardSettings) -> Self {
+        let metrics = GuardMetrics {
+            breaker_gauge: "payments_provider_breaker_open",
+            rejected_counter: None,
+            labels: Vec::new(),
+        };
+        Self { inner, guard: Guard::new(settings, metrics) }
     }
 
     /// Whether the breaker is open (calls are refused without reaching the provider).

@@ -19,6 +19,7 @@ use std::{sync::Arc, time::Duration};
 
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::Value;
+use shop_kernel::resilience::GuardSettings;
 use shop_messaging::{
     Bus, Envelope, Handler, HandlerError,
     contracts::{self, PaymentAuthorize, PaymentCapture, PaymentVoid},
@@ -27,7 +28,7 @@ use shop_messaging::{
 };
 use shop_payments::{
     PaymentsConfig, PaymentsService,
-    adapters::{PaymentProvider, ResilienceSettings, ResilientProvider, SimulatedProvider, SimulatedSettings},
+    adapters::{PaymentProvider, ResilientProvider, SimulatedProvider, SimulatedSettings},
     events::PaymentCommands,
     store::PaymentStore,
 };
@@ -35,9 +36,10 @@ use shop_testkit::{Backend, TempDir};
 use uuid::Uuid;
 
 /// Quick timeouts and retries, and a breaker that stays closed unless a test wants it open.
-pub fn quick_resilience() -> ResilienceSettings {
-    ResilienceSettings {
-        timeout: Duration::from_millis(200),
+pub fn quick_resilience() -> GuardSettings {
+    GuardSettings {
+        attempt_timeout: Duration::from_millis(200),
+        budget: None,
         max_attempts: 3,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(40),

@@ -7,10 +7,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use shop_kernel::CurrencyCode;
+use shop_kernel::{CurrencyCode, resilience::GuardSettings};
 use shop_payments::adapters::{
-    AuthorizeRequest, PaymentProvider, ProviderError, Receipt, ResilienceSettings, ResilientProvider,
-    SimulatedProvider, SimulatedSettings, tokens,
+    AuthorizeRequest, PaymentProvider, ProviderError, Receipt, ResilientProvider, SimulatedProvider, SimulatedSettings,
+    tokens,
 };
 
 use crate::{SLOW, quick_resilience};
@@ -86,7 +86,7 @@ async fn the_same_key_twice_charges_once() {
 async fn a_slow_provider_answers_within_the_timeout() {
     let provider = simulated();
     let resilient =
-        ResilientProvider::new(provider.clone(), ResilienceSettings { timeout: SLOW * 3, ..quick_resilience() });
+        ResilientProvider::new(provider.clone(), GuardSettings { attempt_timeout: SLOW * 3, ..quick_resilience() });
     let started = Instant::now();
     resilient.authorize(&request(tokens::SLOW), "slow-order").await.unwrap();
     assert!(started.elapsed() >= SLOW, "tok_slow takes its time");
@@ -114,7 +114,7 @@ async fn a_slow_charge_retried_after_a_timeout_charges_once() {
     // The first attempt times out while the provider is still working on it; the retry with
     // the same key waits for that work and gets its answer: one charge.
     let recording = Recording::new(simulated());
-    let settings = ResilienceSettings { timeout: SLOW * 2 / 3, max_attempts: 3, ..quick_resilience() };
+    let settings = GuardSettings { attempt_timeout: SLOW * 2 / 3, max_attempts: 3, ..quick_resilience() };
     let resilient = ResilientProvider::new(recording.clone(), settings);
     resilient.authorize(&request(tokens::SLOW), "order-s").await.expect("the retry gets the first charge");
     assert_eq!(recording.keys(), vec!["order-s"; 2], "one timeout, one retry with the same key");
@@ -136,7 +136,7 @@ async fn declines_are_answers_not_failures() {
 #[tokio::test]
 async fn an_outage_is_retried_until_it_ends() {
     let provider = simulated();
-    let settings = ResilienceSettings {
+    let settings = GuardSettings {
         max_attempts: 10,
         initial_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(50),
@@ -163,7 +163,7 @@ fn breaker_gauge() -> Option<String> {
 async fn repeated_failures_open_the_breaker_and_a_recovery_closes_it() {
     let _ = shop_kernel::metrics::handle();
     let recording = Recording::new(simulated());
-    let settings = ResilienceSettings {
+    let settings = GuardSettings {
         max_attempts: 1,
         breaker_failures: 3,
         breaker_open: Duration::from_millis(300),
@@ -205,7 +205,7 @@ async fn repeated_failures_open_the_breaker_and_a_recovery_closes_it() {
 #[tokio::test]
 async fn timeouts_count_against_the_breaker() {
     let recording = Recording::new(simulated());
-    let settings = ResilienceSettings { max_attempts: 2, breaker_failures: 3, ..quick_resilience() };
+    let settings = GuardSettings { max_attempts: 2, breaker_failures: 3, ..quick_resilience() };
     let resilient = ResilientProvider::new(recording.clone(), settings);
     assert_eq!(resilient.authorize(&request(tokens::TIMEOUT), "t1").await, Err(ProviderError::Timeout));
     assert!(!resilient.breaker_open());
