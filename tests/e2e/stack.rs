@@ -81,7 +81,14 @@ impl StackBuilder {
         let shutdown = CancellationToken::new();
         let dir = std::env::temp_dir().join(testkit::unique_name("shoptest-stack"));
         std::fs::create_dir_all(&dir).unwrap();
+        // The subgraph that issues access tokens, whose key set every other one verifies with.
+        let issuer = self.kinds.iter().find_map(|kind| {
+            let mut settings = kind.default_settings();
+            let path = settings.common().token_keys.map(|keys| keys.key_set_path);
+            path.map(|path| (kind.name(), path))
+        });
         let servers = TestServers {
+            issuer,
             names: testkit::unique_name("shoptest"),
             queue_prefix: format!("{}.", testkit::unique_name("shoptest")),
             dir: dir.clone(),
@@ -137,8 +144,12 @@ impl StackBuilder {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let signing_key_pem =
-            std::fs::read_to_string(dir.join("users").join("users-signing-key.pem")).unwrap_or_default();
+        let mut signing_key_pem = String::new();
+        for member in members.values() {
+            if let Some(keys) = member.lock().await.settings.common().token_keys {
+                signing_key_pem = std::fs::read_to_string(keys.signing_key_file.as_str()).unwrap();
+            }
+        }
         Stack {
             router_url,
             http,
@@ -153,6 +164,8 @@ impl StackBuilder {
 
 /// The servers and names of one stack, and how a subgraph's settings are pointed at them.
 struct TestServers {
+    /// The subgraph that issues access tokens, and where it publishes its key set.
+    issuer: Option<(&'static str, &'static str)>,
     /// Prefix of databases, key prefixes and MongoDB databases no other test uses.
     names: String,
     /// Prefix of this stack's exchange and queues.
@@ -169,17 +182,25 @@ impl TestServers {
         self.listeners.get(name).map_or(CLOSED_PORT, |listener| listener.local_addr().unwrap().port())
     }
 
+    /// The key set every verifier fetches (on a closed port if no subgraph of the stack issues
+    /// tokens).
+    fn key_set_url(&self) -> String {
+        let (issuer, path) = self.issuer.unwrap_or(("", "/"));
+        format!("http://127.0.0.1:{}{path}", self.port(issuer))
+    }
+
     fn listener(&self, name: &str) -> std::net::TcpListener {
         self.listeners[name].try_clone().unwrap()
     }
 
     /// Points every shared section at this stack's servers: a fresh PostgreSQL database (or
     /// a MongoDB database, for a subgraph that can run on MongoDB), Redis under a prefix of its
-    /// own, the broker under this stack's names, the users subgraph's keys, its neighbours'
+    /// own, the broker under this stack's names, the token issuer's key set, its neighbours'
     /// ports, and a folder of its own for files.
     async fn point(&self, settings: &mut dyn AnySettings) {
         let name = settings.name();
-        let Common { service, database, mongo_database, cache, bus, auth, neighbours, files } = settings.common();
+        let Common { service, database, mongo_database, cache, bus, auth, neighbours, files, token_keys } =
+            settings.common();
         service.listen = format!("127.0.0.1:{}", self.port(name));
         if let Some(database) = database {
             match mongo_database {
@@ -200,12 +221,12 @@ impl TestServers {
             bus.queue_prefix.clone_from(&self.queue_prefix);
         }
         if let Some(auth) = auth {
-            auth.jwks_url = format!("http://127.0.0.1:{}/.well-known/jwks.json", self.port("users"));
+            auth.jwks_url = self.key_set_url();
         }
         for (neighbour, url) in neighbours {
             *url = format!("http://127.0.0.1:{}/graphql", self.port(neighbour));
         }
-        for file in files {
+        for file in files.into_iter().chain(token_keys.map(|keys| keys.signing_key_file)) {
             let file_name = Path::new(file.as_str()).file_name().map(ToOwned::to_owned).unwrap_or_default();
             *file = self.dir.join(name).join(file_name).display().to_string();
         }
@@ -252,7 +273,7 @@ impl Member {
 pub struct Stack {
     pub router_url: String,
     pub http: reqwest::Client,
-    /// The PKCS#8 PEM of the key the users subgraph signs access tokens with, so tests can
+    /// The PKCS#8 PEM of the key the token issuer (users) signs access tokens with, so tests can
     /// mint tokens the real issuer would never issue (expired, tampered).
     pub signing_key_pem: String,
     members: HashMap<&'static str, tokio::sync::Mutex<Member>>,
@@ -442,8 +463,7 @@ fn router_config(dir: &Path, port: u16, servers: &TestServers, rate_limit: (u32,
         "requests_per_second": rate_limit.0, "burst": rate_limit.1,
     } }))
     .unwrap();
-    config["jwt"]["jwks_providers"][0]["url"] =
-        serde_yaml::Value::String(format!("http://127.0.0.1:{}/.well-known/jwks.json", servers.port("users")));
+    config["jwt"]["jwks_providers"][0]["url"] = serde_yaml::Value::String(servers.key_set_url());
     let path = dir.join("router.yaml");
     std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
     path

@@ -79,8 +79,19 @@ pub struct Common<'a> {
     pub auth: Option<&'a mut AuthConfig>,
     /// The neighbouring subgraphs it calls, by subgraph name, and their GraphQL URLs.
     pub neighbours: Vec<(&'static str, &'a mut String)>,
-    /// Files and folders it writes outside its database (signing keys, mail).
+    /// Files and folders it writes outside its database (mail).
     pub files: Vec<&'a mut String>,
+    /// The keys that sign access tokens, if this service issues them.
+    pub token_keys: Option<TokenKeys<'a>>,
+}
+
+/// Where the service that issues access tokens keeps and publishes its keys.
+pub struct TokenKeys<'a> {
+    /// The path of its HTTP app where the public keys are published (a JWKS), which every
+    /// verifier fetches.
+    pub key_set_path: &'static str,
+    /// The private key file it signs with.
+    pub signing_key_file: &'a mut String,
 }
 
 impl<'a> Common<'a> {
@@ -95,6 +106,7 @@ impl<'a> Common<'a> {
             auth: None,
             neighbours: Vec::new(),
             files: Vec::new(),
+            token_keys: None,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use shop_kernel::config::{
-    BusConfig, CacheConfig, Common, DatabaseConfig, Problems, ServiceConfig, Settings, data_path,
+    BusConfig, CacheConfig, Common, DatabaseConfig, Problems, ServiceConfig, Settings, TokenKeys, data_path,
 };
 
 /// Users settings; the defaults are the embedded mode.
@@ -81,7 +81,10 @@ impl Settings for UsersConfig {
             mongo_database: Some(&mut self.mongo_database),
             cache: Some(&mut self.cache),
             bus: Some(&mut self.bus),
-            files: vec![&mut self.signing_key_file],
+            token_keys: Some(TokenKeys {
+                key_set_path: crate::JWKS_PATH,
+                signing_key_file: &mut self.signing_key_file,
+            }),
             ..Common::new(&mut self.service)
         }
     }
