@@ -97,32 +97,13 @@ impl Collected {
     }
 }
 
-/// A postal address as a client entered it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A postal address as a client entered it: the fields every GraphQL address input has
+/// (flattened into it with `#[graphql(flatten)]`), and what a neighbour's saved address reads
+/// back as. Missing fields read as empty, so [`PostalAddress::parse`] names them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, async_graphql::InputObject)]
+#[serde(default, rename_all = "camelCase")]
+#[graphql(name = "PostalAddressInput")]
 pub struct PostalAddressDraft {
-    /// Recipient.
-    pub name: String,
-    /// Street and number.
-    pub line1: String,
-    /// Flat, floor or building.
-    pub line2: Option<String>,
-    /// City or town.
-    pub city: String,
-    /// State, province or county.
-    pub region: Option<String>,
-    /// Postal code.
-    pub postal_code: String,
-    /// Country code.
-    pub country: String,
-    /// Phone number for the carrier.
-    pub phone: Option<String>,
-}
-
-/// A valid postal address: trimmed, blank optional parts absent, the country an assigned
-/// ISO 3166-1 alpha-2 code in upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostalAddress {
     /// Recipient, 1–100 characters.
     pub name: String,
     /// Street and number, 1–200 characters.
@@ -135,7 +116,33 @@ pub struct PostalAddress {
     pub region: Option<String>,
     /// Postal code, 1–20 characters.
     pub postal_code: String,
-    /// ISO 3166-1 alpha-2, upper case.
+    /// ISO 3166-1 alpha-2 country code, e.g. `US`; it chooses the tax rate at checkout.
+    pub country: String,
+    /// Phone number for the carrier: a `+` or not, then 6 to 20 digits, spaces or dashes.
+    pub phone: Option<String>,
+}
+
+/// A valid postal address: trimmed, blank optional parts absent, the country an assigned
+/// ISO 3166-1 alpha-2 code in upper case. Also the fields of every GraphQL address type
+/// (flattened into it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, async_graphql::SimpleObject)]
+#[serde(rename_all = "camelCase")]
+pub struct PostalAddress {
+    /// Recipient.
+    pub name: String,
+    /// Street and number.
+    pub line1: String,
+    /// Flat, floor or building.
+    pub line2: Option<String>,
+    /// City or town.
+    pub city: String,
+    /// State, province or county.
+    pub region: Option<String>,
+    /// Postal code.
+    // Users' documents stored before addresses shared this type spell it `postal_code`.
+    #[serde(alias = "postal_code")]
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country code, upper case.
     pub country: String,
     /// Phone number for the carrier.
     pub phone: Option<String>,
@@ -167,16 +174,8 @@ impl PostalAddress {
 
     /// The address as a draft, to parse again (what a stored address must survive).
     pub fn to_draft(&self) -> PostalAddressDraft {
-        PostalAddressDraft {
-            name: self.name.clone(),
-            line1: self.line1.clone(),
-            line2: self.line2.clone(),
-            city: self.city.clone(),
-            region: self.region.clone(),
-            postal_code: self.postal_code.clone(),
-            country: self.country.clone(),
-            phone: self.phone.clone(),
-        }
+        let Self { name, line1, line2, city, region, postal_code, country, phone } = self.clone();
+        PostalAddressDraft { name, line1, line2, city, region, postal_code, country, phone }
     }
 }
 

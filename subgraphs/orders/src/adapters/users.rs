@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{GraphqlClient, UpstreamError, at, entities};
@@ -13,14 +13,6 @@ const ADDRESSES: &str = "query($r: [_Any!]!) { _entities(representations: $r) { 
 
 /// The users subgraph.
 pub struct UsersClient(GraphqlClient);
-
-fn text(value: &Value) -> String {
-    value.as_str().unwrap_or_default().to_owned()
-}
-
-fn optional(value: &Value) -> Option<String> {
-    value.as_str().map(str::to_owned)
-}
 
 impl UsersClient {
     /// A client of the users service at `url`.
@@ -39,15 +31,14 @@ impl UsersClient {
         let response = self.0.execute(ADDRESSES, json!({ "r": representations }), authorization, true).await?;
         let list = entities(&response, 1, "users")?;
         let addresses = list.first().and_then(|u| at(u, "/addresses").as_array()).cloned().unwrap_or_default();
-        Ok(addresses.iter().find(|a| at(a, "/id") == address_id).map(|a| PostalAddressDraft {
-            name: text(at(a, "/name")),
-            line1: text(at(a, "/line1")),
-            line2: optional(at(a, "/line2")),
-            city: text(at(a, "/city")),
-            region: optional(at(a, "/region")),
-            postal_code: text(at(a, "/postalCode")),
-            country: text(at(a, "/country")),
-            phone: optional(at(a, "/phone")),
-        }))
+        let Some(address) = addresses.into_iter().find(|a| at(a, "/id") == address_id) else {
+            return Ok(None);
+        };
+        // Missing fields read as empty, for checkout's parser to name; a field of the wrong
+        // type is users answering outside its schema.
+        serde_json::from_value(address).map(Some).map_err(|error| UpstreamError::Refused {
+            upstream: "users",
+            reason: format!("unreadable saved address: {error}"),
+        })
     }
 }

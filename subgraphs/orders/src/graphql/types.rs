@@ -42,7 +42,7 @@ impl Order {
 
     /// Where it ships (a copy of the address taken at checkout).
     async fn shipping_address(&self) -> ShippingAddress {
-        ShippingAddress(self.0.shipping_address.clone())
+        ShippingAddress { address: self.0.shipping_address.clone() }
     }
 
     /// Σ unit price × quantity over the lines.
@@ -158,51 +158,11 @@ impl OrderLine {
 }
 
 /// Where an order ships: a copy taken at checkout, unaffected by later address changes.
-#[derive(Clone, Debug)]
-pub struct ShippingAddress(domain::PostalAddress);
-
-/// Where an order ships: a copy taken at checkout, unaffected by later address changes.
-#[Object]
-impl ShippingAddress {
-    /// Recipient.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// Street and number.
-    async fn line1(&self) -> &str {
-        &self.0.line1
-    }
-
-    /// Flat, floor or building.
-    async fn line2(&self) -> Option<&str> {
-        self.0.line2.as_deref()
-    }
-
-    /// City or town.
-    async fn city(&self) -> &str {
-        &self.0.city
-    }
-
-    /// State, province or county.
-    async fn region(&self) -> Option<&str> {
-        self.0.region.as_deref()
-    }
-
-    /// Postal code.
-    async fn postal_code(&self) -> &str {
-        &self.0.postal_code
-    }
-
-    /// ISO 3166-1 alpha-2 country code.
-    async fn country(&self) -> &str {
-        &self.0.country
-    }
-
-    /// Phone number for the carrier.
-    async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
-    }
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ShippingAddress {
+    /// The address itself.
+    #[graphql(flatten)]
+    address: domain::PostalAddress,
 }
 
 /// One step of an order's tracking timeline.
@@ -228,37 +188,9 @@ pub struct CheckoutLineInput {
 /// Where to ship an order.
 #[derive(InputObject, Clone, Debug)]
 pub struct ShippingAddressInput {
-    /// Recipient, up to 100 characters.
-    pub name: String,
-    /// Street and number, up to 200 characters.
-    pub line1: String,
-    /// Flat, floor or building, up to 200 characters.
-    pub line2: Option<String>,
-    /// City or town, up to 100 characters.
-    pub city: String,
-    /// State, province or county, up to 100 characters.
-    pub region: Option<String>,
-    /// Postal code, up to 20 characters.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2 country code, e.g. `US`; it chooses the tax rate.
-    pub country: String,
-    /// Phone number for the carrier: a `+` or not, then 6 to 20 digits, spaces or dashes.
-    pub phone: Option<String>,
-}
-
-impl From<ShippingAddressInput> for PostalAddressDraft {
-    fn from(input: ShippingAddressInput) -> Self {
-        Self {
-            name: input.name,
-            line1: input.line1,
-            line2: input.line2,
-            city: input.city,
-            region: input.region,
-            postal_code: input.postal_code,
-            country: input.country,
-            phone: input.phone,
-        }
-    }
+    /// The address itself.
+    #[graphql(flatten)]
+    pub address: PostalAddressDraft,
 }
 
 /// What to order: exactly one of `cartId` and `lines`, exactly one of `shippingAddress` and
@@ -290,7 +222,7 @@ impl From<CheckoutInput> for domain::CheckoutDraft {
                     .map(|l| domain::checkout::LineDraft { sku: l.sku, quantity: i64::from(l.quantity) })
                     .collect()
             }),
-            shipping_address: input.shipping_address.map(Into::into),
+            shipping_address: input.shipping_address.map(|input| input.address),
             address_id: input.address_id.map(|id| id.0),
             payment_token: input.payment_token,
             idempotency_key: input.idempotency_key,

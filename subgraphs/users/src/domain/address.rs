@@ -26,22 +26,9 @@ pub struct Address {
     pub kind: AddressKind,
     /// Whether this is the default of its kind.
     pub is_default: bool,
-    /// Recipient.
-    pub name: String,
-    /// Street and number.
-    pub line1: String,
-    /// Flat, floor, building.
-    pub line2: Option<String>,
-    /// City or town.
-    pub city: String,
-    /// State, province or county.
-    pub region: Option<String>,
-    /// Postal code.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2 country code, upper case.
-    pub country: String,
-    /// Contact phone for the carrier.
-    pub phone: Option<String>,
+    /// The address itself, valid by checkout's rules.
+    #[serde(flatten)]
+    pub postal: PostalAddress,
 }
 
 /// A postal address as entered, before validation (also the GraphQL input `AddressInput`).
@@ -53,53 +40,17 @@ pub struct AddressInput {
     /// Make this the default address of its kind. The first address of a kind always is.
     #[graphql(default)]
     pub is_default: bool,
-    /// Recipient, 1–100 characters.
-    pub name: String,
-    /// Street and number, 1–200 characters.
-    pub line1: String,
-    /// Flat, floor or building.
-    pub line2: Option<String>,
-    /// City or town.
-    pub city: String,
-    /// State, province or county.
-    pub region: Option<String>,
-    /// Postal code.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2 country code, e.g. `US`.
-    pub country: String,
-    /// Phone number for the carrier.
-    pub phone: Option<String>,
+    /// The address itself.
+    #[graphql(flatten)]
+    pub postal: PostalAddressDraft,
 }
 
 impl AddressInput {
     /// Validates the input into an address with `id`; errors point into `input`. The rules
     /// are checkout's ([`PostalAddress::parse`]), so a saved address always ships.
     pub fn parse(&self, id: Uuid) -> Result<Address, Vec<FieldError>> {
-        let draft = PostalAddressDraft {
-            name: self.name.clone(),
-            line1: self.line1.clone(),
-            line2: self.line2.clone(),
-            city: self.city.clone(),
-            region: self.region.clone(),
-            postal_code: self.postal_code.clone(),
-            country: self.country.clone(),
-            phone: self.phone.clone(),
-        };
-        let PostalAddress { name, line1, line2, city, region, postal_code, country, phone } =
-            PostalAddress::parse(&draft, &["input"])?;
-        Ok(Address {
-            id,
-            kind: self.kind,
-            is_default: self.is_default,
-            name,
-            line1,
-            line2,
-            city,
-            region,
-            postal_code,
-            country,
-            phone,
-        })
+        let postal = PostalAddress::parse(&self.postal, &["input"])?;
+        Ok(Address { id, kind: self.kind, is_default: self.is_default, postal })
     }
 }
 
@@ -188,12 +139,14 @@ mod tests {
         AddressInput {
             kind,
             is_default,
-            name: "Ada".into(),
-            line1: "1 Main St".into(),
-            city: "Springfield".into(),
-            postal_code: "12345".into(),
-            country: "us".into(),
-            ..AddressInput::default()
+            postal: PostalAddressDraft {
+                name: "Ada".into(),
+                line1: "1 Main St".into(),
+                city: "Springfield".into(),
+                postal_code: "12345".into(),
+                country: "us".into(),
+                ..PostalAddressDraft::default()
+            },
         }
     }
 
@@ -211,7 +164,7 @@ mod tests {
         let now = Utc::now();
         let user = user().with_address_added(&input(AddressKind::Shipping, false), a, now).unwrap();
         assert_eq!(defaults(&user, AddressKind::Shipping), [a], "the first address becomes the default");
-        assert_eq!(user.addresses[0].country, "US");
+        assert_eq!(user.addresses[0].postal.country, "US");
         let user = user.with_address_added(&input(AddressKind::Shipping, true), b, now).unwrap();
         assert_eq!(defaults(&user, AddressKind::Shipping), [b], "a new default replaces the old one");
         let user = user.with_address_added(&input(AddressKind::Billing, false), c, now).unwrap();
@@ -224,11 +177,27 @@ mod tests {
 
     #[test]
     fn invalid_addresses_name_every_bad_field() {
-        let bad = AddressInput { country: "USA".into(), postal_code: " ".into(), ..input(AddressKind::Billing, false) };
+        let mut bad = input(AddressKind::Billing, false);
+        bad.postal.country = "USA".into();
+        bad.postal.postal_code = " ".into();
         let Err(AddressError::Invalid(errors)) = user().with_address_added(&bad, Uuid::new_v4(), Utc::now()) else {
             panic!("expected invalid");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.join(".")).collect();
         assert_eq!(fields, ["input.country", "input.postalCode"]);
+    }
+
+    #[test]
+    fn addresses_stored_before_they_shared_the_kernel_type_still_read() {
+        let id = Uuid::new_v4();
+        let stored = serde_json::json!({
+            "id": id, "kind": "SHIPPING", "is_default": true, "name": "Ada", "line1": "1 Main St",
+            "line2": null, "city": "Springfield", "region": null, "postal_code": "12345", "country": "US",
+            "phone": null,
+        });
+        let address: Address = serde_json::from_value(stored).unwrap();
+        assert_eq!(address.postal.postal_code, "12345");
+        let written = serde_json::to_value(&address).unwrap();
+        assert_eq!(serde_json::from_value::<Address>(written).unwrap(), address);
     }
 }

@@ -3,7 +3,7 @@
 
 use async_graphql::{ID, InputObject, Object, SimpleObject, connection::Connection};
 use chrono::{DateTime, Utc};
-use shop_kernel::auth::Role;
+use shop_kernel::{auth::Role, input::PostalAddress};
 
 use crate::{
     domain::{Address, AddressKind, User},
@@ -82,39 +82,14 @@ pub struct AddressObject {
     pub kind: AddressKind,
     /// Whether this is the default of its kind.
     pub is_default: bool,
-    /// Recipient.
-    pub name: String,
-    /// Street and number.
-    pub line1: String,
-    /// Flat, floor or building.
-    pub line2: Option<String>,
-    /// City or town.
-    pub city: String,
-    /// State, province or county.
-    pub region: Option<String>,
-    /// Postal code.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2 country code.
-    pub country: String,
-    /// Phone number for the carrier.
-    pub phone: Option<String>,
+    /// The address itself.
+    #[graphql(flatten)]
+    pub postal: PostalAddress,
 }
 
 impl From<Address> for AddressObject {
     fn from(a: Address) -> Self {
-        Self {
-            id: ID(a.id.to_string()),
-            kind: a.kind,
-            is_default: a.is_default,
-            name: a.name,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
-            phone: a.phone,
-        }
+        Self { id: ID(a.id.to_string()), kind: a.kind, is_default: a.is_default, postal: a.postal }
     }
 }
 

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use shop_kernel::input::PostalAddressDraft;
 use shop_messaging::{
     Bus, ConsumerSpec, Envelope, Handler, HandlerError,
     contracts::{UserRegistered, notifications_queue, topology},
@@ -132,14 +133,16 @@ fn address(kind: AddressKind, city: &str) -> AddressInput {
     AddressInput {
         kind,
         is_default: false,
-        name: "Ada Lovelace".into(),
-        line1: "12 St James's Square".into(),
-        line2: Some("Flat 3".into()),
-        city: city.into(),
-        region: None,
-        postal_code: "SW1Y 4JH".into(),
-        country: "gb".into(),
-        phone: Some("+44 20 7946 0000".into()),
+        postal: PostalAddressDraft {
+            name: "Ada Lovelace".into(),
+            line1: "12 St James's Square".into(),
+            line2: Some("Flat 3".into()),
+            city: city.into(),
+            region: None,
+            postal_code: "SW1Y 4JH".into(),
+            country: "gb".into(),
+            phone: Some("+44 20 7946 0000".into()),
+        },
     }
 }
 
