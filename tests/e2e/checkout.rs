@@ -33,7 +33,7 @@ pub(crate) async fn a_sku_in_stock(stack: &Stack) -> (String, i64) {
         .unwrap_or_else(|| panic!("no SKU with stock: {body}"))
 }
 
-async fn available(stack: &Stack, sku: &str) -> i64 {
+pub(crate) async fn available(stack: &Stack, sku: &str) -> i64 {
     // Read straight from the inventory subgraph: the router adds nothing and this stays
     // correct while a test has the router's view of a product cached nowhere.
     let (_, body) = stack
@@ -124,7 +124,7 @@ pub(crate) async fn wait_for_status(stack: &Stack, token: &str, id: &str, status
 
 /// Checks the stock invariants in the inventory database: no SKU oversold, `reserved` equals
 /// what active reservations hold, and no reservation is active once every order is over.
-async fn assert_stock_invariants(stack: &Stack) {
+pub(crate) async fn assert_stock_invariants(stack: &Stack) {
     let db = Database::connect(stack.database_url("inventory").await.as_str()).await.unwrap();
     let rows = db
         .query_all_raw(Statement::from_string(
@@ -158,7 +158,7 @@ async fn assert_stock_invariants(stack: &Stack) {
 }
 
 /// A reservation's status by order id (None if inventory never saw the order).
-async fn reservation_status(stack: &Stack, order_id: &str) -> Option<String> {
+pub(crate) async fn reservation_status(stack: &Stack, order_id: &str) -> Option<String> {
     let db = Database::connect(stack.database_url("inventory").await.as_str()).await.unwrap();
     let row = db
         .query_one_raw(Statement::from_sql_and_values(

@@ -8,6 +8,7 @@
 
 mod addresses;
 mod authorization;
+mod cancellation;
 mod cart;
 mod checkout;
 mod errors;

@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_inventory;
+mod m20261203_000001_record_restocks;
 
 /// Every inventory migration, in order.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_inventory::Migration),
             Box::new(shop_messaging::migration::CreateOutbox),
             Box::new(shop_messaging::migration::CreateInbox),
+            Box::new(m20261203_000001_record_restocks::Migration),
         ]
     }
 }

@@ -64,6 +64,12 @@ impl CommandHandler {
             let command: contracts::InventoryCommit = decode(message)?;
             return match step.commit(&command.order_id).await {
                 Ok(_) => reply(&contracts::InventoryCommitted { order_id: command.order_id }, message),
+                // The order was cancelled and its release handled before this commit: the units
+                // stay where the release put them, and there is nothing to answer.
+                Err(TransitionError::Invalid {
+                    from: ReservationStatus::Released | ReservationStatus::Restocked,
+                    ..
+                }) => Ok(Vec::new()),
                 Err(TransitionError::Store(error)) => Err(transient(&error)),
                 // Paid after the hold lapsed, or for an order never reserved: an operator must
                 // look (the dead letter keeps the message), stock must not go negative.

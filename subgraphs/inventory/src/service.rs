@@ -81,11 +81,16 @@ impl SagaStep<'_> {
         store::finish_within(&self.tx, order_id, ReservationStatus::Committed).await
     }
 
-    /// The order gives its units back. Idempotent. A release that overtakes its reserve
-    /// leaves a released marker instead, so the late reserve finds it and holds nothing.
+    /// The order gives its units back, exactly once however often it asks: held units are
+    /// no longer held; committed units (a confirmed order cancelled before it shipped) go back
+    /// on hand. A release that overtakes its reserve leaves a released marker instead, so the
+    /// late reserve finds it and holds nothing.
     pub async fn release(&self, order_id: &str) -> Result<Reservation, TransitionError> {
         match store::finish_within(&self.tx, order_id, ReservationStatus::Released).await {
             Err(TransitionError::NotFound) => Ok(store::record_release_without_reservation(&self.tx, order_id).await?),
+            Err(TransitionError::Invalid {
+                from: ReservationStatus::Committed | ReservationStatus::Restocked, ..
+            }) => store::finish_within(&self.tx, order_id, ReservationStatus::Restocked).await,
             other => other,
         }
     }

@@ -121,6 +121,9 @@ pub enum ReservationStatus {
     Released,
     /// Nobody committed in time; the sweeper gave the units back.
     Expired,
+    /// The order was cancelled after its units were committed but before it shipped: they
+    /// went back on hand.
+    Restocked,
 }
 
 impl ReservationStatus {
@@ -136,17 +139,24 @@ impl ReservationStatus {
             Self::Committed => "COMMITTED",
             Self::Released => "RELEASED",
             Self::Expired => "EXPIRED",
+            Self::Restocked => "RESTOCKED",
         }
     }
 
     /// Parses the stored form.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Committed, Self::Released, Self::Expired].into_iter().find(|st| st.as_str() == s)
+        [Self::Active, Self::Committed, Self::Released, Self::Expired, Self::Restocked]
+            .into_iter()
+            .find(|st| st.as_str() == s)
     }
 
-    /// Only an active reservation moves, and only to a final state.
+    /// An active reservation ends committed, released or expired; a committed one may still
+    /// be restocked (cancelled before shipping). Nothing else moves.
     pub const fn can_become(self, next: Self) -> bool {
-        matches!((self, next), (Self::Active, Self::Committed | Self::Released | Self::Expired))
+        matches!(
+            (self, next),
+            (Self::Active, Self::Committed | Self::Released | Self::Expired) | (Self::Committed, Self::Restocked)
+        )
     }
 }
 

@@ -53,6 +53,8 @@ pub mod reservation {
         pub expires_at: DateTimeUtc,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// Set when a committed reservation's units went back on hand (read as RESTOCKED).
+        pub restocked_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -360,6 +360,7 @@ async fn insert_header(
         expires_at: Set(expires_at),
         created_at: Set(now),
         updated_at: Set(now),
+        restocked_at: Set(None),
     };
     reservation::Entity::insert(header).exec_without_returning(conn).await?;
     Ok(())
@@ -383,17 +384,21 @@ async fn with_lines(conn: &impl ConnectionTrait, header: reservation::Model) -> 
     Ok(Reservation {
         id: Uuid::parse_str(&header.id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         order_id: header.order_id,
-        status: ReservationStatus::parse(&header.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown reservation status {}", header.status)))?,
+        status: match header.restocked_at {
+            Some(_) => ReservationStatus::Restocked,
+            None => ReservationStatus::parse(&header.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown reservation status {}", header.status)))?,
+        },
         lines: lines.into_iter().map(|l| Line { sku: l.sku, quantity: l.quantity }).collect(),
         expires_at: header.expires_at,
     })
 }
 
-/// Moves an active reservation to a final state and applies it to stock, inside the caller's
-/// transaction. The conditional status update makes concurrent callers (two sweepers, a
-/// sweeper and a commit) safe: exactly one of them applies the change. Reaching the state it
-/// is already in is success (idempotent).
+/// Moves an order's reservation to `to` inside the caller's transaction and moves its units
+/// accordingly: committed (they leave the stock), released or expired (they are no longer
+/// held), restocked (a committed order's units go back on hand). Only an active reservation
+/// moves, except that a committed one may be restocked. Idempotent: a reservation already
+/// at `to` is returned unchanged.
 pub async fn finish_within(
     tx: &DatabaseTransaction,
     order_id: &str,
@@ -406,15 +411,27 @@ pub async fn finish_within(
         .await
         .map_err(StoreError::from)?
         .ok_or(TransitionError::NotFound)?;
-    let moved = reservation::Entity::update_many()
-        .col_expr(reservation::Column::Status, Expr::value(to.as_str()))
+    // Conditional on the state it moves from, so two racing moves cannot both apply. A restock
+    // is recorded in `restocked_at` (the status CHECK predates it; see the migration).
+    let (from, update) = if to == ReservationStatus::Restocked {
+        let update = reservation::Entity::update_many()
+            .col_expr(reservation::Column::RestockedAt, Expr::value(now))
+            .filter(reservation::Column::Status.eq(ReservationStatus::Committed.as_str()))
+            .filter(reservation::Column::RestockedAt.is_null());
+        (ReservationStatus::Committed, update)
+    } else {
+        let update = reservation::Entity::update_many()
+            .col_expr(reservation::Column::Status, Expr::value(to.as_str()))
+            .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()));
+        (ReservationStatus::Active, update)
+    };
+    let moved = update
         .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
         .filter(reservation::Column::Id.eq(header.id.clone()))
-        .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()))
         .exec(tx)
         .await
         .map_err(StoreError::from)?;
-    if moved.rows_affected == 0 {
+    if moved.rows_affected == 0 || !from.can_become(to) {
         let current = with_lines(tx, header).await?;
         return if current.status == to {
             Ok(current)
@@ -436,13 +453,18 @@ async fn apply_final(
     to: ReservationStatus,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let mut update = stock::Entity::update_many()
-        .col_expr(stock::Column::Reserved, Expr::col(stock::Column::Reserved).sub(line.quantity))
+    let (reserved, on_hand) = match to {
+        ReservationStatus::Committed => (-line.quantity, -line.quantity),
+        ReservationStatus::Released | ReservationStatus::Expired => (-line.quantity, 0),
+        ReservationStatus::Restocked => (0, line.quantity),
+        ReservationStatus::Active => (0, 0),
+    };
+    stock::Entity::update_many()
+        .col_expr(stock::Column::Reserved, Expr::col(stock::Column::Reserved).add(reserved))
+        .col_expr(stock::Column::OnHand, Expr::col(stock::Column::OnHand).add(on_hand))
         .col_expr(stock::Column::UpdatedAt, Expr::value(now))
-        .filter(stock::Column::Sku.eq(line.sku.clone()));
-    if to == ReservationStatus::Committed {
-        update = update.col_expr(stock::Column::OnHand, Expr::col(stock::Column::OnHand).sub(line.quantity));
-    }
-    update.exec(tx).await?;
+        .filter(stock::Column::Sku.eq(line.sku.clone()))
+        .exec(tx)
+        .await?;
     Ok(())
 }

@@ -94,4 +94,64 @@ async fn commands(backend: Backend) {
     assert!(matches!(handler.handle(&orphan).await, Err(HandlerError::Permanent(_))));
 }
 
-shop_testkit::on_sql_backends!(commands);
+fn commit(order_id: &str) -> Envelope {
+    Envelope::new(&contracts::InventoryCommit { order_id: order_id.into() }, order_id).unwrap()
+}
+
+fn release(order_id: &str) -> Envelope {
+    Envelope::new(&contracts::InventoryRelease { order_id: order_id.into(), reason: "cancelled".into() }, order_id)
+        .unwrap()
+}
+
+async fn levels(store: &InventoryStore, sku: &str) -> (i64, i64) {
+    let levels = store.stock_levels(&[sku.into()]).await.unwrap();
+    (levels[0].on_hand, levels[0].reserved)
+}
+
+/// A confirmed order cancelled before it ships: its committed units go back on hand, once,
+/// however often the release is delivered and whichever of commit and release comes first.
+async fn a_committed_order_released_is_restocked_once(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = Arc::new(store);
+    store.seed("A", 10).await.unwrap();
+    let handler = handler(&store);
+
+    handler.handle(&reserve("paid", "A", 4)).await.unwrap();
+    handler.handle(&commit("paid")).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (6, 0), "committed: the units left the stock");
+    let first = release("paid");
+    handler.handle(&first).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (10, 0), "restocked");
+    assert_eq!(store.reservation("paid").await.unwrap().unwrap().status, ReservationStatus::Restocked);
+    // The same release redelivered, and a second release (a second cancel's message): no
+    // second restock, both answered.
+    handler.handle(&first).await.unwrap();
+    handler.handle(&release("paid")).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (10, 0), "restocked once");
+    // A commit that arrives after the order's release changes nothing and is not a poison
+    // message (the order was cancelled).
+    handler.handle(&commit("paid")).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (10, 0));
+
+    // The release first, the commit after it: the hold is released, the commit is a no-op.
+    handler.handle(&reserve("overtaken", "A", 3)).await.unwrap();
+    handler.handle(&release("overtaken")).await.unwrap();
+    handler.handle(&commit("overtaken")).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (10, 0));
+    assert_eq!(store.reservation("overtaken").await.unwrap().unwrap().status, ReservationStatus::Released);
+
+    let kinds: Vec<String> = answers(&store).await.into_iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "inventory.reserved.v1",
+            "inventory.committed.v1",
+            "inventory.released.v1",
+            "inventory.released.v1",
+            "inventory.reserved.v1",
+            "inventory.released.v1",
+        ]
+    );
+}
+
+shop_testkit::on_sql_backends!(commands, a_committed_order_released_is_restocked_once);

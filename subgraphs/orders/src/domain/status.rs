@@ -208,9 +208,10 @@ use OrderStatus::{AwaitingPayment, Cancelled, Confirmed, Delivered, Pending, Shi
 /// - payment failed: release the stock; there is nothing to void;
 /// - payment timed out: release the stock and void, because the authorization may still land;
 /// - cancelled before payment: release and void (either may be in flight);
-/// - cancelled once CONFIRMED: the stock was committed (it left the shelf in the books);
-///   restocking a cancelled confirmed order is out of scope (a warehouse return), so only the
-///   money goes back: `PaymentVoid` voids the authorization, or refunds if it was captured.
+/// - cancelled once CONFIRMED (not yet shipped): the units were committed but never left the
+///   warehouse, so `InventoryRelease` puts them back on hand (exactly once: inventory moves the
+///   reservation COMMITTED → RESTOCKED conditionally), and `PaymentVoid` voids the
+///   authorization, or refunds if it was captured.
 pub const TRANSITIONS: &[Transition] = &[
     t(Pending, Trigger::InventoryReserved, AwaitingPayment, C::NONE),
     t(Pending, Trigger::InventoryRejected, Cancelled, C::NONE),
@@ -222,7 +223,7 @@ pub const TRANSITIONS: &[Transition] = &[
     t(AwaitingPayment, Trigger::PaymentTimeout, Cancelled, C::RELEASE_AND_VOID),
     t(AwaitingPayment, Trigger::InventoryExpired, Cancelled, C::VOID),
     t(AwaitingPayment, Trigger::Cancel, Cancelled, C::RELEASE_AND_VOID),
-    t(Confirmed, Trigger::Cancel, Cancelled, C::VOID),
+    t(Confirmed, Trigger::Cancel, Cancelled, C::RELEASE_AND_VOID),
     t(Confirmed, Trigger::Ship, Shipped, C::NONE),
     t(Shipped, Trigger::Deliver, Delivered, C::NONE),
 ];
@@ -302,7 +303,7 @@ mod tests {
         assert_eq!(transition(AwaitingPayment, Trigger::PaymentFailed).unwrap().compensation, C::RELEASE);
         assert_eq!(transition(AwaitingPayment, Trigger::PaymentTimeout).unwrap().compensation, C::RELEASE_AND_VOID);
         assert_eq!(transition(Pending, Trigger::PendingTimeout).unwrap().compensation, C::RELEASE);
-        assert_eq!(transition(Confirmed, Trigger::Cancel).unwrap().compensation, C::VOID);
+        assert_eq!(transition(Confirmed, Trigger::Cancel).unwrap().compensation, C::RELEASE_AND_VOID);
         // Only cancellations compensate.
         for t in TRANSITIONS.iter().filter(|t| t.to != Cancelled) {
             assert_eq!(t.compensation, C::NONE, "{t:?}");

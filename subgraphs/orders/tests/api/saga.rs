@@ -216,11 +216,14 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
     let missing = app.mutate(&owner, cancel, json!({ "id": Uuid::new_v4().to_string() })).await;
     assert_eq!(missing["userErrors"], json!([{ "field": ["id"], "code": "ORDER_NOT_FOUND" }]));
 
-    // A confirmed order: the money goes back; the committed stock is not restocked.
+    // A confirmed order, not shipped: the committed units go back on hand and the money back.
     let cancelled = app.mutate(&owner, cancel, json!({ "id": id })).await;
     assert_eq!(cancelled["order"]["status"], "CANCELLED");
     assert_eq!(cancelled["order"]["cancellationReason"], "cancelled by the customer");
-    assert_eq!(new_kinds(&app, &id, 8).await, ["payment.void.v1", "order.cancelled.v1", "order.updated.v1"]);
+    assert_eq!(
+        new_kinds(&app, &id, 8).await,
+        ["inventory.release.v1", "payment.void.v1", "order.cancelled.v1", "order.updated.v1"]
+    );
     let again = app.mutate(&owner, cancel, json!({ "id": id })).await;
     assert_eq!(again["userErrors"], json!([{ "field": ["id"], "code": "INVALID_TRANSITION" }]));
 
