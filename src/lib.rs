@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use shop_kernel::SubgraphKind;
+use shop_kernel::{SubgraphKind, subgraph::AnySettings};
 
 /// Every subgraph of the shop, in the order a process starts them (users first: the others
 /// verify tokens against its keys).
@@ -28,6 +28,28 @@ pub const DEMO_DATA: &str = include_str!("../seed/catalog.json");
 /// found from the crate's folder so the launcher works from any working directory.
 pub fn shipped_file(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Rules that span the settings of several subgraphs, checked wherever they are loaded
+/// together (the launcher; the compose check in the tests): a payment must settle well inside
+/// the stock hold (at most half of it), or an order can be paid after its reservation lapsed.
+pub fn check_together(settings: &mut [Box<dyn AnySettings>]) -> Result<(), String> {
+    let (mut payment_timeout, mut reservation_ttl) = (None, None);
+    for settings in settings.iter_mut() {
+        let settings = settings.as_any_mut();
+        if let Some(orders) = settings.downcast_mut::<shop_orders::config::OrdersConfig>() {
+            payment_timeout = Some(orders.payment_timeout_secs);
+        } else if let Some(inventory) = settings.downcast_mut::<shop_inventory::config::InventoryConfig>() {
+            reservation_ttl = Some(inventory.reservation_ttl_secs);
+        }
+    }
+    match (payment_timeout, reservation_ttl) {
+        (Some(timeout), Some(ttl)) if timeout.saturating_mul(2) > ttl => Err(format!(
+            "orders.payment_timeout_secs ({timeout}) must be at most half of inventory.reservation_ttl_secs ({ttl}), \
+             so a payment settles while its stock is held"
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +89,7 @@ mod tests {
     #[test]
     fn the_compose_stack_configures_every_subgraph_validly() {
         let environment = compose_environment();
+        let mut all = Vec::new();
         for kind in super::subgraphs() {
             let prefix = format!("{}__", kind.name().to_ascii_uppercase());
             let own: HashMap<String, String> = environment
@@ -85,7 +108,26 @@ mod tests {
             if let Some(bus) = common.bus {
                 assert!(bus.amqp_url.is_some(), "{} talks to RabbitMQ in compose", kind.name());
             }
+            all.push(settings);
         }
+        super::check_together(&mut all).unwrap();
+    }
+
+    fn loaded(variables: &[(&str, &str)]) -> Vec<Box<dyn super::AnySettings>> {
+        let env: HashMap<String, String> = variables.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        super::subgraphs().iter().map(|kind| kind.load_settings_from("", env.clone()).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_payment_timeout_not_well_inside_the_reservation_ttl_is_refused() {
+        assert_eq!(super::check_together(&mut loaded(&[])), Ok(()), "the defaults hold");
+        let mut settings =
+            loaded(&[("ORDERS__PAYMENT_TIMEOUT_SECS", "600"), ("INVENTORY__RESERVATION_TTL_SECS", "900")]);
+        let error = super::check_together(&mut settings).unwrap_err();
+        assert!(error.contains("payment_timeout_secs (600)"), "{error}");
+        let mut settings =
+            loaded(&[("ORDERS__PAYMENT_TIMEOUT_SECS", "450"), ("INVENTORY__RESERVATION_TTL_SECS", "900")]);
+        assert_eq!(super::check_together(&mut settings), Ok(()));
     }
 
     /// `service`'s settings with `variables` set are refused, naming `key`.

@@ -145,6 +145,7 @@ async fn seed_only() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let mut settings = load_settings(|_| true)?;
+    shop::check_together(&mut settings).map_err(anyhow::Error::msg)?;
     // Bind every port before the router starts: its first JWKS fetch then waits in the users
     // listener's backlog instead of failing and leaving tokens unverifiable until the next poll.
     let mut listeners = Vec::with_capacity(settings.len());

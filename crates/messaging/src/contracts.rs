@@ -51,6 +51,8 @@ pub fn orders_saga_queue() -> QueueSpec {
             "inventory.reserved.*",
             "inventory.rejected.*",
             "inventory.expired.*",
+            "inventory.committed.*",
+            "inventory.commit_failed.*",
             "payment.authorized.*",
             "payment.failed.*",
             "payment.captured.*",
@@ -219,6 +221,16 @@ event! {
     InventoryCommitted = "inventory.committed.v1" {
         /// The order.
         order_id: String,
+    }
+}
+event! {
+    /// A commit arrived after the order's hold had lapsed and its units were no longer free:
+    /// nothing was taken.
+    InventoryCommitFailed = "inventory.commit_failed.v1" {
+        /// The order.
+        order_id: String,
+        /// The lines that were short when the commit arrived.
+        shortages: Vec<Shortage>,
     }
 }
 event! {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use shop_messaging::{Envelope, Handler, HandlerError, contracts};
 
 use crate::{
-    domain::{Line, Reservation, ReservationRequest, ReservationStatus},
+    domain::{Line, Reservation, ReservationRequest, ReservationStatus, Shortage},
     service::{Inventory, ReserveError, SagaStep, StoreError, TransitionError},
 };
 
@@ -50,10 +50,7 @@ impl CommandHandler {
                 Err(ReserveError::Insufficient(shortages)) => reply(
                     &contracts::InventoryRejected {
                         order_id: command.order_id,
-                        shortages: shortages
-                            .into_iter()
-                            .map(|s| contracts::Shortage { sku: s.sku, requested: s.requested, available: s.available })
-                            .collect(),
+                        shortages: shortages.into_iter().map(shortage).collect(),
                     },
                     message,
                 ),
@@ -64,6 +61,21 @@ impl CommandHandler {
             let command: contracts::InventoryCommit = decode(message)?;
             return match step.commit(&command.order_id).await {
                 Ok(_) => reply(&contracts::InventoryCommitted { order_id: command.order_id }, message),
+                // Paid after the hold lapsed: the stock is taken again if it is free, else the
+                // order is told what is short (it cancels and voids); never a dead letter.
+                Err(TransitionError::Invalid { from: ReservationStatus::Expired, .. }) => {
+                    match step.commit_lapsed(&command.order_id).await {
+                        Ok(_) => reply(&contracts::InventoryCommitted { order_id: command.order_id }, message),
+                        Err(ReserveError::Insufficient(shortages)) => reply(
+                            &contracts::InventoryCommitFailed {
+                                order_id: command.order_id,
+                                shortages: shortages.into_iter().map(shortage).collect(),
+                            },
+                            message,
+                        ),
+                        Err(ReserveError::Store(error)) => Err(transient(&error)),
+                    }
+                }
                 // The order was cancelled and its release handled before this commit: the units
                 // stay where the release put them, and there is nothing to answer.
                 Err(TransitionError::Invalid {
@@ -71,8 +83,8 @@ impl CommandHandler {
                     ..
                 }) => Ok(Vec::new()),
                 Err(TransitionError::Store(error)) => Err(transient(&error)),
-                // Paid after the hold lapsed, or for an order never reserved: an operator must
-                // look (the dead letter keeps the message), stock must not go negative.
+                // A commit of an order never reserved: a bug upstream that an operator must see
+                // (the dead letter keeps the message).
                 Err(error) => {
                     Err(HandlerError::Permanent(format!("cannot commit order {}: {error}", command.order_id)))
                 }
@@ -117,6 +129,10 @@ pub fn expired_announcement(reservation: &Reservation) -> Vec<Envelope> {
             Vec::new()
         }
     }
+}
+
+fn shortage(short: Shortage) -> contracts::Shortage {
+    contracts::Shortage { sku: short.sku, requested: short.requested, available: short.available }
 }
 
 fn decode<E: shop_messaging::Event>(message: &Envelope) -> Result<E, HandlerError> {

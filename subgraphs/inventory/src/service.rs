@@ -81,6 +81,12 @@ impl SagaStep<'_> {
         store::finish_within(&self.tx, order_id, ReservationStatus::Committed).await
     }
 
+    /// The order was paid after its hold lapsed: takes the units from what is free now, or
+    /// names what is short (nothing taken).
+    pub async fn commit_lapsed(&self, order_id: &str) -> Result<Reservation, ReserveError> {
+        store::commit_lapsed_within(&self.tx, order_id).await
+    }
+
     /// The order gives its units back, exactly once however often it asks: held units are
     /// no longer held; committed units (a confirmed order cancelled before it shipped) go back
     /// on hand. A release that overtakes its reserve leaves a released marker instead, so the

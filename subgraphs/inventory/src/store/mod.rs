@@ -270,26 +270,7 @@ pub async fn reserve_within(
     }
     let now = Utc::now();
     let attempt = tx.begin().await.map_err(StoreError::from)?;
-    let mut shortages = Vec::new();
-    // Lines are sorted by SKU: every transaction locks rows in the same order.
-    for line in request.lines() {
-        let updated = stock::Entity::update_many()
-            .col_expr(stock::Column::Reserved, Expr::col(stock::Column::Reserved).add(line.quantity))
-            .col_expr(stock::Column::UpdatedAt, Expr::value(now))
-            .filter(stock::Column::Sku.eq(line.sku.clone()))
-            .filter(Expr::col(stock::Column::OnHand).sub(Expr::col(stock::Column::Reserved)).gte(line.quantity))
-            .exec(&attempt)
-            .await
-            .map_err(StoreError::from)?;
-        if updated.rows_affected == 0 {
-            let available = stock::Entity::find_by_id(line.sku.clone())
-                .one(&attempt)
-                .await
-                .map_err(StoreError::from)?
-                .map_or(0, |row| row.on_hand - row.reserved);
-            shortages.push(Shortage { sku: line.sku.clone(), requested: line.quantity, available });
-        }
-    }
+    let shortages = take_free(&attempt, request.lines(), Take::Hold, now).await?;
     if !shortages.is_empty() {
         attempt.rollback().await.map_err(StoreError::from)?;
         return Err(ReserveError::Insufficient(shortages));
@@ -325,6 +306,84 @@ pub async fn reserve_within(
         lines: request.lines().to_vec(),
         expires_at,
     })
+}
+
+/// How [`take_free`] takes units from the free stock.
+#[derive(Clone, Copy)]
+enum Take {
+    /// Held for an order: `reserved` grows.
+    Hold,
+    /// Sold outright (a paid order whose hold lapsed): `on_hand` shrinks.
+    Sell,
+}
+
+/// Takes each line from the free stock (on hand − reserved) inside `attempt`, each only if
+/// enough is free; returns the lines that were short (the caller rolls `attempt` back then).
+async fn take_free(
+    attempt: &DatabaseTransaction,
+    lines: &[Line],
+    take: Take,
+    now: DateTime<Utc>,
+) -> Result<Vec<Shortage>, StoreError> {
+    let mut shortages = Vec::new();
+    // Lines are sorted by SKU: every transaction locks rows in the same order.
+    for line in lines {
+        let update = match take {
+            Take::Hold => stock::Entity::update_many()
+                .col_expr(stock::Column::Reserved, Expr::col(stock::Column::Reserved).add(line.quantity)),
+            Take::Sell => stock::Entity::update_many()
+                .col_expr(stock::Column::OnHand, Expr::col(stock::Column::OnHand).sub(line.quantity)),
+        };
+        let updated = update
+            .col_expr(stock::Column::UpdatedAt, Expr::value(now))
+            .filter(stock::Column::Sku.eq(line.sku.clone()))
+            .filter(Expr::col(stock::Column::OnHand).sub(Expr::col(stock::Column::Reserved)).gte(line.quantity))
+            .exec(attempt)
+            .await?;
+        if updated.rows_affected == 0 {
+            let available = stock::Entity::find_by_id(line.sku.clone())
+                .one(attempt)
+                .await?
+                .map_or(0, |row| row.on_hand - row.reserved);
+            shortages.push(Shortage { sku: line.sku.clone(), requested: line.quantity, available });
+        }
+    }
+    Ok(shortages)
+}
+
+/// A commit that arrived after its order's hold lapsed (the sweeper expired it): takes the
+/// units from what is free now, every line or none, and marks the reservation committed, so a
+/// paid order still gets its stock when the stock is there. The shortages when it is not, with
+/// nothing taken. Inside the caller's transaction; a reservation committed meanwhile is
+/// returned as it is.
+pub async fn commit_lapsed_within(tx: &DatabaseTransaction, order_id: &str) -> Result<Reservation, ReserveError> {
+    let current =
+        reservation_of(tx, order_id).await?.ok_or(StoreError::Corrupt(format!("no reservation of {order_id}")))?;
+    if current.status != ReservationStatus::Expired {
+        return Ok(current);
+    }
+    let now = Utc::now();
+    let attempt = tx.begin().await.map_err(StoreError::from)?;
+    // Claims the lapsed reservation first, so two racing commits cannot both take the units.
+    let claimed = reservation::Entity::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(ReservationStatus::Committed.as_str()))
+        .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
+        .filter(reservation::Column::Id.eq(current.id.to_string()))
+        .filter(reservation::Column::Status.eq(ReservationStatus::Expired.as_str()))
+        .exec(&attempt)
+        .await
+        .map_err(StoreError::from)?;
+    if claimed.rows_affected == 0 {
+        attempt.rollback().await.map_err(StoreError::from)?;
+        return Ok(reservation_of(tx, order_id).await?.unwrap_or(current));
+    }
+    let shortages = take_free(&attempt, &current.lines, Take::Sell, now).await?;
+    if !shortages.is_empty() {
+        attempt.rollback().await.map_err(StoreError::from)?;
+        return Err(ReserveError::Insufficient(shortages));
+    }
+    attempt.commit().await.map_err(StoreError::from)?;
+    Ok(Reservation { status: ReservationStatus::Committed, ..current })
 }
 
 /// Records that an order gave up stock it never held (a release that overtook its reserve):

@@ -154,4 +154,40 @@ async fn a_committed_order_released_is_restocked_once(backend: Backend) {
     );
 }
 
-shop_testkit::on_sql_backends!(commands, a_committed_order_released_is_restocked_once);
+/// A commit that arrives after the sweeper expired its hold: the units are taken again if they
+/// are free, and the order is told what is short if they are not; never a dead letter.
+async fn a_commit_after_the_hold_lapsed_takes_free_units_or_names_the_shortage(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let store = Arc::new(store);
+    store.seed("A", 5).await.unwrap();
+    let handler = handler(&store);
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+
+    // Lapsed, still free: committed after all.
+    handler.handle(&reserve("late", "A", 2)).await.unwrap();
+    store.expire_due(later, 100, shop_inventory::events::expired_announcement).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (5, 0), "the hold lapsed");
+    handler.handle(&commit("late")).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (3, 0), "the paid order got its units");
+    assert_eq!(store.reservation("late").await.unwrap().unwrap().status, ReservationStatus::Committed);
+    // The same commit again: nothing more taken.
+    handler.handle(&commit("late")).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (3, 0));
+
+    // Lapsed, and another order holds the units now: nothing taken, the shortage answered.
+    handler.handle(&reserve("slow", "A", 2)).await.unwrap();
+    store.expire_due(later, 100, shop_inventory::events::expired_announcement).await.unwrap();
+    handler.handle(&reserve("fast", "A", 2)).await.unwrap();
+    handler.handle(&commit("slow")).await.unwrap();
+    assert_eq!(levels(&store, "A").await, (3, 2), "only the other order's hold");
+    assert_eq!(store.reservation("slow").await.unwrap().unwrap().status, ReservationStatus::Expired);
+    let last = answers(&store).await.pop().unwrap();
+    let failed: contracts::InventoryCommitFailed = last.decode().unwrap();
+    assert_eq!(failed.shortages, vec![contracts::Shortage { sku: "A".into(), requested: 2, available: 1 }]);
+}
+
+shop_testkit::on_sql_backends!(
+    commands,
+    a_committed_order_released_is_restocked_once,
+    a_commit_after_the_hold_lapsed_takes_free_units_or_names_the_shortage,
+);

@@ -2,7 +2,7 @@
 //! order from which status to which, and what compensation a cancellation owes.
 //!
 //! ```text
-//! PENDING ──reserved──► AWAITING_PAYMENT ──authorized──► CONFIRMED ──ship──► SHIPPED ──deliver──► DELIVERED
+//! PENDING ──reserved──► AWAITING_PAYMENT ─authorized, then committed─► CONFIRMED ──ship──► SHIPPED ──deliver──► DELIVERED
 //!    │                        │                              │
 //!    └────────────────────────┴──────────────────────────────┴──► CANCELLED (with compensation)
 //! ```
@@ -15,7 +15,7 @@ use std::fmt;
 pub enum OrderStatus {
     /// Placed; the stock is being reserved.
     Pending,
-    /// Stock is held; the payment is being authorized.
+    /// Stock is held; the payment is being authorized, then the stock committed.
     AwaitingPayment,
     /// Paid (authorized) and stock committed; waiting to ship.
     Confirmed,
@@ -140,8 +140,14 @@ pub enum Trigger {
     InventoryRejected,
     /// Inventory's sweeper released the reservation before the order was paid.
     InventoryExpired,
-    /// The payment was authorized.
+    /// The payment was authorized (for the order's total).
     PaymentAuthorized,
+    /// The payment was authorized for another amount than the order's total.
+    PaymentAmountMismatch,
+    /// Inventory turned the paid order's reservation into a sale.
+    InventoryCommitted,
+    /// The paid order's hold had lapsed and its units were gone when the commit arrived.
+    InventoryCommitFailed,
     /// The payment was refused.
     PaymentFailed,
     /// The payment did not answer before the payment deadline.
@@ -154,6 +160,25 @@ pub enum Trigger {
     Ship,
     /// An admin recorded the delivery.
     Deliver,
+}
+
+impl Trigger {
+    /// Every trigger.
+    pub const ALL: [Self; 13] = [
+        Self::InventoryReserved,
+        Self::InventoryRejected,
+        Self::InventoryExpired,
+        Self::PaymentAuthorized,
+        Self::PaymentAmountMismatch,
+        Self::InventoryCommitted,
+        Self::InventoryCommitFailed,
+        Self::PaymentFailed,
+        Self::PaymentTimeout,
+        Self::PendingTimeout,
+        Self::Cancel,
+        Self::Ship,
+        Self::Deliver,
+    ];
 }
 
 /// What a cancellation must undo in the other services. Each flag is a message to send.
@@ -208,6 +233,9 @@ use OrderStatus::{AwaitingPayment, Cancelled, Confirmed, Delivered, Pending, Shi
 /// - payment failed: release the stock; there is nothing to void;
 /// - payment timed out: release the stock and void, because the authorization may still land;
 /// - cancelled before payment: release and void (either may be in flight);
+/// - authorized for another amount than the total: release and void (an operator looks at the
+///   log; the customer is not charged a wrong amount);
+/// - authorized but the lapsed hold's units were gone at commit: void; nothing is held;
 /// - cancelled once CONFIRMED (not yet shipped): the units were committed but never left the
 ///   warehouse, so `InventoryRelease` puts them back on hand (exactly once: inventory moves the
 ///   reservation COMMITTED → RESTOCKED conditionally), and `PaymentVoid` voids the
@@ -218,7 +246,12 @@ pub const TRANSITIONS: &[Transition] = &[
     t(Pending, Trigger::InventoryExpired, Cancelled, C::VOID),
     t(Pending, Trigger::PendingTimeout, Cancelled, C::RELEASE),
     t(Pending, Trigger::Cancel, Cancelled, C::RELEASE_AND_VOID),
-    t(AwaitingPayment, Trigger::PaymentAuthorized, Confirmed, C::NONE),
+    // Authorized: the stock is committed next; the order is CONFIRMED (and captured) only once
+    // inventory says the units are its own, so a lapsed hold never confirms a paid order.
+    t(AwaitingPayment, Trigger::PaymentAuthorized, AwaitingPayment, C::NONE),
+    t(AwaitingPayment, Trigger::PaymentAmountMismatch, Cancelled, C::RELEASE_AND_VOID),
+    t(AwaitingPayment, Trigger::InventoryCommitted, Confirmed, C::NONE),
+    t(AwaitingPayment, Trigger::InventoryCommitFailed, Cancelled, C::VOID),
     t(AwaitingPayment, Trigger::PaymentFailed, Cancelled, C::RELEASE),
     t(AwaitingPayment, Trigger::PaymentTimeout, Cancelled, C::RELEASE_AND_VOID),
     t(AwaitingPayment, Trigger::InventoryExpired, Cancelled, C::VOID),
@@ -248,12 +281,13 @@ pub fn transition(from: OrderStatus, trigger: Trigger) -> Result<Transition, Inv
 }
 
 /// What a saga reply owes when it arrives after its order moved on without it: a late
-/// authorization of a cancelled order is voided, a late reservation is released. Any other
-/// late or duplicate reply has no effect.
+/// authorization of a cancelled order is voided, a late reservation is released, and so is a
+/// late commit (a lapsed hold taken again while the order was being cancelled: inventory puts
+/// committed units back on hand). Any other late or duplicate reply has no effect.
 pub fn late_compensation(status: OrderStatus, trigger: Trigger) -> Compensation {
     match (status, trigger) {
-        (Cancelled, Trigger::PaymentAuthorized) => C::VOID,
-        (Cancelled, Trigger::InventoryReserved) => C::RELEASE,
+        (Cancelled, Trigger::PaymentAuthorized | Trigger::PaymentAmountMismatch) => C::VOID,
+        (Cancelled, Trigger::InventoryReserved | Trigger::InventoryCommitted) => C::RELEASE,
         _ => C::NONE,
     }
 }
@@ -265,7 +299,13 @@ mod tests {
     #[test]
     fn the_happy_path_is_allowed() {
         let mut status = Pending;
-        for trigger in [Trigger::InventoryReserved, Trigger::PaymentAuthorized, Trigger::Ship, Trigger::Deliver] {
+        for trigger in [
+            Trigger::InventoryReserved,
+            Trigger::PaymentAuthorized,
+            Trigger::InventoryCommitted,
+            Trigger::Ship,
+            Trigger::Deliver,
+        ] {
             status = transition(status, trigger).unwrap().to;
         }
         assert_eq!(status, Delivered);
@@ -338,5 +378,96 @@ mod tests {
         assert!(!PaymentStatus::Captured.may_become(PaymentStatus::Captured));
         assert!(!PaymentStatus::Refunded.may_become(PaymentStatus::PartiallyRefunded));
         assert!(!PaymentStatus::Failed.may_become(PaymentStatus::Authorized));
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    enum Decision {
+        Move(OrderStatus, Compensation),
+        Late(Compensation),
+        Ignore,
+    }
+
+    /// What each (status, trigger) pair must do, decided trigger by trigger (no wildcard over
+    /// triggers: a new one does not compile until it is decided here).
+    fn decided(status: OrderStatus, trigger: Trigger) -> Decision {
+        use Decision::{Ignore, Late, Move};
+        match trigger {
+            Trigger::InventoryReserved => match status {
+                Pending => Move(AwaitingPayment, C::NONE),
+                // Reserved after the order was cancelled: give the units back.
+                Cancelled => Late(C::RELEASE),
+                _ => Ignore,
+            },
+            Trigger::InventoryRejected => match status {
+                Pending => Move(Cancelled, C::NONE),
+                _ => Ignore,
+            },
+            // A hold lapses only while it is held; once committed it cannot, so an expiry that
+            // reaches a CONFIRMED order is stale (its commit took the units again).
+            Trigger::InventoryExpired => match status {
+                Pending | AwaitingPayment => Move(Cancelled, C::VOID),
+                _ => Ignore,
+            },
+            Trigger::PaymentAuthorized => match status {
+                AwaitingPayment => Move(AwaitingPayment, C::NONE),
+                Cancelled => Late(C::VOID),
+                _ => Ignore,
+            },
+            Trigger::PaymentAmountMismatch => match status {
+                AwaitingPayment => Move(Cancelled, C::RELEASE_AND_VOID),
+                Cancelled => Late(C::VOID),
+                _ => Ignore,
+            },
+            Trigger::InventoryCommitted => match status {
+                AwaitingPayment => Move(Confirmed, C::NONE),
+                // Committed while the order was being cancelled: put the units back.
+                Cancelled => Late(C::RELEASE),
+                _ => Ignore,
+            },
+            Trigger::InventoryCommitFailed => match status {
+                AwaitingPayment => Move(Cancelled, C::VOID),
+                _ => Ignore,
+            },
+            Trigger::PaymentFailed => match status {
+                AwaitingPayment => Move(Cancelled, C::RELEASE),
+                _ => Ignore,
+            },
+            Trigger::PaymentTimeout => match status {
+                AwaitingPayment => Move(Cancelled, C::RELEASE_AND_VOID),
+                _ => Ignore,
+            },
+            Trigger::PendingTimeout => match status {
+                Pending => Move(Cancelled, C::RELEASE),
+                _ => Ignore,
+            },
+            Trigger::Cancel => match status {
+                Pending | AwaitingPayment | Confirmed => Move(Cancelled, C::RELEASE_AND_VOID),
+                _ => Ignore,
+            },
+            Trigger::Ship => match status {
+                Confirmed => Move(Shipped, C::NONE),
+                _ => Ignore,
+            },
+            Trigger::Deliver => match status {
+                Shipped => Move(Delivered, C::NONE),
+                _ => Ignore,
+            },
+        }
+    }
+
+    #[test]
+    fn every_status_and_trigger_pair_is_decided() {
+        for status in OrderStatus::ALL {
+            for trigger in Trigger::ALL {
+                let actual = match transition(status, trigger) {
+                    Ok(t) => Decision::Move(t.to, t.compensation),
+                    Err(_) if late_compensation(status, trigger) != C::NONE => {
+                        Decision::Late(late_compensation(status, trigger))
+                    }
+                    Err(_) => Decision::Ignore,
+                };
+                assert_eq!(actual, decided(status, trigger), "{status:?} + {trigger:?}");
+            }
+        }
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use shop_messaging::{
     Envelope, Event, Handler, HandlerError,
     contracts::{
-        InventoryExpired, InventoryRejected, InventoryReserved, PaymentAuthorized, PaymentCaptured, PaymentFailed,
-        PaymentRefunded, PaymentVoided,
+        InventoryCommitFailed, InventoryCommitted, InventoryExpired, InventoryRejected, InventoryReserved,
+        PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided,
     },
 };
 
@@ -38,6 +38,10 @@ impl Saga {
             InventoryReserved::TYPE => self.inventory_reserved(message, &message.decode().map_err(malformed)?).await,
             InventoryRejected::TYPE => self.inventory_rejected(message, &message.decode().map_err(malformed)?).await,
             InventoryExpired::TYPE => self.inventory_expired(message, &message.decode().map_err(malformed)?).await,
+            InventoryCommitted::TYPE => self.inventory_committed(message, &message.decode().map_err(malformed)?).await,
+            InventoryCommitFailed::TYPE => {
+                self.inventory_commit_failed(message, &message.decode().map_err(malformed)?).await
+            }
             PaymentAuthorized::TYPE => self.payment_authorized(message, &message.decode().map_err(malformed)?).await,
             PaymentFailed::TYPE => self.payment_failed(message, &message.decode().map_err(malformed)?).await,
             PaymentCaptured::TYPE => self.payment_captured(message, &message.decode().map_err(malformed)?).await,

@@ -18,9 +18,10 @@ use shop_kernel::{auth::Principal, db};
 use shop_messaging::{
     Envelope, Event,
     contracts::{
-        InventoryCommit, InventoryExpired, InventoryRejected, InventoryRelease, InventoryReserved, OrderCancelled,
-        OrderConfirmed, OrderDelivered, OrderLineFact, OrderShipped, OrderSummary, OrderUpdated, PaymentAuthorize,
-        PaymentAuthorized, PaymentCapture, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoid, PaymentVoided,
+        InventoryCommit, InventoryCommitFailed, InventoryCommitted, InventoryExpired, InventoryRejected,
+        InventoryRelease, InventoryReserved, OrderCancelled, OrderConfirmed, OrderDelivered, OrderLineFact,
+        OrderShipped, OrderSummary, OrderUpdated, PaymentAuthorize, PaymentAuthorized, PaymentCapture, PaymentCaptured,
+        PaymentFailed, PaymentRefunded, PaymentVoid, PaymentVoided,
     },
     inbox,
     outbox::{self, OutboxWaker},
@@ -214,7 +215,10 @@ impl Saga {
     /// Inventory holds the stock: ask payments to authorize the total.
     pub async fn inventory_reserved(&self, cause: &Envelope, event: &InventoryReserved) -> Result<Outcome, SagaError> {
         let payment_timeout = self.payment_timeout;
-        self.reply(cause, &event.order_id, |order, em, now| on_reserved(order, em, now, payment_timeout)).await
+        self.reply(cause, &event.order_id, |order, em, now| {
+            on_reserved(order, event.expires_at, em, now, payment_timeout)
+        })
+        .await
     }
 
     /// Inventory cannot hold the stock: cancel, naming what is short.
@@ -239,9 +243,35 @@ impl Saga {
         .await
     }
 
-    /// The payment is held: confirm the order (or void a late authorization).
+    /// The payment is held: commit the stock (or void a late or wrong authorization).
     pub async fn payment_authorized(&self, cause: &Envelope, event: &PaymentAuthorized) -> Result<Outcome, SagaError> {
-        self.reply(cause, &event.order_id, |order, em, _| on_authorized(event, order, em)).await
+        let payment_timeout = self.payment_timeout;
+        self.reply(cause, &event.order_id, |order, em, now| on_authorized(event, order, em, now, payment_timeout)).await
+    }
+
+    /// The paid order's units are its own: confirm it and capture the payment (or put the
+    /// units back if the order was cancelled meanwhile).
+    pub async fn inventory_committed(
+        &self,
+        cause: &Envelope,
+        event: &InventoryCommitted,
+    ) -> Result<Outcome, SagaError> {
+        self.reply(cause, &event.order_id, |order, em, _| on_committed(order, em)).await
+    }
+
+    /// The paid order's hold had lapsed and its units were gone: cancel and void.
+    pub async fn inventory_commit_failed(
+        &self,
+        cause: &Envelope,
+        event: &InventoryCommitFailed,
+    ) -> Result<Outcome, SagaError> {
+        self.reply(cause, &event.order_id, |order, em, _| {
+            let short: Vec<&str> = event.shortages.iter().map(|s| s.sku.as_str()).collect();
+            let reason =
+                format!("the stock held for this order lapsed before payment and is gone: {}", short.join(", "));
+            cancel_if_allowed(order, Trigger::InventoryCommitFailed, &reason, em)
+        })
+        .await
     }
 
     /// The payment was refused: cancel (or only record it on an order already cancelled).
@@ -337,6 +367,9 @@ impl Saga {
             }
             let (trigger, reason) = match order.status {
                 OrderStatus::Pending => (Trigger::PendingTimeout, "stock could not be reserved in time"),
+                OrderStatus::AwaitingPayment if order.payment_status == PaymentStatus::Authorized => {
+                    (Trigger::PaymentTimeout, "the stock could not be committed in time")
+                }
                 OrderStatus::AwaitingPayment => (Trigger::PaymentTimeout, "payment timeout"),
                 _ => return Ok(Step::NOTHING),
             };
@@ -409,6 +442,7 @@ fn cancel_if_allowed(order: &Order, trigger: Trigger, reason: &str, em: &mut Emi
 /// Stock is held: ask payments to authorize the total, and forget the payment token.
 fn on_reserved(
     order: &Order,
+    expires_at: DateTime<Utc>,
     em: &mut Emitter<'_>,
     now: DateTime<Utc>,
     payment_timeout: chrono::Duration,
@@ -426,7 +460,8 @@ fn on_reserved(
     let mut after = order.clone();
     after.status = t.to;
     after.payment_token = None;
-    after.deadline_at = Some(now + payment_timeout);
+    // The payment must settle while the stock is held: past the hold, the order cancels.
+    after.deadline_at = Some((now + payment_timeout).min(expires_at));
     em.emit(&PaymentAuthorize {
         order_id: order.id.to_string(),
         user_id: order.user_id.to_string(),
@@ -437,11 +472,24 @@ fn on_reserved(
     Ok(Step::change(after, "Stock reserved; authorizing the payment"))
 }
 
-/// The payment is held: confirm, commit the stock, capture.
-fn on_authorized(event: &PaymentAuthorized, order: &Order, em: &mut Emitter<'_>) -> Result<Step, SagaError> {
+/// The payment is held: commit the stock, and wait for inventory to confirm it is the
+/// order's before confirming and capturing. An authorization of another amount than the
+/// total cancels the order (release and void).
+fn on_authorized(
+    event: &PaymentAuthorized,
+    order: &Order,
+    em: &mut Emitter<'_>,
+    now: DateTime<Utc>,
+    payment_timeout: chrono::Duration,
+) -> Result<Step, SagaError> {
     let order_id = order.id.to_string();
-    let Ok(t) = transition(order.status, Trigger::PaymentAuthorized) else {
-        if late_compensation(order.status, Trigger::PaymentAuthorized).void_payment {
+    let trigger = if event.amount_minor == order.total_minor {
+        Trigger::PaymentAuthorized
+    } else {
+        Trigger::PaymentAmountMismatch
+    };
+    let Ok(t) = transition(order.status, trigger) else {
+        if late_compensation(order.status, trigger).void_payment {
             em.emit(&PaymentVoid {
                 order_id,
                 reason: "the order was cancelled before the payment was authorized".into(),
@@ -455,15 +503,47 @@ fn on_authorized(event: &PaymentAuthorized, order: &Order, em: &mut Emitter<'_>)
         }
         return Ok(Step::NOTHING);
     };
-    if event.amount_minor != order.total_minor {
-        tracing::warn!(%order_id, authorized = event.amount_minor, total = order.total_minor, "authorized amount differs from the total");
+    if trigger == Trigger::PaymentAmountMismatch {
+        tracing::error!(%order_id, authorized = event.amount_minor, total = order.total_minor, "authorized amount differs from the total; cancelling");
+        let reason = "the payment was authorized for another amount than the order total";
+        let mut step = cancel(order, t, reason, em)?;
+        if let Some(after) = step.after.as_mut() {
+            after.payment_status = PaymentStatus::Authorized;
+            after.payment_id = Some(event.payment_id.clone());
+        }
+        return Ok(step);
+    }
+    if order.payment_status == PaymentStatus::Authorized {
+        // The same authorization told twice: the commit is already on its way.
+        return Ok(Step::NOTHING);
     }
     let mut after = order.clone();
     after.status = t.to;
     after.payment_status = PaymentStatus::Authorized;
     after.payment_id = Some(event.payment_id.clone());
+    // Inventory must answer the commit in time, or the order cancels (releasing restocks
+    // units a late commit took).
+    after.deadline_at = Some(now + payment_timeout);
+    em.emit(&InventoryCommit { order_id })?;
+    Ok(Step::change(after, "Payment authorized; committing the stock"))
+}
+
+/// The paid order's units are its own: confirm and capture; a commit that reaches a
+/// cancelled order gives the units back.
+fn on_committed(order: &Order, em: &mut Emitter<'_>) -> Result<Step, SagaError> {
+    let order_id = order.id.to_string();
+    let Ok(t) = transition(order.status, Trigger::InventoryCommitted) else {
+        if late_compensation(order.status, Trigger::InventoryCommitted).release_stock {
+            em.emit(&InventoryRelease {
+                order_id,
+                reason: "the order was cancelled while its stock was committed".into(),
+            })?;
+        }
+        return Ok(Step::NOTHING);
+    };
+    let mut after = order.clone();
+    after.status = t.to;
     after.deadline_at = None;
-    em.emit(&InventoryCommit { order_id: order_id.clone() })?;
     em.emit(&PaymentCapture { order_id: order_id.clone() })?;
     em.emit(&OrderConfirmed {
         order_id,
@@ -472,7 +552,7 @@ fn on_authorized(event: &PaymentAuthorized, order: &Order, em: &mut Emitter<'_>)
         currency: order.currency.as_str().to_owned(),
         summary: Some(summary(order)),
     })?;
-    Ok(Step::change(after, "Payment authorized; order confirmed"))
+    Ok(Step::change(after, "Stock committed; order confirmed"))
 }
 
 /// The payment was refused: cancel and release the stock.

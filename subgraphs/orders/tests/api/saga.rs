@@ -7,8 +7,8 @@ use serde_json::json;
 use shop_messaging::{
     Envelope, Event, Handler, HandlerError,
     contracts::{
-        InventoryExpired, InventoryRejected, InventoryReserved, PaymentAuthorized, PaymentCaptured, PaymentFailed,
-        PaymentRefunded, PaymentVoided, Shortage,
+        InventoryCommitFailed, InventoryCommitted, InventoryExpired, InventoryRejected, InventoryReserved,
+        PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided, Shortage,
     },
 };
 use shop_orders::{
@@ -39,6 +39,10 @@ fn authorized(order_id: &str) -> PaymentAuthorized {
         amount_minor: 5_497,
         currency: "USD".into(),
     }
+}
+
+fn committed(order_id: &str) -> InventoryCommitted {
+    InventoryCommitted { order_id: order_id.into() }
 }
 
 fn statuses(order: &shop_orders::domain::Order) -> Vec<OrderStatus> {
@@ -79,17 +83,23 @@ async fn reserved_authorized_captured_shipped_delivered(backend: Backend) {
     assert!(!twice.changed);
     assert_eq!(app.outbox(id).await.len(), 4);
 
-    let (_, confirmed) = deliver(&app, id, &authorized(id)).await;
-    assert_eq!(confirmed.order.status, OrderStatus::Confirmed);
-    assert_eq!(confirmed.order.payment_status, PaymentStatus::Authorized);
-    assert_eq!(confirmed.order.payment_id.as_deref(), Some("pay-1"));
-    assert_eq!(
-        new_kinds(&app, id, 4).await,
-        ["inventory.commit.v1", "payment.capture.v1", "order.confirmed.v1", "order.updated.v1"]
-    );
+    // Authorized: the stock is committed first; nothing is confirmed or captured yet.
+    let (_, authorizing) = deliver(&app, id, &authorized(id)).await;
+    assert_eq!(authorizing.order.status, OrderStatus::AwaitingPayment);
+    assert_eq!(authorizing.order.payment_status, PaymentStatus::Authorized);
+    assert_eq!(authorizing.order.payment_id.as_deref(), Some("pay-1"));
+    assert_eq!(new_kinds(&app, id, 4).await, ["inventory.commit.v1", "order.updated.v1"]);
     let (_, duplicate) = deliver(&app, id, &authorized(id)).await;
-    assert!(!duplicate.changed, "a second authorization of a confirmed order changes nothing");
-    assert_eq!(app.outbox(id).await.len(), 8);
+    assert!(!duplicate.changed, "a second authorization changes nothing");
+    assert_eq!(app.outbox(id).await.len(), 6);
+
+    // Committed: confirmed, and only now captured.
+    let (_, confirmed) = deliver(&app, id, &committed(id)).await;
+    assert_eq!(confirmed.order.status, OrderStatus::Confirmed);
+    assert_eq!(new_kinds(&app, id, 6).await, ["payment.capture.v1", "order.confirmed.v1", "order.updated.v1"]);
+    let (_, again) = deliver(&app, id, &committed(id)).await;
+    assert!(!again.changed, "a second commit of a confirmed order changes nothing");
+    assert_eq!(app.outbox(id).await.len(), 9);
 
     let captured = PaymentCaptured {
         order_id: id.into(),
@@ -121,6 +131,7 @@ async fn reserved_authorized_captured_shipped_delivered(backend: Backend) {
         statuses(&order),
         [
             OrderStatus::Pending,
+            OrderStatus::AwaitingPayment,
             OrderStatus::AwaitingPayment,
             OrderStatus::Confirmed,
             OrderStatus::Confirmed,
@@ -208,6 +219,7 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
     let id = app.place(&owner).await["id"].as_str().unwrap().to_owned();
     deliver(&app, &id, &reserved(&id)).await;
     deliver(&app, &id, &authorized(&id)).await;
+    deliver(&app, &id, &committed(&id)).await;
     let cancel =
         "mutation($id: ID!) { orderCancel(id: $id) { order { status cancellationReason } userErrors { field code } } }";
 
@@ -221,7 +233,7 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
     assert_eq!(cancelled["order"]["status"], "CANCELLED");
     assert_eq!(cancelled["order"]["cancellationReason"], "cancelled by the customer");
     assert_eq!(
-        new_kinds(&app, &id, 8).await,
+        new_kinds(&app, &id, 9).await,
         ["inventory.release.v1", "payment.void.v1", "order.cancelled.v1", "order.updated.v1"]
     );
     let again = app.mutate(&owner, cancel, json!({ "id": id })).await;
@@ -257,13 +269,66 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
     let other = app.place(&owner).await["id"].as_str().unwrap().to_owned();
     deliver(&app, &other, &reserved(&other)).await;
     deliver(&app, &other, &authorized(&other)).await;
+    deliver(&app, &other, &committed(&other)).await;
     let ship = "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"T1\") { userErrors { code } } }";
     app.mutate(&admin(), ship, json!({ "id": other })).await;
     let late = app.mutate(&admin(), cancel, json!({ "id": other })).await;
     assert_eq!(late["userErrors"][0]["code"], "INVALID_TRANSITION");
 }
 
+/// A hold that lapses while the payment is still being authorized: the payment deadline never
+/// outlives the hold, a commit that finds the units gone cancels and voids, and a commit that
+/// took the units again for an order cancelled meanwhile gives them back.
+async fn a_lapsed_hold_never_confirms_a_paid_order_without_stock(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let owner = customer(Uuid::new_v4());
+
+    // The hold ends before the payment timeout would: the deadline is the hold's end.
+    let id = app.place(&owner).await["id"].as_str().unwrap().to_owned();
+    let soon = Utc::now() + Duration::seconds(5);
+    let (_, outcome) = deliver(&app, &id, &InventoryReserved { order_id: id.clone(), expires_at: soon }).await;
+    assert_eq!(outcome.order.deadline_at, Some(soon));
+
+    // Authorized after the hold lapsed; inventory found the units gone at commit.
+    deliver(&app, &id, &authorized(&id)).await;
+    let short = vec![Shortage { sku: "SKU-1".into(), requested: 1, available: 0 }];
+    let (_, outcome) = deliver(&app, &id, &InventoryCommitFailed { order_id: id.clone(), shortages: short }).await;
+    assert_eq!(outcome.order.status, OrderStatus::Cancelled);
+    assert!(outcome.order.cancellation_reason.as_deref().unwrap().contains("SKU-1"), "{outcome:?}");
+    assert_eq!(new_kinds(&app, &id, 6).await, ["payment.void.v1", "order.cancelled.v1", "order.updated.v1"]);
+    assert!(!app.outbox_kinds(&id).await.contains(&"payment.capture.v1".to_owned()), "never captured");
+
+    // The expiry reached the order first (cancel and void); then the commit took the units
+    // again: they go back.
+    let id = app.place(&owner).await["id"].as_str().unwrap().to_owned();
+    deliver(&app, &id, &reserved(&id)).await;
+    deliver(&app, &id, &authorized(&id)).await;
+    let (_, outcome) = deliver(&app, &id, &InventoryExpired { order_id: id.clone() }).await;
+    assert_eq!(outcome.order.status, OrderStatus::Cancelled);
+    let before = app.outbox(&id).await.len();
+    let (_, late) = deliver(&app, &id, &committed(&id)).await;
+    assert_eq!(late.order.status, OrderStatus::Cancelled);
+    assert_eq!(new_kinds(&app, &id, before).await, ["inventory.release.v1"], "the late commit is given back");
+}
+
+/// An authorization of another amount than the total never confirms: release and void.
+async fn a_wrong_authorized_amount_cancels(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let id = app.place(&customer(Uuid::new_v4())).await["id"].as_str().unwrap().to_owned();
+    deliver(&app, &id, &reserved(&id)).await;
+    let wrong = PaymentAuthorized { amount_minor: 1, ..authorized(&id) };
+    let (_, outcome) = deliver(&app, &id, &wrong).await;
+    assert_eq!(outcome.order.status, OrderStatus::Cancelled);
+    assert_eq!(outcome.order.payment_status, PaymentStatus::Authorized);
+    assert_eq!(
+        new_kinds(&app, &id, 4).await,
+        ["inventory.release.v1", "payment.void.v1", "order.cancelled.v1", "order.updated.v1"]
+    );
+}
+
 shop_testkit::on_sql_backends!(
+    a_lapsed_hold_never_confirms_a_paid_order_without_stock,
+    a_wrong_authorized_amount_cancels,
     reserved_authorized_captured_shipped_delivered,
     rejected_stock_cancels_with_nothing_to_release,
     failed_payment_cancels_and_releases,

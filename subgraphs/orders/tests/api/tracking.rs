@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use shop_kernel::{Subgraph, auth::Viewer};
 use shop_messaging::{
     Envelope,
-    contracts::{InventoryReserved, PaymentAuthorized},
+    contracts::{InventoryCommitted, InventoryReserved, PaymentAuthorized},
 };
 use shop_orders::OrdersSchema;
 use shop_testkit::{Backend, admin, customer};
@@ -63,9 +63,15 @@ async fn subscribers_see_every_change(backend: Backend) {
     use shop_messaging::Bus;
     app.bus.publish(&[Envelope::new(&authorized, id_str.clone()).unwrap()]).await.unwrap();
     let third = next(&mut updates).await;
-    assert_eq!(third["data"]["orderUpdated"]["status"], "CONFIRMED", "{third}");
+    assert_eq!(third["data"]["orderUpdated"]["status"], "AWAITING_PAYMENT", "{third}");
     assert_eq!(third["data"]["orderUpdated"]["paymentStatus"], "AUTHORIZED");
     assert_eq!(third["data"]["orderUpdated"]["events"].as_array().unwrap().len(), 3);
+    // Inventory's commit confirms it.
+    let committed = InventoryCommitted { order_id: id_str.clone() };
+    app.bus.publish(&[Envelope::new(&committed, id_str.clone()).unwrap()]).await.unwrap();
+    let fourth = next(&mut updates).await;
+    assert_eq!(fourth["data"]["orderUpdated"]["status"], "CONFIRMED", "{fourth}");
+    assert_eq!(fourth["data"]["orderUpdated"]["events"].as_array().unwrap().len(), 4);
 
     // Admins may follow any order.
     let mut watched = Box::pin(subscribe(&app.service.schema, &admin(), &id));
