@@ -41,6 +41,17 @@ pub struct GuardSettings {
     pub breaker_max_open: Duration,
 }
 
+impl GuardSettings {
+    /// The longest one guarded call can take: its budget, or every attempt timing out with the
+    /// longest waits between them.
+    pub fn longest_call(&self) -> Duration {
+        self.budget.unwrap_or_else(|| {
+            let attempts = self.max_attempts.max(1);
+            self.attempt_timeout.saturating_mul(attempts).saturating_add(self.max_backoff.saturating_mul(attempts - 1))
+        })
+    }
+}
+
 /// The metrics a guard keeps: the gauge of its breaker (1 while open or half-open, that is
 /// not yet proven healthy again; 0 while closed) and, if named, a counter of calls the open
 /// breaker refused.

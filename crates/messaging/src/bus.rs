@@ -31,7 +31,10 @@ impl QueueSpec {
 /// How a failing message is retried before it is dead-lettered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Deliveries in total, the first included (default 5).
+    /// Deliveries in total, the first included, of a message whose handler panics (a bug, not
+    /// a blip) before it is dead-lettered (default 5). A transient failure is never
+    /// dead-lettered: it is retried, at most [`max_backoff`](Self::max_backoff) apart, until it
+    /// passes, because a provider or database outage can outlast any fixed budget.
     pub max_attempts: u32,
     /// Delay after the first failure (default 200 ms); doubles after each further one.
     pub initial_backoff: Duration,
@@ -52,10 +55,20 @@ impl RetryPolicy {
         self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
     }
 
-    /// The distinct delays a message can wait, shortest first (one retry queue each on RabbitMQ).
+    /// The distinct delays a message can wait, shortest first (one retry queue each on
+    /// RabbitMQ): every backoff up to and including the cap.
     pub fn tiers(&self) -> Vec<Duration> {
-        let mut tiers: Vec<Duration> = (1..self.max_attempts).map(|attempt| self.backoff(attempt)).collect();
-        tiers.dedup();
+        let mut tiers = Vec::new();
+        for attempt in 1.. {
+            let delay = self.backoff(attempt);
+            if tiers.last() == Some(&delay) {
+                break;
+            }
+            tiers.push(delay);
+            if delay >= self.max_backoff {
+                break;
+            }
+        }
         tiers
     }
 }
@@ -93,7 +106,8 @@ impl ConsumerSpec {
 /// Why a handler did not process a message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {
-    /// Might work later (database down, provider timeout): retried with backoff, then dead-lettered.
+    /// Might work later (database down, provider timeout, breaker open): retried with capped
+    /// backoff until it passes; never dead-lettered.
     #[error("transient failure: {0}")]
     Transient(String),
     /// Will never work (invalid payload, broken invariant): dead-lettered at once.
@@ -221,15 +235,20 @@ pub(crate) async fn dispatch(
             span.in_scope(|| tracing::warn!(%reason, "permanent failure, dead-lettering"));
             return (Some(envelope), Disposition::Dead { reason: format!("permanent: {reason}") });
         }
-        Ok(Err(HandlerError::Transient(reason))) => reason,
+        Ok(Err(HandlerError::Transient(reason))) => {
+            let delay = retry.backoff(attempt);
+            span.in_scope(|| tracing::info!(%reason, ?delay, "transient failure, retrying"));
+            metrics::counter!("messaging_retries_total", "queue" => queue.to_owned()).increment(1);
+            return (Some(envelope), Disposition::Retry { delay, next_attempt: attempt.saturating_add(1) });
+        }
         Err(panic) => panic_message(panic.as_ref()),
     };
     let disposition = if attempt >= retry.max_attempts {
-        span.in_scope(|| tracing::warn!(reason = %failure, "retries exhausted, dead-lettering"));
+        span.in_scope(|| tracing::warn!(reason = %failure, "handler keeps panicking, dead-lettering"));
         Disposition::Dead { reason: format!("gave up after {attempt} attempts: {failure}") }
     } else {
         let delay = retry.backoff(attempt);
-        span.in_scope(|| tracing::info!(reason = %failure, ?delay, "transient failure, retrying"));
+        span.in_scope(|| tracing::warn!(reason = %failure, ?delay, "handler panicked, retrying"));
         Disposition::Retry { delay, next_attempt: attempt + 1 }
     };
     (Some(envelope), disposition)

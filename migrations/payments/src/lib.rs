@@ -6,6 +6,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_payments;
+mod m20261203_000001_command_lease;
 
 /// Every payments migration, in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_payments::Migration),
             Box::new(shop_messaging::migration::CreateOutbox),
             Box::new(shop_messaging::migration::CreateInbox),
+            Box::new(m20261203_000001_command_lease::Migration),
         ]
     }
 }

@@ -63,6 +63,8 @@ shop_kernel::user_errors! {
         OrderNotFound,
         /// The order's status does not allow this (e.g. cancelling a shipped order).
         InvalidTransition,
+        /// The order's payment is not captured yet, so it may not ship.
+        PaymentNotCaptured,
     }
     /// A business reason an order mutation was refused.
     pub struct OrderUserError;
@@ -87,6 +89,7 @@ mod tests {
             "IdempotencyKeyReused",
             "OrderNotFound",
             "InvalidTransition",
+            "PaymentNotCaptured",
         ] {
             assert!(sources.contains(&format!("OrderErrorCode::{code}")), "{code} is never produced");
         }

@@ -77,7 +77,8 @@ impl PaymentsService {
         config: &PaymentsConfig,
     ) -> Self {
         let waker = OutboxWaker::new();
-        let payments = Arc::new(Payments::new(store.clone(), provider.clone(), waker.clone()));
+        let longest_call = config.provider.resilience().longest_call();
+        let payments = Arc::new(Payments::new(store.clone(), provider.clone(), waker.clone(), longest_call));
         let schema = graphql::schema(payments.clone());
         let verifier = Arc::new(TokenVerifier::remote(&config.auth));
         Self { store, payments, schema, verifier, bus, waker, provider }

@@ -138,6 +138,7 @@ pub struct Payments {
     store: Arc<PaymentStore>,
     provider: Arc<dyn PaymentProvider>,
     waker: OutboxWaker,
+    command_lease: chrono::Duration,
 }
 
 fn failed_reply(cause: &Envelope, order_id: &str, code: FailureCode, reason: &str) -> Result<Envelope, EnvelopeError> {
@@ -185,8 +186,37 @@ fn authorization_of(payment: &Payment) -> Result<&str, StoreError> {
 
 impl Payments {
     /// The service over `store`, calling `provider`, waking the outbox relay with `waker`.
-    pub fn new(store: Arc<PaymentStore>, provider: Arc<dyn PaymentProvider>, waker: OutboxWaker) -> Self {
-        Self { store, provider, waker }
+    /// `longest_call` bounds one provider call, retries included: a command holds its
+    /// payment's lease that long (and a little more) at most.
+    pub fn new(
+        store: Arc<PaymentStore>,
+        provider: Arc<dyn PaymentProvider>,
+        waker: OutboxWaker,
+        longest_call: std::time::Duration,
+    ) -> Self {
+        let command_lease = chrono::Duration::from_std(longest_call.saturating_add(std::time::Duration::from_secs(5)))
+            .unwrap_or(chrono::Duration::MAX);
+        Self { store, provider, waker, command_lease }
+    }
+
+    /// Runs `command` holding the lease on the order's payment, so no other capture or void
+    /// of the order talks to the provider meanwhile; `Contended` (retried later) while another
+    /// holds it. `command` reads the payment itself, after the lease is taken.
+    async fn leased<F>(&self, order_id: &str, command: F) -> Result<(), FlowError>
+    where
+        F: Future<Output = Result<(), FlowError>>,
+    {
+        let holder = Uuid::new_v4();
+        if !self.store.lease(order_id, holder, Utc::now() + self.command_lease).await? {
+            metrics::counter!("payments_command_lease_waits_total").increment(1);
+            return Err(FlowError::Contended);
+        }
+        let result = command.await;
+        if let Err(error) = self.store.release_lease(order_id, holder).await {
+            // It expires on its own; the next command of the order waits until then.
+            tracing::warn!(%error, order_id, "could not release the payment's lease");
+        }
+        result
     }
 
     /// The store, for reads.
@@ -280,6 +310,13 @@ impl Payments {
     /// (again, for a payment captured before).
     #[tracing::instrument(skip_all, fields(order_id = %command.order_id))]
     pub async fn capture(&self, cause: &Envelope, command: &PaymentCapture) -> Result<(), FlowError> {
+        if self.store.by_order(&command.order_id).await?.is_none() {
+            return Err(FlowError::Refused(format!("order {} has no payment to capture", command.order_id)));
+        }
+        self.leased(&command.order_id, self.capture_leased(cause, command)).await
+    }
+
+    async fn capture_leased(&self, cause: &Envelope, command: &PaymentCapture) -> Result<(), FlowError> {
         let claim = Claim { consumer: CONSUMER, message_id: cause.id };
         for _ in 0..ROUNDS {
             let Some(payment) = self.store.by_order(&command.order_id).await? else {
@@ -289,11 +326,12 @@ impl Payments {
                 PaymentStatus::Captured | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => {
                     return self.answer(&claim, captured_reply(cause, &payment)?).await;
                 }
+                // Voided first: the order was cancelled, there is nothing to take. Answered
+                // with nothing rather than dead-lettered.
                 PaymentStatus::Voided | PaymentStatus::Failed => {
-                    return Err(FlowError::Refused(format!(
-                        "a {} payment cannot be captured",
-                        payment.status.as_str()
-                    )));
+                    tracing::info!(status = payment.status.as_str(), "capture of a payment that will not be taken");
+                    self.wrote(self.store.acknowledge(&claim, &[]).await?);
+                    return Ok(());
                 }
                 PaymentStatus::Authorized => {}
             }
@@ -331,6 +369,14 @@ impl Payments {
     /// `payment.voided` (with no payment id when the order has no payment). Idempotent.
     #[tracing::instrument(skip_all, fields(order_id = %command.order_id))]
     pub async fn void(&self, cause: &Envelope, command: &PaymentVoid) -> Result<(), FlowError> {
+        if self.store.by_order(&command.order_id).await?.is_none() {
+            let claim = Claim { consumer: CONSUMER, message_id: cause.id };
+            return self.answer(&claim, voided_reply(cause, &command.order_id, None)?).await;
+        }
+        self.leased(&command.order_id, self.void_leased(cause, command)).await
+    }
+
+    async fn void_leased(&self, cause: &Envelope, command: &PaymentVoid) -> Result<(), FlowError> {
         let claim = Claim { consumer: CONSUMER, message_id: cause.id };
         for _ in 0..ROUNDS {
             let Some(payment) = self.store.by_order(&command.order_id).await? else {

@@ -46,6 +46,7 @@ macro_rules! on_both_buses {
 
 on_both_buses!(
     a_poison_message_is_dead_lettered_and_can_be_replayed,
+    a_transient_failure_is_retried_until_it_passes_and_never_dead_lettered,
     an_undecodable_body_is_dead_lettered_at_once,
     a_permanent_failure_is_dead_lettered_at_once,
     a_panicking_handler_is_retried,
@@ -55,9 +56,27 @@ on_both_buses!(
     messages_published_before_the_consumer_starts_wait_for_it,
 );
 
-async fn a_poison_message_is_dead_lettered_and_can_be_replayed(bus: TestBus) {
+async fn a_transient_failure_is_retried_until_it_passes_and_never_dead_lettered(bus: TestBus) {
     let shutdown = CancellationToken::new();
     let recorder = Recorder::failing();
+    let spec = ConsumerSpec { retry: fast_retry(3), ..ConsumerSpec::durable(work()) };
+    let consumer = bus.bus().consume(spec, recorder.clone(), shutdown.clone()).await.unwrap();
+    let message = ping(9);
+    bus.bus().publish(std::slice::from_ref(&message)).await.unwrap();
+    // An outage that lasts far longer than max_attempts deliveries.
+    eventually(WAIT, "many deliveries", || async { recorder.calls() >= 8 }).await;
+    assert_eq!(dead_count(&bus).await, 0, "a transient failure is never dead-lettered");
+    recorder.failing.store(false, Ordering::SeqCst);
+    eventually(WAIT, "handled once the outage is over", || async { recorder.ids().await == [message.id] }).await;
+    assert_eq!(dead_count(&bus).await, 0);
+    shutdown.cancel();
+    consumer.join().await;
+}
+
+async fn a_poison_message_is_dead_lettered_and_can_be_replayed(bus: TestBus) {
+    let shutdown = CancellationToken::new();
+    // A handler that panics on it every time: a bug, given up on after max_attempts.
+    let recorder = Recorder::panicking();
     let spec = ConsumerSpec { retry: fast_retry(3), ..ConsumerSpec::durable(work()) };
     let consumer = bus.bus().consume(spec, recorder.clone(), shutdown.clone()).await.unwrap();
     let message = ping(1);
@@ -75,7 +94,7 @@ async fn a_poison_message_is_dead_lettered_and_can_be_replayed(bus: TestBus) {
     // Reading dead letters leaves them in place.
     assert_eq!(bus.bus().dead_letters("work", 10).await.unwrap(), letters);
 
-    recorder.failing.store(false, Ordering::SeqCst);
+    recorder.panicking.store(false, Ordering::SeqCst);
     assert_eq!(bus.bus().replay_dead_letters("work", 10).await.unwrap(), 1);
     eventually(WAIT, "the replayed message is handled", || async { recorder.ids().await == [message.id] }).await;
     assert_eq!(dead_count(&bus).await, 0);

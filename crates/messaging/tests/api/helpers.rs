@@ -93,12 +93,14 @@ where
     }
 }
 
-/// Records every message; fails with `Transient` while `failing` is set.
+/// Records every message; fails with `Transient` while `failing` is set, panics while
+/// `panicking` is set.
 #[derive(Default)]
 pub struct Recorder {
     pub seen: Mutex<Vec<Envelope>>,
     pub calls: AtomicUsize,
     pub failing: AtomicBool,
+    pub panicking: AtomicBool,
     pub permanent: AtomicBool,
     pub in_flight: AtomicUsize,
     pub max_in_flight: AtomicUsize,
@@ -113,6 +115,12 @@ impl Recorder {
     pub fn failing() -> Arc<Self> {
         let recorder = Self::default();
         recorder.failing.store(true, Ordering::SeqCst);
+        Arc::new(recorder)
+    }
+
+    pub fn panicking() -> Arc<Self> {
+        let recorder = Self::default();
+        recorder.panicking.store(true, Ordering::SeqCst);
         Arc::new(recorder)
     }
 
@@ -145,6 +153,7 @@ impl Handler for Recorder {
         if self.failing.load(Ordering::SeqCst) {
             return Err(HandlerError::Transient("not now".into()));
         }
+        assert!(!self.panicking.load(Ordering::SeqCst), "not now, nor ever");
         self.seen.lock().await.push(message.clone());
         Ok(())
     }

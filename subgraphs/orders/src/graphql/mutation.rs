@@ -80,6 +80,11 @@ fn step_result(result: Result<Outcome, SagaError>) -> Result<Result<Order, Vec<O
             format!("an order that is {} cannot be {}", error.from, verb(error.trigger)),
             OrderErrorCode::InvalidTransition,
         )])),
+        Err(SagaError::PaymentNotCaptured(status)) => Ok(Err(vec![OrderUserError::new(
+            &["id"],
+            format!("the payment is {status}; an order ships once its payment is captured"),
+            OrderErrorCode::PaymentNotCaptured,
+        )])),
         Err(SagaError::Forbidden) => Err(forbidden()),
         Err(SagaError::Store(error)) => Err(gql(error)),
         Err(error) => Err(gql(OrdersError::Message(error.to_string()))),

@@ -60,6 +60,9 @@ pub enum SagaError {
     /// The message is not what its contract says.
     #[error("malformed message: {0}")]
     Malformed(String),
+    /// The order may not ship: its payment is not captured (it is this).
+    #[error("the payment is {0}, not captured")]
+    PaymentNotCaptured(PaymentStatus),
     /// Other writers kept changing the order.
     #[error("the order kept changing; try again")]
     Contended,
@@ -324,10 +327,14 @@ impl Saga {
         .await
     }
 
-    /// Records that a confirmed order left with the carrier.
+    /// Records that a confirmed order whose payment is captured left with the carrier.
     pub async fn ship(&self, order_id: Uuid, tracking_number: &str) -> Result<Outcome, SagaError> {
         self.step(order_id, None, |order, em, _| {
             let t = transition(order.status, Trigger::Ship)?;
+            // Goods leave only once the money is taken (a capture can fail after confirmation).
+            if order.payment_status != PaymentStatus::Captured {
+                return Err(SagaError::PaymentNotCaptured(order.payment_status));
+            }
             let mut after = order.clone();
             after.status = t.to;
             after.tracking_number = Some(tracking_number.to_owned());

@@ -271,7 +271,18 @@ async fn cancellation_rules_and_refunds(backend: Backend) {
     deliver(&app, &other, &authorized(&other)).await;
     deliver(&app, &other, &committed(&other)).await;
     let ship = "mutation($id: ID!) { orderShip(id: $id, trackingNumber: \"T1\") { userErrors { code } } }";
-    app.mutate(&admin(), ship, json!({ "id": other })).await;
+    // Confirmed but not captured yet (or the capture failed): it does not ship.
+    let uncaptured = app.mutate(&admin(), ship, json!({ "id": other })).await;
+    assert_eq!(uncaptured["userErrors"], json!([{ "code": "PAYMENT_NOT_CAPTURED" }]), "{uncaptured}");
+    let captured = PaymentCaptured {
+        order_id: other.clone(),
+        payment_id: "pay-1".into(),
+        amount_minor: 5_497,
+        currency: "USD".into(),
+    };
+    deliver(&app, &other, &captured).await;
+    let shipped = app.mutate(&admin(), ship, json!({ "id": other })).await;
+    assert_eq!(shipped["userErrors"], json!([]), "{shipped}");
     let late = app.mutate(&admin(), cancel, json!({ "id": other })).await;
     assert_eq!(late["userErrors"][0]["code"], "INVALID_TRANSITION");
 }

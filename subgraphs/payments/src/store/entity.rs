@@ -20,6 +20,9 @@ pub mod payment {
         pub provider_reference: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// The command talking to the provider about this payment, and until when.
+        pub lease_holder: Option<String>,
+        pub lease_until: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,7 +10,7 @@ mod entity;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait},
 };
 use shop_kernel::{CurrencyCode, db};
@@ -154,6 +154,8 @@ fn payment_row(p: &Payment) -> payment::ActiveModel {
         provider_reference: Set(p.provider_reference.clone()),
         created_at: Set(p.created_at),
         updated_at: Set(p.updated_at),
+        lease_holder: Set(None),
+        lease_until: Set(None),
     }
 }
 
@@ -320,6 +322,39 @@ impl PaymentStore {
         outbox::enqueue(&tx, messages).await?;
         tx.commit().await?;
         Ok(Written::Done)
+    }
+
+    /// Takes the lease on the order's payment for `holder` until `until`, unless another
+    /// command holds an unexpired one: one command at a time talks to the provider about a
+    /// payment. A holder that crashed loses it when it expires. False when it is taken (or
+    /// the order has no payment).
+    pub async fn lease(&self, order_id: &str, holder: Uuid, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let taken = payment::Entity::update_many()
+            .col_expr(payment::Column::LeaseHolder, Expr::value(holder.to_string()))
+            .col_expr(payment::Column::LeaseUntil, Expr::value(until))
+            .filter(payment::Column::OrderId.eq(order_id))
+            .filter(
+                Condition::any()
+                    .add(payment::Column::LeaseUntil.is_null())
+                    .add(payment::Column::LeaseUntil.lt(now))
+                    .add(payment::Column::LeaseHolder.eq(holder.to_string())),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(taken.rows_affected == 1)
+    }
+
+    /// Gives the lease back if `holder` still has it.
+    pub async fn release_lease(&self, order_id: &str, holder: Uuid) -> Result<(), StoreError> {
+        payment::Entity::update_many()
+            .col_expr(payment::Column::LeaseHolder, Expr::value(Option::<String>::None))
+            .col_expr(payment::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(payment::Column::OrderId.eq(order_id))
+            .filter(payment::Column::LeaseHolder.eq(holder.to_string()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Moves `payment` to `to` (a capture sets `captured_minor`), with the provider call that

@@ -72,9 +72,17 @@ pub async fn fresh_store(backend: Backend) -> (PaymentStore, Option<TempDir>) {
 
 /// A service with quick provider settings.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |simulated| simulated).await
+}
+
+/// A service whose simulated provider is seen through `wrap` (to slow or break some calls).
+pub async fn spawn_app_with(
+    backend: Backend,
+    wrap: impl FnOnce(Arc<dyn PaymentProvider>) -> Arc<dyn PaymentProvider>,
+) -> TestApp {
     let (store, guard) = fresh_store(backend).await;
     let simulated = Arc::new(SimulatedProvider::new(SimulatedSettings { slow: SLOW, hang: Duration::from_secs(3600) }));
-    let inner: Arc<dyn PaymentProvider> = simulated.clone();
+    let inner: Arc<dyn PaymentProvider> = wrap(simulated.clone());
     let provider = Arc::new(ResilientProvider::new(inner, quick_resilience()));
     let bus = InMemoryBus::new(contracts::topology());
     let service = PaymentsService::from_parts(Arc::new(store), bus.clone(), provider, &PaymentsConfig::default());

@@ -9,13 +9,17 @@ use shop_messaging::{
     Bus, ConsumerSpec, Envelope, Handler, HandlerError,
     contracts::{self, PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided},
 };
-use shop_payments::{domain::PaymentStatus, store::OperationRecord};
+use shop_payments::{
+    adapters::{AuthorizeRequest, PaymentProvider, ProviderError, Receipt},
+    domain::PaymentStatus,
+    store::OperationRecord,
+};
 use shop_testkit::Backend;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{TestApp, authorize, capture, spawn_app, void};
+use crate::{TestApp, authorize, capture, spawn_app, spawn_app_with, void};
 
 /// The only reply to `cause` in the outbox, decoded as `E`.
 async fn only_reply<E: shop_messaging::Event>(app: &TestApp, cause: &Envelope) -> E {
@@ -178,8 +182,13 @@ async fn void_releases_an_authorization(backend: Backend) {
     assert_eq!(payment.status, PaymentStatus::Voided);
     assert!(app.simulated.hold(payment.provider_reference.as_deref().unwrap()).unwrap().voided);
 
-    // A voided payment cannot be captured: that message is dead-lettered.
-    assert!(matches!(app.deliver(&capture(&order)).await, Err(HandlerError::Permanent(_))));
+    // A capture after the void (the order was cancelled first) takes nothing and is not a
+    // poison message: answered with nothing.
+    let late = capture(&order);
+    app.deliver(&late).await.unwrap();
+    assert!(app.replies_to(&late).await.is_empty());
+    let payment = app.service.store.by_order(&order).await.unwrap().unwrap();
+    assert_eq!((payment.status, payment.captured_minor), (PaymentStatus::Voided, 0));
 }
 
 async fn void_without_payment_answers(backend: Backend) {
@@ -213,7 +222,57 @@ async fn malformed_commands_are_answered_or_dead_lettered(backend: Backend) {
     assert!(matches!(app.deliver(&capture("no-such-order")).await, Err(HandlerError::Permanent(_))));
 }
 
+/// A provider whose captures take effect at once but answer late, so a void sent meanwhile
+/// meets a capture that already landed.
+struct LateCaptureAnswers(Arc<dyn PaymentProvider>);
+
+#[async_trait::async_trait]
+impl PaymentProvider for LateCaptureAnswers {
+    async fn authorize(&self, request: &AuthorizeRequest, key: &str) -> Result<Receipt, ProviderError> {
+        self.0.authorize(request, key).await
+    }
+    async fn capture(&self, authorization: &str, amount_minor: i64, key: &str) -> Result<Receipt, ProviderError> {
+        let receipt = self.0.capture(authorization, amount_minor, key).await;
+        // Inside the tests' 200 ms attempt timeout.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        receipt
+    }
+    async fn void(&self, authorization: &str, key: &str) -> Result<Receipt, ProviderError> {
+        self.0.void(authorization, key).await
+    }
+    async fn refund(&self, authorization: &str, amount_minor: i64, key: &str) -> Result<Receipt, ProviderError> {
+        self.0.refund(authorization, amount_minor, key).await
+    }
+}
+
+/// One order's capture and void never race at the provider: a void that arrives while the
+/// capture is out waits (retried later, never dead-lettered), then refunds what was taken, so a
+/// cancelled order is not left charged.
+async fn a_void_racing_a_capture_waits_for_it_then_refunds(backend: Backend) {
+    let app = Arc::new(spawn_app_with(backend, |simulated| Arc::new(LateCaptureAnswers(simulated))).await);
+    let order = app.authorized_order(Uuid::new_v4(), 4_000, "tok_visa").await;
+    let capturing = {
+        let app = app.clone();
+        let order = order.clone();
+        tokio::spawn(async move { app.deliver(&capture(&order)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let cancel = void(&order);
+    let first = app.deliver(&cancel).await;
+    assert!(matches!(first, Err(HandlerError::Transient(_))), "the void waits for the capture: {first:?}");
+    capturing.await.unwrap().unwrap();
+
+    // The broker delivers the void again: the capture is recorded now, so it is refunded.
+    app.deliver(&cancel).await.unwrap();
+    let kinds: Vec<String> = app.replies_to(&cancel).await.into_iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, ["payment.voided.v1", "payment.refunded.v1"]);
+    let payment = app.service.store.by_order(&order).await.unwrap().unwrap();
+    assert_eq!(payment.status, PaymentStatus::Refunded);
+    assert_eq!((payment.captured_minor, payment.refunded_minor), (4_000, 4_000), "nothing left charged");
+}
+
 shop_testkit::on_sql_backends!(
+    a_void_racing_a_capture_waits_for_it_then_refunds,
     authorize_succeeds,
     declines_and_insufficient_funds_fail,
     a_provider_timeout_fails_with_timeout,
