@@ -240,8 +240,9 @@ impl Payments {
 
     /// `payment.authorize`: charges the order once, with the order id as idempotency key,
     /// and answers `payment.authorized` or `payment.failed`. An order with a payment gets
-    /// that payment's outcome again. A timeout that outlasts the retries is a failure with
-    /// code `TIMEOUT`, so the order is compensated rather than left waiting.
+    /// that payment's outcome again. A provider that does not answer (timeout, outage, open
+    /// breaker) leaves the outcome unknown: nothing is recorded and the command is retried with
+    /// the same key; the order's own payment deadline compensates the order meanwhile.
     #[tracing::instrument(skip_all, fields(order_id = %command.order_id))]
     pub async fn authorize(&self, cause: &Envelope, command: &PaymentAuthorize) -> Result<(), FlowError> {
         let claim = Claim { consumer: CONSUMER, message_id: cause.id };
@@ -258,6 +259,16 @@ impl Payments {
         let request =
             AuthorizeRequest { token: command.payment_token.clone(), amount_minor: command.amount_minor, currency };
         let result = self.provider.authorize(&request, &key).await;
+        if let Err(error) = result
+            && error.is_transient()
+        {
+            // No answer is not a refusal: the provider may have authorized. Nothing is recorded
+            // and the command is retried with the same idempotency key until the provider
+            // says what happened; if the order was cancelled meanwhile, its late authorization
+            // is voided, so no hold is orphaned and no second hold is made.
+            metrics::counter!("payments_authorizations_total", "outcome" => "UNKNOWN").increment(1);
+            return Err(FlowError::Provider(error));
+        }
 
         let now = Utc::now();
         let mut payment = Payment {

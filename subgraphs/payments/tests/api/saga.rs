@@ -80,16 +80,57 @@ async fn declines_and_insufficient_funds_fail(backend: Backend) {
     assert_eq!(app.simulated.total_charges(), 0);
 }
 
-async fn a_provider_timeout_fails_with_timeout(backend: Backend) {
-    let app = spawn_app(backend).await;
+/// A provider that authorizes but whose answers are lost while `losing` is set.
+struct LostAnswers {
+    inner: Arc<dyn PaymentProvider>,
+    losing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for LostAnswers {
+    async fn authorize(&self, request: &AuthorizeRequest, key: &str) -> Result<Receipt, ProviderError> {
+        let receipt = self.inner.authorize(request, key).await;
+        if self.losing.load(std::sync::atomic::Ordering::SeqCst) { Err(ProviderError::Timeout) } else { receipt }
+    }
+    async fn capture(&self, authorization: &str, amount_minor: i64, key: &str) -> Result<Receipt, ProviderError> {
+        self.inner.capture(authorization, amount_minor, key).await
+    }
+    async fn void(&self, authorization: &str, key: &str) -> Result<Receipt, ProviderError> {
+        self.inner.void(authorization, key).await
+    }
+    async fn refund(&self, authorization: &str, amount_minor: i64, key: &str) -> Result<Receipt, ProviderError> {
+        self.inner.refund(authorization, amount_minor, key).await
+    }
+}
+
+/// A provider that does not answer has not refused: the outcome stays unknown (nothing
+/// recorded, nothing answered, the command retried) until the same idempotency key is asked
+/// again, which finds the hold the provider did make: one hold, used, never orphaned.
+async fn a_provider_timeout_leaves_the_outcome_unknown_until_asked_again(backend: Backend) {
+    let lost = Arc::new(std::sync::Mutex::new(None::<Arc<LostAnswers>>));
+    let app = spawn_app_with(backend, |inner| {
+        let provider = Arc::new(LostAnswers { inner, losing: true.into() });
+        *lost.lock().unwrap() = Some(provider.clone());
+        provider
+    })
+    .await;
+    let provider = lost.lock().unwrap().clone().unwrap();
     let order = Uuid::now_v7().to_string();
-    let command = authorize(&order, Uuid::new_v4(), 1000, "tok_timeout");
-    app.deliver(&command).await.expect("a timeout is an answer, not a handler failure");
-    let reply: PaymentFailed = only_reply(&app, &command).await;
-    assert_eq!(reply.code, "TIMEOUT", "so the order is compensated");
-    let ops = operations(&app, &order).await;
-    assert_eq!(ops.len(), 1);
-    assert_eq!(ops[0].outcome, "TIMEOUT");
+    let command = authorize(&order, Uuid::new_v4(), 1000, "tok_visa");
+    let first = app.deliver(&command).await;
+    assert!(matches!(first, Err(HandlerError::Transient(_))), "unknown, so retried: {first:?}");
+    assert!(app.service.store.by_order(&order).await.unwrap().is_none(), "no definite failure recorded");
+    assert!(app.replies_to(&command).await.is_empty());
+    assert_eq!(app.simulated.charges(&order), 1, "the provider did hold the amount");
+
+    // The broker delivers it again once the provider answers: the same key finds that hold.
+    provider.losing.store(false, std::sync::atomic::Ordering::SeqCst);
+    app.deliver(&command).await.unwrap();
+    let reply: PaymentAuthorized = only_reply(&app, &command).await;
+    assert_eq!(reply.amount_minor, 1000);
+    assert_eq!(app.simulated.charges(&order), 1, "one hold, no second charge");
+    let payment = app.service.store.by_order(&order).await.unwrap().unwrap();
+    assert_eq!(payment.status, PaymentStatus::Authorized);
 }
 
 async fn a_duplicate_delivery_charges_once(backend: Backend) {
@@ -275,7 +316,7 @@ shop_testkit::on_sql_backends!(
     a_void_racing_a_capture_waits_for_it_then_refunds,
     authorize_succeeds,
     declines_and_insufficient_funds_fail,
-    a_provider_timeout_fails_with_timeout,
+    a_provider_timeout_leaves_the_outcome_unknown_until_asked_again,
     a_duplicate_delivery_charges_once,
     concurrent_requests_for_one_order_make_one_payment,
     capture_then_void_refunds,
