@@ -56,6 +56,7 @@ pub fn orders_saga_queue() -> QueueSpec {
             "payment.authorized.*",
             "payment.failed.*",
             "payment.captured.*",
+            "payment.capture_failed.*",
             "payment.voided.*",
             "payment.refunded.*",
         ],
@@ -245,6 +246,18 @@ event! {
     InventoryExpired = "inventory.expired.v1" {
         /// The order.
         order_id: String,
+    }
+}
+event! {
+    /// The provider refused to capture the order's authorization (it lapsed, say): nothing was
+    /// taken, the authorization may still hold the amount.
+    PaymentCaptureFailed = "payment.capture_failed.v1" {
+        /// The order.
+        order_id: String,
+        /// The payment.
+        payment_id: String,
+        /// Why, as a failure code (`DECLINED`, …).
+        code: String,
     }
 }
 event! {

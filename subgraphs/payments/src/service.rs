@@ -15,8 +15,8 @@ use shop_kernel::CurrencyCode;
 use shop_messaging::{
     Envelope,
     contracts::{
-        PaymentAuthorize, PaymentAuthorized, PaymentCapture, PaymentCaptured, PaymentFailed, PaymentRefunded,
-        PaymentVoid, PaymentVoided,
+        PaymentAuthorize, PaymentAuthorized, PaymentCapture, PaymentCaptureFailed, PaymentCaptured, PaymentFailed,
+        PaymentRefunded, PaymentVoid, PaymentVoided,
     },
     envelope::EnvelopeError,
     outbox::OutboxWaker,
@@ -347,11 +347,23 @@ impl Payments {
                 PaymentStatus::Authorized => {}
             }
             let key = Operation::Capture.provider_key(&command.order_id, None);
-            let receipt = self
-                .provider
-                .capture(authorization_of(&payment)?, payment.authorized_minor, &key)
-                .await
-                .map_err(FlowError::Provider)?;
+            let receipt = match self.provider.capture(authorization_of(&payment)?, payment.authorized_minor, &key).await
+            {
+                Ok(receipt) => receipt,
+                Err(error) if error.is_transient() => return Err(FlowError::Provider(error)),
+                // Refused for good: the order is told, so it is cancelled (and the hold voided)
+                // rather than left confirmed with money never taken.
+                Err(error) => {
+                    tracing::error!(%error, "the provider refused the capture");
+                    metrics::counter!("payments_capture_failures_total").increment(1);
+                    let event = PaymentCaptureFailed {
+                        order_id: payment.order_id.clone(),
+                        payment_id: payment.id.to_string(),
+                        code: error.failure_code().as_str().to_owned(),
+                    };
+                    return self.answer(&claim, Envelope::reply_to(&event, cause)?).await;
+                }
+            };
             let captured = Payment {
                 status: PaymentStatus::Captured,
                 captured_minor: payment.authorized_minor,

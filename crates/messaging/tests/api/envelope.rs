@@ -84,6 +84,7 @@ fn the_topology_routes_commands_to_one_queue_and_facts_to_each_consumer() {
     // The saga confirms an order only once its stock is committed.
     assert_eq!(queue_of("inventory.committed.v1"), [contracts::ORDERS_SAGA]);
     assert_eq!(queue_of("inventory.commit_failed.v1"), [contracts::ORDERS_SAGA]);
+    assert_eq!(queue_of("payment.capture_failed.v1"), [contracts::ORDERS_SAGA]);
     assert_eq!(queue_of("order.confirmed.v1"), [contracts::NOTIFICATIONS_EVENTS, contracts::REVIEWS_PURCHASES]);
     assert_eq!(queue_of("order.shipped.v1"), [contracts::NOTIFICATIONS_EVENTS]);
     assert_eq!(queue_of("user.registered.v1"), [contracts::NOTIFICATIONS_EVENTS]);

@@ -150,6 +150,8 @@ pub enum Trigger {
     InventoryCommitFailed,
     /// The payment was refused.
     PaymentFailed,
+    /// The provider refused to capture a confirmed order's payment.
+    PaymentCaptureFailed,
     /// The payment did not answer before the payment deadline.
     PaymentTimeout,
     /// Inventory did not answer before the pending deadline.
@@ -164,7 +166,7 @@ pub enum Trigger {
 
 impl Trigger {
     /// Every trigger.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::InventoryReserved,
         Self::InventoryRejected,
         Self::InventoryExpired,
@@ -173,6 +175,7 @@ impl Trigger {
         Self::InventoryCommitted,
         Self::InventoryCommitFailed,
         Self::PaymentFailed,
+        Self::PaymentCaptureFailed,
         Self::PaymentTimeout,
         Self::PendingTimeout,
         Self::Cancel,
@@ -236,6 +239,8 @@ use OrderStatus::{AwaitingPayment, Cancelled, Confirmed, Delivered, Pending, Shi
 /// - authorized for another amount than the total: release and void (an operator looks at the
 ///   log; the customer is not charged a wrong amount);
 /// - authorized but the lapsed hold's units were gone at commit: void; nothing is held;
+/// - confirmed but the capture refused: the goods must not ship unpaid, so restock and void
+///   whatever the authorization still holds;
 /// - cancelled once CONFIRMED (not yet shipped): the units were committed but never left the
 ///   warehouse, so `InventoryRelease` puts them back on hand (exactly once: inventory moves the
 ///   reservation COMMITTED → RESTOCKED conditionally), and `PaymentVoid` voids the
@@ -257,6 +262,7 @@ pub const TRANSITIONS: &[Transition] = &[
     t(AwaitingPayment, Trigger::InventoryExpired, Cancelled, C::VOID),
     t(AwaitingPayment, Trigger::Cancel, Cancelled, C::RELEASE_AND_VOID),
     t(Confirmed, Trigger::Cancel, Cancelled, C::RELEASE_AND_VOID),
+    t(Confirmed, Trigger::PaymentCaptureFailed, Cancelled, C::RELEASE_AND_VOID),
     t(Confirmed, Trigger::Ship, Shipped, C::NONE),
     t(Shipped, Trigger::Deliver, Delivered, C::NONE),
 ];
@@ -430,6 +436,10 @@ mod tests {
             },
             Trigger::PaymentFailed => match status {
                 AwaitingPayment => Move(Cancelled, C::RELEASE),
+                _ => Ignore,
+            },
+            Trigger::PaymentCaptureFailed => match status {
+                Confirmed => Move(Cancelled, C::RELEASE_AND_VOID),
                 _ => Ignore,
             },
             Trigger::PaymentTimeout => match status {

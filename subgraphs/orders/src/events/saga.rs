@@ -7,7 +7,7 @@ use shop_messaging::{
     Envelope, Event, Handler, HandlerError,
     contracts::{
         InventoryCommitFailed, InventoryCommitted, InventoryExpired, InventoryRejected, InventoryReserved,
-        PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided,
+        PaymentAuthorized, PaymentCaptureFailed, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided,
     },
 };
 
@@ -45,6 +45,9 @@ impl Saga {
             PaymentAuthorized::TYPE => self.payment_authorized(message, &message.decode().map_err(malformed)?).await,
             PaymentFailed::TYPE => self.payment_failed(message, &message.decode().map_err(malformed)?).await,
             PaymentCaptured::TYPE => self.payment_captured(message, &message.decode().map_err(malformed)?).await,
+            PaymentCaptureFailed::TYPE => {
+                self.payment_capture_failed(message, &message.decode().map_err(malformed)?).await
+            }
             PaymentVoided::TYPE => self.payment_voided(message, &message.decode().map_err(malformed)?).await,
             PaymentRefunded::TYPE => self.payment_refunded(message, &message.decode().map_err(malformed)?).await,
             other => Err(SagaError::Malformed(format!("the saga does not handle {other}"))),

@@ -20,8 +20,8 @@ use shop_messaging::{
     contracts::{
         InventoryCommit, InventoryCommitFailed, InventoryCommitted, InventoryExpired, InventoryRejected,
         InventoryRelease, InventoryReserved, OrderCancelled, OrderConfirmed, OrderDelivered, OrderLineFact,
-        OrderShipped, OrderSummary, OrderUpdated, PaymentAuthorize, PaymentAuthorized, PaymentCapture, PaymentCaptured,
-        PaymentFailed, PaymentRefunded, PaymentVoid, PaymentVoided,
+        OrderShipped, OrderSummary, OrderUpdated, PaymentAuthorize, PaymentAuthorized, PaymentCapture,
+        PaymentCaptureFailed, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoid, PaymentVoided,
     },
     inbox,
     outbox::{self, OutboxWaker},
@@ -290,6 +290,20 @@ impl Saga {
                 after.payment_id = Some(event.payment_id.clone());
             }
             Ok(step)
+        })
+        .await
+    }
+
+    /// The provider refused the capture: the order must not ship unpaid, so it is cancelled,
+    /// its units restocked and the authorization voided.
+    pub async fn payment_capture_failed(
+        &self,
+        cause: &Envelope,
+        event: &PaymentCaptureFailed,
+    ) -> Result<Outcome, SagaError> {
+        self.reply(cause, &event.order_id, |order, em, _| {
+            let reason = format!("the payment could not be captured ({})", event.code);
+            cancel_if_allowed(order, Trigger::PaymentCaptureFailed, &reason, em)
         })
         .await
     }

@@ -8,7 +8,8 @@ use shop_messaging::{
     Envelope, Event, Handler, HandlerError,
     contracts::{
         InventoryCommitFailed, InventoryCommitted, InventoryExpired, InventoryRejected, InventoryReserved,
-        PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided, Shortage,
+        PaymentAuthorized, PaymentCaptureFailed, PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided,
+        Shortage,
     },
 };
 use shop_orders::{
@@ -322,6 +323,24 @@ async fn a_lapsed_hold_never_confirms_a_paid_order_without_stock(backend: Backen
     assert_eq!(new_kinds(&app, &id, before).await, ["inventory.release.v1"], "the late commit is given back");
 }
 
+/// A capture the provider refuses cancels the confirmed order before it can ship unpaid: its
+/// units are restocked and the authorization voided.
+async fn a_refused_capture_cancels_with_restock_and_void(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let id = app.place(&customer(Uuid::new_v4())).await["id"].as_str().unwrap().to_owned();
+    deliver(&app, &id, &reserved(&id)).await;
+    deliver(&app, &id, &authorized(&id)).await;
+    deliver(&app, &id, &committed(&id)).await;
+    let refused = PaymentCaptureFailed { order_id: id.clone(), payment_id: "pay-1".into(), code: "DECLINED".into() };
+    let (_, outcome) = deliver(&app, &id, &refused).await;
+    assert_eq!(outcome.order.status, OrderStatus::Cancelled);
+    assert_eq!(outcome.order.cancellation_reason.as_deref(), Some("the payment could not be captured (DECLINED)"));
+    assert_eq!(
+        new_kinds(&app, &id, 9).await,
+        ["inventory.release.v1", "payment.void.v1", "order.cancelled.v1", "order.updated.v1"]
+    );
+}
+
 /// An authorization of another amount than the total never confirms: release and void.
 async fn a_wrong_authorized_amount_cancels(backend: Backend) {
     let app = TestApp::new(backend).await;
@@ -338,6 +357,7 @@ async fn a_wrong_authorized_amount_cancels(backend: Backend) {
 }
 
 shop_testkit::on_sql_backends!(
+    a_refused_capture_cancels_with_restock_and_void,
     a_lapsed_hold_never_confirms_a_paid_order_without_stock,
     a_wrong_authorized_amount_cancels,
     reserved_authorized_captured_shipped_delivered,

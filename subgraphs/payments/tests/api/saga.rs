@@ -265,7 +265,7 @@ async fn malformed_commands_are_answered_or_dead_lettered(backend: Backend) {
 
 /// A provider whose captures take effect at once but answer late, so a void sent meanwhile
 /// meets a capture that already landed.
-struct LateCaptureAnswers(Arc<dyn PaymentProvider>);
+struct LateCaptureAnswers(Arc<dyn PaymentProvider>, Arc<tokio::sync::Notify>);
 
 #[async_trait::async_trait]
 impl PaymentProvider for LateCaptureAnswers {
@@ -274,6 +274,7 @@ impl PaymentProvider for LateCaptureAnswers {
     }
     async fn capture(&self, authorization: &str, amount_minor: i64, key: &str) -> Result<Receipt, ProviderError> {
         let receipt = self.0.capture(authorization, amount_minor, key).await;
+        self.1.notify_one();
         // Inside the tests' 200 ms attempt timeout.
         tokio::time::sleep(Duration::from_millis(150)).await;
         receipt
@@ -290,14 +291,17 @@ impl PaymentProvider for LateCaptureAnswers {
 /// capture is out waits (retried later, never dead-lettered), then refunds what was taken, so a
 /// cancelled order is not left charged.
 async fn a_void_racing_a_capture_waits_for_it_then_refunds(backend: Backend) {
-    let app = Arc::new(spawn_app_with(backend, |simulated| Arc::new(LateCaptureAnswers(simulated))).await);
+    let landed = Arc::new(tokio::sync::Notify::new());
+    let app =
+        Arc::new(spawn_app_with(backend, |simulated| Arc::new(LateCaptureAnswers(simulated, landed.clone()))).await);
     let order = app.authorized_order(Uuid::new_v4(), 4_000, "tok_visa").await;
     let capturing = {
         let app = app.clone();
         let order = order.clone();
         tokio::spawn(async move { app.deliver(&capture(&order)).await })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The capture landed at the provider and its answer is on the way back.
+    landed.notified().await;
     let cancel = void(&order);
     let first = app.deliver(&cancel).await;
     assert!(matches!(first, Err(HandlerError::Transient(_))), "the void waits for the capture: {first:?}");
@@ -312,7 +316,24 @@ async fn a_void_racing_a_capture_waits_for_it_then_refunds(backend: Backend) {
     assert_eq!((payment.captured_minor, payment.refunded_minor), (4_000, 4_000), "nothing left charged");
 }
 
+/// A capture the provider refuses (the authorization lapsed or was released at the provider)
+/// is reported to the order instead of dead-lettered; nothing is taken.
+async fn a_refused_capture_is_reported(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let order = app.authorized_order(Uuid::new_v4(), 900, "tok_visa").await;
+    let payment = app.service.store.by_order(&order).await.unwrap().unwrap();
+    // The hold goes away at the provider behind payments' back.
+    app.simulated.void(payment.provider_reference.as_deref().unwrap(), "behind-our-back").await.unwrap();
+    let command = capture(&order);
+    app.deliver(&command).await.unwrap();
+    let reply: contracts::PaymentCaptureFailed = only_reply(&app, &command).await;
+    assert_eq!((reply.order_id.as_str(), reply.code.as_str()), (order.as_str(), "DECLINED"));
+    let payment = app.service.store.by_order(&order).await.unwrap().unwrap();
+    assert_eq!((payment.status, payment.captured_minor), (PaymentStatus::Authorized, 0));
+}
+
 shop_testkit::on_sql_backends!(
+    a_refused_capture_is_reported,
     a_void_racing_a_capture_waits_for_it_then_refunds,
     authorize_succeeds,
     declines_and_insufficient_funds_fail,
