@@ -235,13 +235,6 @@ event! {
     }
 }
 event! {
-    /// The reservation was released on request.
-    InventoryReleased = "inventory.released.v1" {
-        /// The order.
-        order_id: String,
-    }
-}
-event! {
     /// The sweeper released the reservation because it expired.
     InventoryExpired = "inventory.expired.v1" {
         /// The order.

@@ -1,5 +1,5 @@
 //! The inventory side of the checkout saga: reserve, commit and release commands in, results
-//! out. Each command is one [`SagaStep`]: its inbox record, its effect and its answer commit
+//! of the reserve and the commit out. Each command is one [`SagaStep`]: its inbox record, its effect and its answer commit
 //! together, so a redelivered command changes nothing and its answer is never lost. This room
 //! only translates between messages and the use cases.
 
@@ -92,12 +92,11 @@ impl CommandHandler {
         }
         if message.is::<contracts::InventoryRelease>() {
             let command: contracts::InventoryRelease = decode(message)?;
+            // A release is a compensation nobody waits for, so it is answered with nothing.
             // Releasing an order never reserved succeeds too: the step leaves a marker.
             return match step.release(&command.order_id).await {
                 // Expired first: the units are back either way, which is all the saga asks.
-                Ok(_) | Err(TransitionError::Invalid { from: ReservationStatus::Expired, .. }) => {
-                    reply(&contracts::InventoryReleased { order_id: command.order_id }, message)
-                }
+                Ok(_) | Err(TransitionError::Invalid { from: ReservationStatus::Expired, .. }) => Ok(Vec::new()),
                 Err(TransitionError::Store(error)) => Err(transient(&error)),
                 Err(error) => {
                     Err(HandlerError::Permanent(format!("cannot release order {}: {error}", command.order_id)))

@@ -90,3 +90,26 @@ fn the_topology_routes_commands_to_one_queue_and_facts_to_each_consumer() {
     assert_eq!(queue_of("user.registered.v1"), [contracts::NOTIFICATIONS_EVENTS]);
     assert!(queue_of("order.updated.v1").is_empty());
 }
+
+/// Every message kind the contracts define reaches a durable queue, so none is published only
+/// to be dropped as unroutable; the one exception is `order.updated`, which every orders
+/// replica reads through a queue of its own for live tracking.
+#[test]
+fn every_contract_kind_is_bound_to_a_queue() {
+    use shop_messaging::topic::matches;
+    let topology = contracts::topology();
+    let source = include_str!("../../src/contracts.rs");
+    let kinds: Vec<&str> = source
+        .lines()
+        .filter_map(|line| line.trim().split_once(" = \"").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_once('"').map(|(kind, _)| kind))
+        .filter(|kind| kind.contains(".v"))
+        .collect();
+    assert!(kinds.len() >= 20, "found the contract kinds: {kinds:?}");
+    for kind in kinds.into_iter().filter(|kind| *kind != "order.updated.v1") {
+        assert!(
+            topology.iter().any(|queue| queue.bindings.iter().any(|binding| matches(binding, kind))),
+            "{kind} is published to no queue"
+        );
+    }
+}

@@ -77,13 +77,8 @@ async fn commands(backend: Backend) {
     let kinds: Vec<String> = answers(&store).await.into_iter().map(|m| m.kind).collect();
     assert_eq!(
         kinds,
-        [
-            "inventory.reserved.v1",
-            "inventory.rejected.v1",
-            "inventory.committed.v1",
-            "inventory.released.v1",
-            "inventory.rejected.v1"
-        ]
+        ["inventory.reserved.v1", "inventory.rejected.v1", "inventory.committed.v1", "inventory.rejected.v1"],
+        "a release is answered with nothing"
     );
 
     // A message inventory does not handle is a poison message, not a silent drop.
@@ -141,17 +136,7 @@ async fn a_committed_order_released_is_restocked_once(backend: Backend) {
     assert_eq!(store.reservation("overtaken").await.unwrap().unwrap().status, ReservationStatus::Released);
 
     let kinds: Vec<String> = answers(&store).await.into_iter().map(|m| m.kind).collect();
-    assert_eq!(
-        kinds,
-        [
-            "inventory.reserved.v1",
-            "inventory.committed.v1",
-            "inventory.released.v1",
-            "inventory.released.v1",
-            "inventory.reserved.v1",
-            "inventory.released.v1",
-        ]
-    );
+    assert_eq!(kinds, ["inventory.reserved.v1", "inventory.committed.v1", "inventory.reserved.v1"]);
 }
 
 /// A commit that arrives after the sweeper expired its hold: the units are taken again if they
