@@ -463,6 +463,11 @@ pub async fn finish_within(
     order_id: &str,
     to: ReservationStatus,
 ) -> Result<Reservation, TransitionError> {
+    let from =
+        if to == ReservationStatus::Restocked { ReservationStatus::Committed } else { ReservationStatus::Active };
+    if !from.can_become(to) {
+        return Err(TransitionError::Invalid { from, to });
+    }
     let now = Utc::now();
     let header = reservation::Entity::find()
         .filter(reservation::Column::OrderId.eq(order_id))
@@ -472,17 +477,15 @@ pub async fn finish_within(
         .ok_or(TransitionError::NotFound)?;
     // Conditional on the state it moves from, so two racing moves cannot both apply. A restock
     // is recorded in `restocked_at` (the status CHECK predates it; see the migration).
-    let (from, update) = if to == ReservationStatus::Restocked {
-        let update = reservation::Entity::update_many()
+    let update = if to == ReservationStatus::Restocked {
+        reservation::Entity::update_many()
             .col_expr(reservation::Column::RestockedAt, Expr::value(now))
             .filter(reservation::Column::Status.eq(ReservationStatus::Committed.as_str()))
-            .filter(reservation::Column::RestockedAt.is_null());
-        (ReservationStatus::Committed, update)
+            .filter(reservation::Column::RestockedAt.is_null())
     } else {
-        let update = reservation::Entity::update_many()
+        reservation::Entity::update_many()
             .col_expr(reservation::Column::Status, Expr::value(to.as_str()))
-            .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()));
-        (ReservationStatus::Active, update)
+            .filter(reservation::Column::Status.eq(ReservationStatus::Active.as_str()))
     };
     let moved = update
         .col_expr(reservation::Column::UpdatedAt, Expr::value(now))
@@ -490,7 +493,7 @@ pub async fn finish_within(
         .exec(tx)
         .await
         .map_err(StoreError::from)?;
-    if moved.rows_affected == 0 || !from.can_become(to) {
+    if moved.rows_affected == 0 {
         let current = with_lines(tx, header).await?;
         return if current.status == to {
             Ok(current)
@@ -516,6 +519,7 @@ async fn apply_final(
         ReservationStatus::Committed => (-line.quantity, -line.quantity),
         ReservationStatus::Released | ReservationStatus::Expired => (-line.quantity, 0),
         ReservationStatus::Restocked => (0, line.quantity),
+        // Refused above: nothing moves to ACTIVE.
         ReservationStatus::Active => (0, 0),
     };
     stock::Entity::update_many()
