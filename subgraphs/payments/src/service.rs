@@ -29,7 +29,7 @@ use crate::{
         FailureCode, Operation, Payment, PaymentStatus, Refund, RefundRefusal, RefundStatus, SAGA_VOID_KEY,
         check_refund,
     },
-    store::{Claim, NewOperation, PaymentStore, RefundResult, Reserved, StoreError, Written},
+    store::{Claim, Lease, NewOperation, PaymentStore, RefundResult, Reserved, StoreError, Written},
 };
 
 /// The consumer name payments records in the inbox.
@@ -201,22 +201,27 @@ impl Payments {
 
     /// Runs `command` holding the lease on the order's payment, so no other capture or void
     /// of the order talks to the provider meanwhile; `Contended` (retried later) while another
-    /// holds it. `command` reads the payment itself, after the lease is taken.
-    async fn leased<F>(&self, order_id: &str, command: F) -> Result<(), FlowError>
+    /// holds it, `None` (and `command` not run) when the order has no payment. `command` reads
+    /// the payment itself, after the lease is taken.
+    async fn leased<F>(&self, order_id: &str, command: F) -> Result<Option<()>, FlowError>
     where
         F: Future<Output = Result<(), FlowError>>,
     {
         let holder = Uuid::new_v4();
-        if !self.store.lease(order_id, holder, Utc::now() + self.command_lease).await? {
-            metrics::counter!("payments_command_lease_waits_total").increment(1);
-            return Err(FlowError::Contended);
+        match self.store.lease(order_id, holder, Utc::now() + self.command_lease).await? {
+            Lease::Held => {}
+            Lease::NoPayment => return Ok(None),
+            Lease::Busy => {
+                metrics::counter!("payments_command_lease_waits_total").increment(1);
+                return Err(FlowError::Contended);
+            }
         }
         let result = command.await;
         if let Err(error) = self.store.release_lease(order_id, holder).await {
             // It expires on its own; the next command of the order waits until then.
             tracing::warn!(%error, order_id, "could not release the payment's lease");
         }
-        result
+        result.map(Some)
     }
 
     /// The store, for reads.
@@ -321,10 +326,10 @@ impl Payments {
     /// (again, for a payment captured before).
     #[tracing::instrument(skip_all, fields(order_id = %command.order_id))]
     pub async fn capture(&self, cause: &Envelope, command: &PaymentCapture) -> Result<(), FlowError> {
-        if self.store.by_order(&command.order_id).await?.is_none() {
-            return Err(FlowError::Refused(format!("order {} has no payment to capture", command.order_id)));
+        match self.leased(&command.order_id, self.capture_leased(cause, command)).await? {
+            Some(()) => Ok(()),
+            None => Err(FlowError::Refused(format!("order {} has no payment to capture", command.order_id))),
         }
-        self.leased(&command.order_id, self.capture_leased(cause, command)).await
     }
 
     async fn capture_leased(&self, cause: &Envelope, command: &PaymentCapture) -> Result<(), FlowError> {
@@ -392,11 +397,13 @@ impl Payments {
     /// `payment.voided` (with no payment id when the order has no payment). Idempotent.
     #[tracing::instrument(skip_all, fields(order_id = %command.order_id))]
     pub async fn void(&self, cause: &Envelope, command: &PaymentVoid) -> Result<(), FlowError> {
-        if self.store.by_order(&command.order_id).await?.is_none() {
-            let claim = Claim { consumer: CONSUMER, message_id: cause.id };
-            return self.answer(&claim, voided_reply(cause, &command.order_id, None)?).await;
+        match self.leased(&command.order_id, self.void_leased(cause, command)).await? {
+            Some(()) => Ok(()),
+            None => {
+                let claim = Claim { consumer: CONSUMER, message_id: cause.id };
+                self.answer(&claim, voided_reply(cause, &command.order_id, None)?).await
+            }
         }
-        self.leased(&command.order_id, self.void_leased(cause, command)).await
     }
 
     async fn void_leased(&self, cause: &Envelope, command: &PaymentVoid) -> Result<(), FlowError> {

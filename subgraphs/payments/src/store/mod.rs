@@ -198,6 +198,17 @@ async fn unless_conflict(
     }
 }
 
+/// What [`PaymentStore::lease`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// The caller holds the lease now.
+    Held,
+    /// Another command holds an unexpired lease.
+    Busy,
+    /// The order has no payment to lease.
+    NoPayment,
+}
+
 impl PaymentStore {
     /// Opens the database at `url` and brings its schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
@@ -326,9 +337,8 @@ impl PaymentStore {
 
     /// Takes the lease on the order's payment for `holder` until `until`, unless another
     /// command holds an unexpired one: one command at a time talks to the provider about a
-    /// payment. A holder that crashed loses it when it expires. False when it is taken (or
-    /// the order has no payment).
-    pub async fn lease(&self, order_id: &str, holder: Uuid, until: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// payment. A holder that crashed loses it when it expires.
+    pub async fn lease(&self, order_id: &str, holder: Uuid, until: DateTime<Utc>) -> Result<Lease, StoreError> {
         let now = Utc::now();
         let taken = payment::Entity::update_many()
             .col_expr(payment::Column::LeaseHolder, Expr::value(holder.to_string()))
@@ -342,7 +352,11 @@ impl PaymentStore {
             )
             .exec(&self.db)
             .await?;
-        Ok(taken.rows_affected == 1)
+        if taken.rows_affected == 1 {
+            return Ok(Lease::Held);
+        }
+        let exists = payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).one(&self.db).await?;
+        Ok(if exists.is_some() { Lease::Busy } else { Lease::NoPayment })
     }
 
     /// Gives the lease back if `holder` still has it.
