@@ -38,12 +38,25 @@ fn mentions(text: &str, needle: &str) -> bool {
         .any(|(at, _)| text[at + needle.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_')))
 }
 
+/// The folder of the checkout being tested: the nearest one above `crate_dir` whose
+/// `Cargo.toml` declares the workspace.
+fn workspace_root(crate_dir: &Path) -> PathBuf {
+    crate_dir
+        .ancestors()
+        .find(|dir| std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]")))
+        .unwrap_or(crate_dir)
+        .to_path_buf()
+}
+
 /// Panics, naming them, if some variants of `E` are never produced. `crate_dir` is the crate's
-/// `CARGO_MANIFEST_DIR`.
+/// `CARGO_MANIFEST_DIR` as compiled in; the one cargo sets when it runs the test wins, because
+/// with a target folder shared between checkouts a compiled-in path can name another checkout
+/// (or one deleted since).
 pub fn assert_every_variant_produced<E: CodedError>(crate_dir: &str) {
-    let own = sources(&Path::new(crate_dir).join("src"));
-    let workspace_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let workspace = sources(&workspace_root);
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").map_or_else(|_| PathBuf::from(crate_dir), PathBuf::from);
+    let own = sources(&crate_dir.join("src"));
+    let workspace = sources(&workspace_root(&crate_dir));
+    assert!(!workspace.is_empty(), "no sources found above {}", crate_dir.display());
     let unproduced: Vec<&str> = E::VARIANTS
         .iter()
         .filter(|variant| {
