@@ -17,7 +17,7 @@ pub const PAYMENTS_COMMANDS: &str = "payments.commands";
 pub const ORDERS_SAGA: &str = "orders.saga";
 /// Facts the customer is told about (notifications).
 pub const NOTIFICATIONS_EVENTS: &str = "notifications.events";
-/// Purchases that make a review verified (reviews).
+/// Purchases that make a review verified, and their cancellations (reviews).
 pub const REVIEWS_PURCHASES: &str = "reviews.purchases";
 
 /// Every durable consumer queue of the system and its bindings. Every service declares ALL of
@@ -78,9 +78,10 @@ pub fn notifications_queue() -> QueueSpec {
     )
 }
 
-/// The reviews service's queue: the orders that make reviews verified purchases.
+/// The reviews service's queue: the orders that make reviews verified purchases, and the
+/// cancellations that take that back.
 pub fn reviews_purchases_queue() -> QueueSpec {
-    QueueSpec::new(REVIEWS_PURCHASES, ["order.confirmed.*", "order.delivered.*"])
+    QueueSpec::new(REVIEWS_PURCHASES, ["order.confirmed.*", "order.delivered.*", "order.cancelled.*"])
 }
 
 /// Declares a payload struct with its derives and its `Event` type name.

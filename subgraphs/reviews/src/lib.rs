@@ -1,7 +1,8 @@
 //! The reviews subgraph: product reviews and ratings. It owns `Review`, extends the catalog's
 //! `Product` with `reviews` and `rating` and the users service's `User` with `reviews`, and
 //! learns who bought what from the orders service's `order.confirmed` / `order.delivered`
-//! announcements (never by calling it), which make reviews verified purchases.
+//! announcements (never by calling it), which make reviews verified purchases, and
+//! `order.cancelled`, which takes that back.
 //!
 //! Each product's rating is an aggregate kept in the same transaction as every review write,
 //! so reading it costs one keyed lookup, and `Product.rating` over many products is one query.

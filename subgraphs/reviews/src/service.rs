@@ -105,11 +105,32 @@ impl Reviews {
         Ok(review)
     }
 
-    /// Records that `user_id` bought `product_ids`; their reviews of them become verified.
-    pub async fn record_purchases(&self, user_id: Uuid, product_ids: &[String]) -> Result<u64, StoreError> {
-        let verified = self.store.record_purchases(user_id, product_ids).await?;
+    /// Records that `user_id` bought `product_ids` in order `order_id`; their reviews of them
+    /// become verified (unless that order was already cancelled). Returns how many did.
+    pub async fn record_purchases(
+        &self,
+        user_id: Uuid,
+        order_id: &str,
+        product_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let verified = self.store.record_purchases(user_id, order_id, product_ids).await?;
         metrics::counter!("reviews_purchases_recorded_total").increment(1);
         metrics::counter!("reviews_verified_by_purchase_total").increment(verified);
         Ok(verified)
+    }
+
+    /// Records that order `order_id` of `user_id`, with `product_ids`, was cancelled; their
+    /// reviews of products no other standing order of theirs contains stop being verified.
+    /// Returns how many did.
+    pub async fn record_cancellation(
+        &self,
+        user_id: Uuid,
+        order_id: &str,
+        product_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let unverified = self.store.record_cancellation(user_id, order_id, product_ids).await?;
+        metrics::counter!("reviews_cancellations_recorded_total").increment(1);
+        metrics::counter!("reviews_unverified_by_cancellation_total").increment(unverified);
+        Ok(unverified)
     }
 }

@@ -9,11 +9,21 @@
 //!   review's counted rating applies the [`RatingDelta`](crate::domain::RatingDelta) in the
 //!   same transaction, computed from the review as that transaction changed it (never from an
 //!   earlier read), so concurrent writers cannot lose an update;
-//! - a review is a verified purchase as soon as its author's purchase of the product is
-//!   recorded, whichever of the two is written first (see [`ReviewStore::record_purchases`]).
+//! - a review is a verified purchase exactly while its author has a standing (recorded, not
+//!   cancelled) order of the product, whichever of review, purchase and cancellation is
+//!   written first (see [`ReviewStore::record_purchases`], [`ReviewStore::record_cancellation`]).
 
 pub mod mongo;
 pub mod sql;
+
+/// What an order announcement says about the order's purchases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OrderState {
+    /// Confirmed or delivered: its products count as bought unless it is cancelled.
+    Standing,
+    /// Cancelled: final, whatever arrives after it.
+    Cancelled,
+}
 
 use chrono::{DateTime, Utc};
 use shop_kernel::store::StoreFailure;
@@ -89,14 +99,29 @@ pub trait ReviewStore: Send + Sync + 'static {
     /// scan, for audits and tests, never for serving.
     async fn recount_rating(&self, product_id: &str) -> Result<ProductRating, StoreError>;
 
-    /// Records that `user_id` bought `product_ids` and marks that user's existing reviews of
-    /// them verified, in one transaction. Idempotent: recording a purchase again changes
-    /// nothing. Returns how many reviews became verified.
+    /// Records that `user_id` bought `product_ids` in order `order_id` (confirmed or
+    /// delivered) and marks that user's existing reviews of them verified, in one transaction.
+    /// Idempotent: recording the order again changes nothing, and an order already recorded
+    /// cancelled stays cancelled (the cancellation may have arrived first). Returns how many
+    /// reviews became verified.
     ///
     /// A purchase recorded concurrently with the review's creation is never missed: both
     /// writes touch the same (user, product) purchase record, so one transaction waits for
     /// (or, on MongoDB, conflicts with and retries after) the other and then sees it.
-    async fn record_purchases(&self, user_id: Uuid, product_ids: &[String]) -> Result<u64, StoreError>;
-    /// Whether a purchase of `product_id` by `user_id` was recorded.
+    async fn record_purchases(&self, user_id: Uuid, order_id: &str, product_ids: &[String]) -> Result<u64, StoreError>;
+    /// Records that order `order_id` of `user_id`, which contained `product_ids`, was
+    /// cancelled, and unmarks that user's reviews of the products no other standing order of
+    /// theirs contains, in one transaction (serialized with review creation like
+    /// [`ReviewStore::record_purchases`]). Final and idempotent: a cancelled order never
+    /// stands again, whether its confirmation arrives before or after this, or again.
+    /// Returns how many reviews stopped being verified.
+    async fn record_cancellation(
+        &self,
+        user_id: Uuid,
+        order_id: &str,
+        product_ids: &[String],
+    ) -> Result<u64, StoreError>;
+    /// Whether `user_id` bought `product_id`: at least one of their orders containing it
+    /// stands (was recorded and not cancelled).
     async fn has_purchased(&self, user_id: Uuid, product_id: &str) -> Result<bool, StoreError>;
 }

@@ -6,8 +6,11 @@
 //! - `product_ratings`: one aggregate per product, `_id` = the product id, with `count`, `sum`
 //!   and `stars_1` … `stars_5`, changed only with `$inc`;
 //! - `purchases`: one document per (user, product) pair that was bought or reviewed, `_id` =
-//!   `<user id>:<product id>` (user ids are UUIDs, so the split is unambiguous), with
-//!   `purchased` and a `version` every writer bumps.
+//!   `<user id>:<product id>` (user ids are UUIDs, so the split is unambiguous), with a
+//!   `version` every writer bumps, the ids of the pair's orders in `standing_orders` and
+//!   `cancelled_orders` (cancelled is final: an order in it never stands again), and
+//!   `purchased`, recomputed from them (some order stands) by every purchase write in the
+//!   transaction that verifies or unverifies the user's review of the product.
 //!
 //! The aggregate and purchase documents a write needs are created (at zero, unpurchased)
 //! before its transaction, so inside transactions they are only updated; no upsert runs in a
@@ -31,7 +34,7 @@ use mongodb::{
 use shop_kernel::store::StoreFailure;
 use uuid::Uuid;
 
-use super::{ReviewStore, StoreError};
+use super::{OrderState, ReviewStore, StoreError};
 use crate::domain::{
     Direction, Position, ProductRating, RatingDelta, Review, ReviewChange, ReviewSort, SortField, Stars,
 };
@@ -176,6 +179,72 @@ fn pair_key(user_id: Uuid, product_id: &str) -> String {
     format!("{user_id}:{product_id}")
 }
 
+/// The order ids in array `key` of a purchase record (absent: none, as in legacy records).
+fn order_ids(record: &Document, key: &str) -> Result<Vec<String>, StoreError> {
+    match record.get(key) {
+        None => Ok(Vec::new()),
+        Some(Bson::Array(ids)) => ids
+            .iter()
+            .map(|id| {
+                id.as_str().map(str::to_owned).ok_or_else(|| corrupt(format_args!("a non-string order id in {key}")))
+            })
+            .collect(),
+        Some(other) => Err(corrupt(format_args!("{key} is not an array: {other}"))),
+    }
+}
+
+/// Records order `order_id` of the pair (user, `product_id`) in `state` under the pair's
+/// record, recomputes whether the pair is purchased (some order of it stands) and sets the
+/// user's review of the product verified accordingly. Returns how many reviews changed.
+///
+/// Converges whatever the order and number of deliveries: an order joins `standing_orders`
+/// only if it is in neither list, and a cancellation moves it (or, arriving first, adds it)
+/// to `cancelled_orders`, which a later confirmation cannot undo.
+async fn record_pair_order(
+    c: &Collections,
+    session: &mut ClientSession,
+    user_id: Uuid,
+    product_id: &str,
+    order_id: &str,
+    state: OrderState,
+) -> mongodb::error::Result<u64> {
+    let key = pair_key(user_id, product_id);
+    // Writing the record first makes a concurrent writer of the pair (a review creation, or
+    // another order) conflict with this transaction, so neither misses the other.
+    let record = c
+        .purchases
+        .find_one_and_update(doc! { "_id": key.as_str() }, doc! { "$inc": { "version": 1_i64 } })
+        .return_document(ReturnDocument::After)
+        .session(&mut *session)
+        .await?
+        .ok_or_else(|| raise(corrupt(format_args!("the purchase record {key} is missing"))))?;
+    let mut standing = order_ids(&record, "standing_orders").map_err(raise)?;
+    let mut cancelled = order_ids(&record, "cancelled_orders").map_err(raise)?;
+    let known = |ids: &[String]| ids.iter().any(|id| id == order_id);
+    match state {
+        OrderState::Standing if !known(&standing) && !known(&cancelled) => standing.push(order_id.to_owned()),
+        OrderState::Standing => {}
+        OrderState::Cancelled => {
+            standing.retain(|id| id != order_id);
+            if !known(&cancelled) {
+                cancelled.push(order_id.to_owned());
+            }
+        }
+    }
+    // Legacy records (flag set before order ids were kept) stay purchased until an order of theirs is recorded.
+    let purchased = !standing.is_empty();
+    let set = doc! { "standing_orders": standing, "cancelled_orders": cancelled, "purchased": purchased };
+    c.purchases.update_one(doc! { "_id": key.as_str() }, doc! { "$set": set }).session(&mut *session).await?;
+    let out_of_line =
+        doc! { "product_id": product_id, "user_id": user_id.to_string(), "verified_purchase": !purchased };
+    let changed = c
+        .reviews
+        .update_one(out_of_line, doc! { "$set": { "verified_purchase": purchased }, "$inc": { "version": 1_i64 } })
+        .session(&mut *session)
+        .await?;
+    Ok(changed.modified_count)
+}
+
 fn field_name(field: SortField) -> &'static str {
     match field {
         SortField::Rating => "rating",
@@ -275,6 +344,38 @@ impl MongoReviewStore {
         let fields =
             doc! { "user_id": user_id.to_string(), "product_id": product_id, "purchased": false, "version": 0_i64 };
         Self::ensure(&self.collections.purchases, &pair_key(user_id, product_id), fields).await
+    }
+
+    /// [`record_pair_order`] for each of the order's products, in one transaction. Returns
+    /// how many reviews changed.
+    async fn record_order(
+        &self,
+        user_id: Uuid,
+        order_id: &str,
+        product_ids: &[String],
+        state: OrderState,
+    ) -> Result<u64, StoreError> {
+        let mut products: Vec<String> = product_ids.iter().filter(|p| !p.is_empty()).cloned().collect();
+        products.sort();
+        products.dedup();
+        if products.is_empty() {
+            return Ok(0);
+        }
+        for product_id in &products {
+            self.ensure_pair(user_id, product_id).await?;
+        }
+        let context = (self.collections.clone(), products, order_id.to_owned());
+        self.transaction(context, move |session, (c, products, order_id)| {
+            async move {
+                let mut changed = 0;
+                for product_id in products.iter() {
+                    changed += record_pair_order(c, session, user_id, product_id, order_id, state).await?;
+                }
+                Ok(changed)
+            }
+            .boxed()
+        })
+        .await
     }
 
     async fn find_reviews(&self, filter: Document, sort: Document, limit: u64) -> Result<Vec<Review>, StoreError> {
@@ -539,41 +640,17 @@ impl ReviewStore for MongoReviewStore {
         Ok(ProductRating::recount(product_id, ratings))
     }
 
-    async fn record_purchases(&self, user_id: Uuid, product_ids: &[String]) -> Result<u64, StoreError> {
-        let mut products: Vec<String> = product_ids.iter().filter(|p| !p.is_empty()).cloned().collect();
-        products.sort();
-        products.dedup();
-        if products.is_empty() {
-            return Ok(0);
-        }
-        for product_id in &products {
-            self.ensure_pair(user_id, product_id).await?;
-        }
-        let context = (self.collections.clone(), products);
-        self.transaction(context, move |session, (c, products)| {
-            async move {
-                let mut verified = 0;
-                for product_id in products.iter() {
-                    let purchase = doc! { "$set": { "purchased": true }, "$inc": { "version": 1_i64 } };
-                    c.purchases
-                        .update_one(doc! { "_id": pair_key(user_id, product_id) }, purchase)
-                        .session(&mut *session)
-                        .await
-                        ?;
-                    let unverified = doc! { "product_id": product_id.as_str(), "user_id": user_id.to_string(), "verified_purchase": false };
-                    let marked = c
-                        .reviews
-                        .update_one(unverified, doc! { "$set": { "verified_purchase": true }, "$inc": { "version": 1_i64 } })
-                        .session(&mut *session)
-                        .await
-                        ?;
-                    verified += marked.modified_count;
-                }
-                Ok(verified)
-            }
-            .boxed()
-        })
-        .await
+    async fn record_purchases(&self, user_id: Uuid, order_id: &str, product_ids: &[String]) -> Result<u64, StoreError> {
+        self.record_order(user_id, order_id, product_ids, OrderState::Standing).await
+    }
+
+    async fn record_cancellation(
+        &self,
+        user_id: Uuid,
+        order_id: &str,
+        product_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        self.record_order(user_id, order_id, product_ids, OrderState::Cancelled).await
     }
 
     async fn has_purchased(&self, user_id: Uuid, product_id: &str) -> Result<bool, StoreError> {

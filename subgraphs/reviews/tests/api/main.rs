@@ -3,10 +3,11 @@
 //!
 //! - `store`: the `ReviewStore` contract on every store: one review per user and product,
 //!   exact aggregates (also under concurrent writers, compared with a recount), keyset pages
-//!   in every sort, hiding, purchases marking reviews verified;
+//!   in every sort, hiding, purchases marking reviews verified and cancellations unmarking them;
 //! - `graphql`: the schema without a socket: validation, who may write what, moderation and
 //!   hidden reviews, pages through the API, and `Product.rating` batched into one query;
-//! - `consumer`: the purchase consumer, called directly and through the in-process bus.
+//! - `consumer`: the purchase consumer (confirmations, deliveries, cancellations), called
+//!   directly and through the in-process bus.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -119,8 +120,16 @@ impl ReviewStore for CountingStore {
     async fn recount_rating(&self, product_id: &str) -> Result<ProductRating, StoreError> {
         self.inner.recount_rating(product_id).await
     }
-    async fn record_purchases(&self, user_id: Uuid, product_ids: &[String]) -> Result<u64, StoreError> {
-        self.inner.record_purchases(user_id, product_ids).await
+    async fn record_purchases(&self, user_id: Uuid, order_id: &str, product_ids: &[String]) -> Result<u64, StoreError> {
+        self.inner.record_purchases(user_id, order_id, product_ids).await
+    }
+    async fn record_cancellation(
+        &self,
+        user_id: Uuid,
+        order_id: &str,
+        product_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        self.inner.record_cancellation(user_id, order_id, product_ids).await
     }
     async fn has_purchased(&self, user_id: Uuid, product_id: &str) -> Result<bool, StoreError> {
         self.inner.has_purchased(user_id, product_id).await

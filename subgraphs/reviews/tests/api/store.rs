@@ -23,6 +23,10 @@ shop_testkit::on_backends!(
         pages_follow_every_sort_and_skip_hidden_reviews,
         purchases_verify_reviews_before_and_after_they_are_written,
         a_purchase_racing_a_review_is_never_missed,
+        a_cancelled_order_takes_the_verified_badge_back,
+        a_pair_stays_purchased_while_another_order_stands,
+        a_cancellation_before_its_confirmation_is_final,
+        redelivered_orders_converge_in_any_order,
         ratings_of_many_products_come_in_one_call,
     ]
 );
@@ -290,19 +294,20 @@ async fn purchases_verify_reviews_before_and_after_they_are_written(backend: Bac
     // Reviewed first, bought later: the purchase marks the review.
     let early = write(&store, ada, &p, 4).await;
     assert!(!early.verified_purchase);
-    let marked = store.record_purchases(ada, &[p.clone(), q.clone(), p.clone()]).await.unwrap();
+    let order = order();
+    let marked = store.record_purchases(ada, &order, &[p.clone(), q.clone(), p.clone()]).await.unwrap();
     assert_eq!(marked, 1);
     assert!(store.has_purchased(ada, &p).await.unwrap() && store.has_purchased(ada, &q).await.unwrap());
     assert!(store.reviews_by_ids(&[early.id]).await.unwrap()[0].verified_purchase);
     // Recording it again changes nothing.
-    assert_eq!(store.record_purchases(ada, &[p.clone(), q.clone()]).await.unwrap(), 0);
+    assert_eq!(store.record_purchases(ada, &order, &[p.clone(), q.clone()]).await.unwrap(), 0);
 
     // Bought first, reviewed later: verified from the start.
     assert!(write(&store, ada, &q, 5).await.verified_purchase);
     // Someone else's purchase verifies nothing of Ada's, and Ada's nothing of Bob's.
     assert!(!write(&store, bob, &p, 2).await.verified_purchase);
     assert!(!store.has_purchased(bob, &q).await.unwrap());
-    assert_eq!(store.record_purchases(bob, &[]).await.unwrap(), 0);
+    assert_eq!(store.record_purchases(bob, &order, &[]).await.unwrap(), 0);
     assert_eq!(rating_of(&store, &p).await.count, 2, "purchases do not touch ratings");
 }
 
@@ -316,10 +321,10 @@ async fn a_purchase_racing_a_review_is_never_missed(backend: Backend) {
         let p = p.clone();
         async move {
             let author = Uuid::new_v4();
-            let review = draft(&p, 5).into_review(author, now_millis());
+            let (review, order) = (draft(&p, 5).into_review(author, now_millis()), order());
             let (created, purchased) = tokio::join!(
                 as_against_mongodb(|| store.insert_review(&review)),
-                as_against_mongodb(|| store.record_purchases(author, std::slice::from_ref(&p)))
+                as_against_mongodb(|| store.record_purchases(author, &order, std::slice::from_ref(&p)))
             );
             let (created, _) = (created.unwrap(), purchased.unwrap());
             store.reviews_by_ids(&[created.id]).await.unwrap()[0].verified_purchase
@@ -327,6 +332,98 @@ async fn a_purchase_racing_a_review_is_never_missed(backend: Backend) {
     });
     let verified = join_all(races).await;
     assert!(verified.iter().all(|v| *v), "{verified:?}");
+}
+
+/// An order id no other test uses.
+fn order() -> String {
+    Uuid::now_v7().to_string()
+}
+
+async fn is_verified(store: &Arc<dyn ReviewStore>, review: &Review) -> bool {
+    store.reviews_by_ids(&[review.id]).await.unwrap()[0].verified_purchase
+}
+
+async fn a_cancelled_order_takes_the_verified_badge_back(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let (ada, p, q, bought) = (Uuid::new_v4(), product(), product(), order());
+    store.record_purchases(ada, &bought, &[p.clone(), q.clone()]).await.unwrap();
+    let review = write(&store, ada, &p, 5).await;
+    assert!(review.verified_purchase);
+
+    assert_eq!(store.record_cancellation(ada, &bought, &[p.clone(), q.clone()]).await.unwrap(), 1);
+    assert!(!is_verified(&store, &review).await, "the badge outlived the cancelled order");
+    assert!(!store.has_purchased(ada, &p).await.unwrap() && !store.has_purchased(ada, &q).await.unwrap());
+    // A review written after the cancellation is not verified either.
+    assert!(!write(&store, ada, &q, 4).await.verified_purchase);
+    store.delete_review(review.id, Some(ada)).await.unwrap().unwrap();
+    assert!(!write(&store, ada, &p, 3).await.verified_purchase);
+    // A new order of the product verifies again.
+    let again = order();
+    assert_eq!(store.record_purchases(ada, &again, std::slice::from_ref(&p)).await.unwrap(), 1);
+    assert!(store.has_purchased(ada, &p).await.unwrap());
+    assert_eq!(rating_of(&store, &p).await.count, 1, "cancellations do not touch ratings");
+}
+
+async fn a_pair_stays_purchased_while_another_order_stands(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let (ada, p, first, second) = (Uuid::new_v4(), product(), order(), order());
+    let review = write(&store, ada, &p, 4).await;
+    store.record_purchases(ada, &first, std::slice::from_ref(&p)).await.unwrap();
+    store.record_purchases(ada, &second, std::slice::from_ref(&p)).await.unwrap();
+    assert!(is_verified(&store, &review).await);
+
+    assert_eq!(store.record_cancellation(ada, &first, std::slice::from_ref(&p)).await.unwrap(), 0);
+    assert!(is_verified(&store, &review).await, "the second order still stands");
+    assert!(store.has_purchased(ada, &p).await.unwrap());
+    assert_eq!(store.record_cancellation(ada, &second, std::slice::from_ref(&p)).await.unwrap(), 1);
+    assert!(!is_verified(&store, &review).await);
+    assert!(!store.has_purchased(ada, &p).await.unwrap());
+}
+
+async fn a_cancellation_before_its_confirmation_is_final(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let (ada, p, cancelled) = (Uuid::new_v4(), product(), order());
+    let review = write(&store, ada, &p, 2).await;
+    // Reordered on the way: the cancellation is handled before the order's confirmation.
+    assert_eq!(store.record_cancellation(ada, &cancelled, std::slice::from_ref(&p)).await.unwrap(), 0);
+    assert_eq!(store.record_purchases(ada, &cancelled, std::slice::from_ref(&p)).await.unwrap(), 0);
+    assert!(!store.has_purchased(ada, &p).await.unwrap(), "the confirmation resurrected a cancelled order");
+    assert!(!is_verified(&store, &review).await);
+    store.delete_review(review.id, Some(ada)).await.unwrap().unwrap();
+    assert!(!write(&store, ada, &p, 2).await.verified_purchase);
+}
+
+async fn redelivered_orders_converge_in_any_order(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let ada = Uuid::new_v4();
+    // Each sequence delivers every message twice; `true` is the order's confirmation.
+    let sequences: [&[bool]; 4] = [
+        &[true, true, false, false],
+        &[false, false, true, true],
+        &[true, false, true, false],
+        &[false, true, false, true],
+    ];
+    for sequence in sequences {
+        let (p, cancelled, standing) = (product(), order(), order());
+        let products = std::slice::from_ref(&p);
+        let review = write(&store, ada, &p, 3).await;
+        store.record_purchases(ada, &standing, products).await.unwrap();
+        for confirmation in sequence {
+            if *confirmation {
+                store.record_purchases(ada, &cancelled, products).await.unwrap();
+            } else {
+                store.record_cancellation(ada, &cancelled, products).await.unwrap();
+            }
+            store.record_purchases(ada, &standing, products).await.unwrap();
+            assert!(is_verified(&store, &review).await, "{sequence:?}: the other order stands");
+        }
+        // The standing order cancelled twice: nothing stands any more.
+        store.record_cancellation(ada, &standing, products).await.unwrap();
+        store.record_cancellation(ada, &standing, products).await.unwrap();
+        store.record_purchases(ada, &standing, products).await.unwrap();
+        assert!(!is_verified(&store, &review).await, "{sequence:?}");
+        assert!(!store.has_purchased(ada, &p).await.unwrap(), "{sequence:?}");
+    }
 }
 
 async fn ratings_of_many_products_come_in_one_call(backend: Backend) {

@@ -58,7 +58,8 @@ pub mod rating {
 pub mod purchase {
     use sea_orm::entity::prelude::*;
 
-    /// A (user, product) pair that was bought or reviewed.
+    /// A (user, product) pair that was bought or reviewed: the pair's lock row, and whether it
+    /// is purchased, recomputed from its orders (`purchase_order`) by every purchase write.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "reviews_purchases")]
     pub struct Model {
@@ -69,6 +70,28 @@ pub mod purchase {
         pub purchased: bool,
         /// Bumped by every writer of the pair, so concurrent writers take its row lock.
         pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod purchase_order {
+    use sea_orm::entity::prelude::*;
+
+    /// One order of a (user, product) pair: standing, or cancelled (final).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reviews_purchase_orders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        pub cancelled: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

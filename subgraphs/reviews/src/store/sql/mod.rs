@@ -3,7 +3,10 @@
 //!
 //! Reviews live in `reviews_reviews` (unique `(product_id, user_id)`, rating and lengths
 //! checked by the database), aggregates in `reviews_product_ratings` (counters that may not go
-//! negative and must add up), purchases in `reviews_purchases`. Each write is one transaction
+//! negative and must add up), purchases in `reviews_purchases` (one row per (user, product)
+//! pair: its lock row and cached `purchased` flag) and `reviews_purchase_orders` (one row per
+//! order of a pair, standing or cancelled; the flag is recomputed from these on every purchase
+//! write, in the same transaction as the reviews it verifies or unverifies). Each write is one transaction
 //! that begins as a writer (IMMEDIATE on SQLite, so writers queue instead of failing), reads
 //! the review it changes under a row lock (`FOR UPDATE` on PostgreSQL; SQLite has one writer
 //! at a time), and adds the resulting delta to the aggregate with `SET n = n + delta`, never
@@ -16,13 +19,13 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, Value,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use shop_kernel::{db, store::StoreFailure};
 use uuid::Uuid;
 
-use self::entity::{purchase, rating, review};
-use super::{ReviewStore, StoreError};
+use self::entity::{purchase, purchase_order, rating, review};
+use super::{OrderState, ReviewStore, StoreError};
 use crate::domain::{
     Direction, Position, ProductRating, RatingDelta, Review, ReviewChange, ReviewSort, SortField, Stars,
 };
@@ -67,6 +70,13 @@ pub const SCHEMA: &[&str] = &[
         purchased BOOLEAN NOT NULL DEFAULT FALSE,
         version BIGINT NOT NULL DEFAULT 0,
         PRIMARY KEY (user_id, product_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS reviews_purchase_orders (
+        user_id TEXT NOT NULL,
+        product_id TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        cancelled BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (user_id, product_id, order_id)
     )",
 ];
 
@@ -207,28 +217,19 @@ async fn apply_delta(tx: &DatabaseTransaction, product_id: &str, delta: &RatingD
     Ok(())
 }
 
-/// Writes the pair's purchase record (creating it unpurchased, or marking it `purchased`)
-/// and returns whether the pair is purchased. The write takes the record's row lock, so a
-/// review creation and a purchase of one pair serialize: the later one sees the earlier.
-async fn touch_pair(
-    tx: &DatabaseTransaction,
-    user_id: Uuid,
-    product_id: &str,
-    purchased: bool,
-) -> Result<bool, StoreError> {
+/// Takes the pair's purchase record (creating it unpurchased) and returns whether the pair is
+/// purchased. The write takes the record's row lock for the rest of `tx`, so a review creation
+/// and a purchase or cancellation of one pair serialize: the later one sees the earlier.
+async fn lock_pair(tx: &DatabaseTransaction, user_id: Uuid, product_id: &str) -> Result<bool, StoreError> {
     let record = purchase::ActiveModel {
         user_id: Set(user_id.to_string()),
         product_id: Set(product_id.to_owned()),
-        purchased: Set(purchased),
+        purchased: Set(false),
         version: Set(0),
     };
     purchase::Entity::insert(record).on_conflict_do_nothing().exec_without_returning(tx).await.map_err(unavailable)?;
-    let mut update = purchase::Entity::update_many()
-        .col_expr(purchase::Column::Version, Expr::col(purchase::Column::Version).add(1));
-    if purchased {
-        update = update.col_expr(purchase::Column::Purchased, Expr::value(true));
-    }
-    update
+    purchase::Entity::update_many()
+        .col_expr(purchase::Column::Version, Expr::col(purchase::Column::Version).add(1))
         .filter(purchase::Column::UserId.eq(user_id.to_string()))
         .filter(purchase::Column::ProductId.eq(product_id))
         .exec(tx)
@@ -239,6 +240,66 @@ async fn touch_pair(
         .await
         .map_err(unavailable)?;
     Ok(record.is_some_and(|r| r.purchased))
+}
+
+/// Records order `order_id` of the pair in `state` under the pair's lock, recomputes whether
+/// the pair is purchased (at least one of its orders stands) and sets the user's review of the
+/// product verified accordingly. Returns how many reviews changed (0 or 1).
+///
+/// Converges whatever the order and number of deliveries: a standing order is only inserted
+/// where the order is unknown, and a cancellation inserts or overwrites it as cancelled, so a
+/// cancellation that arrives first leaves a tombstone the later confirmation cannot undo.
+async fn record_pair_order(
+    tx: &DatabaseTransaction,
+    user_id: Uuid,
+    product_id: &str,
+    order_id: &str,
+    state: OrderState,
+) -> Result<u64, StoreError> {
+    lock_pair(tx, user_id, product_id).await?;
+    let row = purchase_order::ActiveModel {
+        user_id: Set(user_id.to_string()),
+        product_id: Set(product_id.to_owned()),
+        order_id: Set(order_id.to_owned()),
+        cancelled: Set(state == OrderState::Cancelled),
+    };
+    let insert = purchase_order::Entity::insert(row);
+    match state {
+        OrderState::Standing => insert.on_conflict_do_nothing().exec_without_returning(tx).await.map(drop),
+        OrderState::Cancelled => {
+            let key =
+                [purchase_order::Column::UserId, purchase_order::Column::ProductId, purchase_order::Column::OrderId];
+            let cancel = OnConflict::columns(key).update_column(purchase_order::Column::Cancelled).to_owned();
+            insert.on_conflict(cancel).exec_without_returning(tx).await.map(drop)
+        }
+    }
+    .map_err(unavailable)?;
+    // Legacy pairs (flag set before order rows existed) stay purchased until an order of theirs is recorded.
+    let standing = purchase_order::Entity::find()
+        .filter(purchase_order::Column::UserId.eq(user_id.to_string()))
+        .filter(purchase_order::Column::ProductId.eq(product_id))
+        .filter(purchase_order::Column::Cancelled.eq(false))
+        .one(tx)
+        .await
+        .map_err(unavailable)?
+        .is_some();
+    purchase::Entity::update_many()
+        .col_expr(purchase::Column::Purchased, Expr::value(standing))
+        .filter(purchase::Column::UserId.eq(user_id.to_string()))
+        .filter(purchase::Column::ProductId.eq(product_id))
+        .exec(tx)
+        .await
+        .map_err(unavailable)?;
+    let changed = review::Entity::update_many()
+        .col_expr(review::Column::VerifiedPurchase, Expr::value(standing))
+        .col_expr(review::Column::Version, Expr::col(review::Column::Version).add(1))
+        .filter(review::Column::ProductId.eq(product_id))
+        .filter(review::Column::UserId.eq(user_id.to_string()))
+        .filter(review::Column::VerifiedPurchase.eq(!standing))
+        .exec(tx)
+        .await
+        .map_err(unavailable)?;
+    Ok(changed.rows_affected)
 }
 
 impl SqlReviewStore {
@@ -268,6 +329,31 @@ impl SqlReviewStore {
     async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
         db::begin_write(&self.db).await.map_err(unavailable)
     }
+
+    /// [`record_pair_order`] for each of the order's products, in one transaction. Returns how
+    /// many reviews changed.
+    async fn record_order(
+        &self,
+        user_id: Uuid,
+        order_id: &str,
+        product_ids: &[String],
+        state: OrderState,
+    ) -> Result<u64, StoreError> {
+        let mut products: Vec<&String> = product_ids.iter().filter(|p| !p.is_empty()).collect();
+        // One lock order for every writer of several pairs, so two never wait on each other.
+        products.sort();
+        products.dedup();
+        if products.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.begin().await?;
+        let mut changed = 0;
+        for product_id in products {
+            changed += record_pair_order(&tx, user_id, product_id, order_id, state).await?;
+        }
+        commit(tx).await?;
+        Ok(changed)
+    }
 }
 
 async fn commit(tx: DatabaseTransaction) -> Result<(), StoreError> {
@@ -289,7 +375,7 @@ impl ReviewStore for SqlReviewStore {
 
     async fn insert_review(&self, review: &Review) -> Result<Review, StoreError> {
         let tx = self.begin().await?;
-        let purchased = touch_pair(&tx, review.user_id, &review.product_id, false).await?;
+        let purchased = lock_pair(&tx, review.user_id, &review.product_id).await?;
         let stored = Review { verified_purchase: purchased, ..review.clone() };
         if let Err(error) = review::Entity::insert(review_row(&stored)).exec_without_returning(&tx).await {
             return Err(if db::is_unique_violation(&error) { StoreError::AlreadyReviewed } else { unavailable(error) });
@@ -411,31 +497,17 @@ impl ReviewStore for SqlReviewStore {
         Ok(ProductRating::recount(product_id, stars))
     }
 
-    async fn record_purchases(&self, user_id: Uuid, product_ids: &[String]) -> Result<u64, StoreError> {
-        let mut products: Vec<&String> = product_ids.iter().filter(|p| !p.is_empty()).collect();
-        // One lock order for every writer of several pairs, so two never wait on each other.
-        products.sort();
-        products.dedup();
-        if products.is_empty() {
-            return Ok(0);
-        }
-        let tx = self.begin().await?;
-        let mut verified = 0;
-        for product_id in products {
-            touch_pair(&tx, user_id, product_id, true).await?;
-            let marked = review::Entity::update_many()
-                .col_expr(review::Column::VerifiedPurchase, Expr::value(true))
-                .col_expr(review::Column::Version, Expr::col(review::Column::Version).add(1))
-                .filter(review::Column::ProductId.eq(product_id.as_str()))
-                .filter(review::Column::UserId.eq(user_id.to_string()))
-                .filter(review::Column::VerifiedPurchase.eq(false))
-                .exec(&tx)
-                .await
-                .map_err(unavailable)?;
-            verified += marked.rows_affected;
-        }
-        commit(tx).await?;
-        Ok(verified)
+    async fn record_purchases(&self, user_id: Uuid, order_id: &str, product_ids: &[String]) -> Result<u64, StoreError> {
+        self.record_order(user_id, order_id, product_ids, OrderState::Standing).await
+    }
+
+    async fn record_cancellation(
+        &self,
+        user_id: Uuid,
+        order_id: &str,
+        product_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        self.record_order(user_id, order_id, product_ids, OrderState::Cancelled).await
     }
 
     async fn has_purchased(&self, user_id: Uuid, product_id: &str) -> Result<bool, StoreError> {
