@@ -71,10 +71,15 @@ impl Settings for PaymentsConfig {
     }
 }
 
-/// Calls to the payment provider (the built-in simulated one).
+/// Calls to the payment provider: the simulated one built in, or one over HTTP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProviderConfig {
+    /// Base URL of a provider speaking the HTTP API of [`crate::adapters::HttpProvider`]
+    /// (e.g. the `simulated-provider` program, which keeps its books across payments
+    /// restarts the way a real provider does). Unset (the default): the simulated provider
+    /// runs inside this process.
+    pub url: Option<String>,
     /// How long one call may take, in milliseconds. Default 2000.
     pub timeout_ms: u64,
     /// Calls per operation, the first included; only timeouts and an unavailable provider
@@ -95,6 +100,8 @@ pub struct ProviderConfig {
     pub simulated_slow_ms: u64,
     /// How long the simulated `tok_timeout` hangs, in seconds. Default 3600.
     pub simulated_hang_secs: u64,
+    /// How long the simulated `tok_late` takes, in milliseconds. Default 5000.
+    pub simulated_late_ms: u64,
 }
 
 impl Default for ProviderConfig {
@@ -109,6 +116,8 @@ impl Default for ProviderConfig {
             breaker_max_open_ms: 60_000,
             simulated_slow_ms: 1000,
             simulated_hang_secs: 3600,
+            simulated_late_ms: 5000,
+            url: None,
         }
     }
 }
@@ -133,6 +142,7 @@ impl ProviderConfig {
         SimulatedSettings {
             slow: Duration::from_millis(self.simulated_slow_ms),
             hang: Duration::from_secs(self.simulated_hang_secs),
+            late: Duration::from_millis(self.simulated_late_ms),
         }
     }
 }

@@ -31,7 +31,7 @@ use shop_messaging::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    adapters::{PaymentProvider, ResilientProvider, SimulatedProvider},
+    adapters::{HttpProvider, PaymentProvider, ResilientProvider, SimulatedProvider},
     events::PaymentCommands,
     service::Payments,
     store::{PaymentStore, StoreError},
@@ -65,6 +65,9 @@ pub enum StartError {
     /// The message broker is unreachable or refused the topology.
     #[error("message bus: {0}")]
     Bus(#[from] BusError),
+    /// The HTTP client of the provider at `provider.url` could not be built.
+    #[error("payment provider client: {0}")]
+    Provider(String),
 }
 
 impl PaymentsService {
@@ -92,13 +95,21 @@ impl Subgraph for PaymentsService {
     type Schema = PaymentsSchema;
     type Error = StartError;
 
-    /// Connects (and migrates) the database and connects the bus; the simulated provider sits
-    /// behind timeouts, retries and a breaker as `config.provider` says.
+    /// Connects (and migrates) the database and connects the bus; the provider (the simulated
+    /// one in this process, or the one at `provider.url`) sits behind timeouts, retries and a
+    /// breaker as `config.provider` says.
     async fn build(config: &PaymentsConfig, shared: &Shared) -> Result<Self, StartError> {
         let bus = shop_messaging::connect::bus_for(Self::NAME, &config.bus, shared).await?;
         let store = Arc::new(PaymentStore::connect(config.database.url(), config.database.max_connections).await?);
-        let simulated: Arc<dyn PaymentProvider> = Arc::new(SimulatedProvider::new(config.provider.simulated()));
-        let provider = Arc::new(ResilientProvider::new(simulated, config.provider.resilience()));
+        let bare: Arc<dyn PaymentProvider> = match &config.provider.url {
+            Some(url) => {
+                // The guard's attempt timeout cuts calls first; the client's own is a backstop.
+                let backstop = std::time::Duration::from_millis(config.provider.timeout_ms.saturating_mul(2));
+                Arc::new(HttpProvider::new(url, backstop).map_err(|error| StartError::Provider(error.to_string()))?)
+            }
+            None => Arc::new(SimulatedProvider::new(config.provider.simulated())),
+        };
+        let provider = Arc::new(ResilientProvider::new(bare, config.provider.resilience()));
         Ok(Self::from_parts(store, bus, provider, config))
     }
 

@@ -1,19 +1,22 @@
 //! What payments calls out to: the payment provider, behind a small trait so the service
-//! never knows which one it talks to. A [`SimulatedProvider`] behaves like a real one, and a
+//! never knows which one it talks to. A [`SimulatedProvider`] behaves like a real one (in this
+//! process, or as its own process behind [`HttpProvider`]'s HTTP API), and a
 //! [`ResilientProvider`] wrapper adds a timeout per call, bounded retries with the same
 //! idempotency key, and a circuit breaker.
 //!
 //! Every call takes an idempotency key: the provider answers a repeated key with the first
 //! answer instead of acting again, so a retried charge never charges twice.
 
+mod http;
 mod resilient;
 mod simulated;
 
 use shop_kernel::CurrencyCode;
 
 pub use self::{
+    http::{HttpProvider, simulated_routes},
     resilient::ResilientProvider,
-    simulated::{SimulatedProvider, SimulatedSettings, tokens},
+    simulated::{LedgerEntry, SimulatedProvider, SimulatedSettings, tokens},
 };
 use crate::domain::FailureCode;
 

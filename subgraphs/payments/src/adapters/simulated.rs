@@ -29,6 +29,10 @@ pub mod tokens {
     pub const SLOW: &str = "tok_slow";
     /// The provider answers "unavailable" (HTTP 503), every time.
     pub const UNAVAILABLE: &str = "tok_unavailable";
+    /// Authorizes, but answers only after a long delay (5 s by default): past a caller's
+    /// timeout, the way a real provider's timeout usually is, so the caller learns that the
+    /// hold exists only when it asks again with the same idempotency key.
+    pub const LATE: &str = "tok_late";
 }
 
 /// Timing of the simulated provider.
@@ -38,11 +42,13 @@ pub struct SimulatedSettings {
     pub slow: Duration,
     /// How long `tok_timeout` hangs before giving up. Default 1 hour.
     pub hang: Duration,
+    /// How long `tok_late` takes to authorize. Default 5 s.
+    pub late: Duration,
 }
 
 impl Default for SimulatedSettings {
     fn default() -> Self {
-        Self { slow: Duration::from_secs(1), hang: Duration::from_secs(3600) }
+        Self { slow: Duration::from_secs(1), hang: Duration::from_secs(3600), late: Duration::from_secs(5) }
     }
 }
 
@@ -58,9 +64,25 @@ pub struct Hold {
 type Answer = Result<Receipt, ProviderError>;
 type Slot = Arc<tokio::sync::Mutex<Option<Answer>>>;
 
+/// One authorization as the provider's books show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerEntry {
+    /// The reference `authorize` returned.
+    pub authorization: String,
+    /// The idempotency key of the `authorize` call that made it.
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub captured_minor: i64,
+    pub refunded_minor: i64,
+    pub voided: bool,
+}
+
 #[derive(Default)]
 struct Ledger {
     holds: HashMap<String, Hold>,
+    /// The idempotency key that made each hold.
+    keys: HashMap<String, String>,
     /// Authorizations actually made, per idempotency key.
     charges: HashMap<String, usize>,
 }
@@ -126,6 +148,25 @@ impl SimulatedProvider {
         locked(&self.inner.ledger).holds.get(authorization).copied()
     }
 
+    /// Every authorization ever made, as the provider's books show it (for reconciliation).
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        let ledger = locked(&self.inner.ledger);
+        let mut entries: Vec<LedgerEntry> = ledger
+            .holds
+            .iter()
+            .map(|(authorization, hold)| LedgerEntry {
+                authorization: authorization.clone(),
+                idempotency_key: ledger.keys.get(authorization).cloned().unwrap_or_default(),
+                amount_minor: hold.amount_minor,
+                captured_minor: hold.captured_minor,
+                refunded_minor: hold.refunded_minor,
+                voided: hold.voided,
+            })
+            .collect();
+        entries.sort_by(|a, b| a.authorization.cmp(&b.authorization));
+        entries
+    }
+
     /// Starts (`true`) or ends an outage: meanwhile every call answers `Unavailable`.
     pub fn set_outage(&self, down: bool) {
         self.inner.outage.store(down, Ordering::SeqCst);
@@ -165,6 +206,7 @@ impl Inner {
         ledger
             .holds
             .insert(authorization.clone(), Hold { amount_minor, captured_minor: 0, refunded_minor: 0, voided: false });
+        ledger.keys.insert(authorization.clone(), key.to_owned());
         *ledger.charges.entry(key.to_owned()).or_default() += 1;
         Ok(Receipt { reference: authorization })
     }
@@ -185,6 +227,10 @@ impl Inner {
             tokens::VISA => self.open_hold(key, amount_minor),
             tokens::SLOW => {
                 tokio::time::sleep(self.settings.slow).await;
+                self.open_hold(key, amount_minor)
+            }
+            tokens::LATE => {
+                tokio::time::sleep(self.settings.late).await;
                 self.open_hold(key, amount_minor)
             }
             tokens::TIMEOUT => {

@@ -81,7 +81,7 @@ pub async fn spawn_app_with(
     wrap: impl FnOnce(Arc<dyn PaymentProvider>) -> Arc<dyn PaymentProvider>,
 ) -> TestApp {
     let (store, guard) = fresh_store(backend).await;
-    let simulated = Arc::new(SimulatedProvider::new(SimulatedSettings { slow: SLOW, hang: Duration::from_secs(3600) }));
+    let simulated = Arc::new(SimulatedProvider::new(SimulatedSettings { slow: SLOW, ..SimulatedSettings::default() }));
     let inner: Arc<dyn PaymentProvider> = wrap(simulated.clone());
     let provider = Arc::new(ResilientProvider::new(inner, quick_resilience()));
     let bus = InMemoryBus::new(contracts::topology());

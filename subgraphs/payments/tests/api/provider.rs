@@ -9,8 +9,8 @@ use std::{
 
 use shop_kernel::{CurrencyCode, resilience::GuardSettings};
 use shop_payments::adapters::{
-    AuthorizeRequest, PaymentProvider, ProviderError, Receipt, ResilientProvider, SimulatedProvider, SimulatedSettings,
-    tokens,
+    AuthorizeRequest, HttpProvider, PaymentProvider, ProviderError, Receipt, ResilientProvider, SimulatedProvider,
+    SimulatedSettings, tokens,
 };
 
 use crate::{SLOW, quick_resilience};
@@ -20,7 +20,7 @@ fn request(token: &str) -> AuthorizeRequest {
 }
 
 fn simulated() -> Arc<SimulatedProvider> {
-    Arc::new(SimulatedProvider::new(SimulatedSettings { slow: SLOW, hang: Duration::from_secs(3600) }))
+    Arc::new(SimulatedProvider::new(SimulatedSettings { slow: SLOW, ..SimulatedSettings::default() }))
 }
 
 /// Passes calls through and remembers the idempotency key of each.
@@ -215,4 +215,47 @@ async fn timeouts_count_against_the_breaker() {
     assert!(resilient.breaker_open());
     assert_eq!(resilient.authorize(&request(tokens::VISA), "t3").await, Err(ProviderError::Unavailable));
     assert_eq!(recording.keys(), vec!["t1", "t1", "t2"]);
+}
+
+/// Serves `provider` over the simulated provider's HTTP API on a free port.
+async fn served(provider: Arc<SimulatedProvider>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, shop_payments::adapters::simulated_routes(provider)).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn the_http_provider_gets_the_same_answers_as_the_simulated_one_in_process() {
+    let books = simulated();
+    let provider = HttpProvider::new(&served(books.clone()).await, Duration::from_secs(5)).unwrap();
+    let held = provider.authorize(&request(tokens::VISA), "order-h").await.unwrap();
+    assert_eq!(provider.authorize(&request(tokens::VISA), "order-h").await.unwrap(), held, "a repeated key replays");
+    assert_eq!(books.charges("order-h"), 1);
+    assert_eq!(provider.authorize(&request(tokens::DECLINED), "order-d").await, Err(ProviderError::Declined));
+    assert_eq!(
+        provider.authorize(&request(tokens::INSUFFICIENT_FUNDS), "order-f").await,
+        Err(ProviderError::InsufficientFunds)
+    );
+    assert_eq!(provider.authorize(&request(tokens::UNAVAILABLE), "order-u").await, Err(ProviderError::Unavailable));
+    provider.capture(&held.reference, 2500, "cap-h").await.unwrap();
+    assert_eq!(provider.void(&held.reference, "void-h").await, Err(ProviderError::Declined), "captured: no void");
+    provider.refund(&held.reference, 1000, "re-h").await.unwrap();
+    assert_eq!(provider.capture("auth_unknown", 1, "cap-x").await, Err(ProviderError::Declined));
+    assert_eq!(provider.void("../ledger", "void-x").await, Err(ProviderError::Declined), "not sent");
+
+    let ledger = provider.ledger().await.unwrap();
+    assert_eq!(ledger.len(), 1, "one hold: {ledger:?}");
+    let entry = &ledger[0];
+    assert_eq!((entry.idempotency_key.as_str(), entry.amount_minor), ("order-h", 2500));
+    assert_eq!((entry.captured_minor, entry.refunded_minor, entry.voided), (2500, 1000, false));
+}
+
+#[tokio::test]
+async fn a_provider_nobody_answers_at_is_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let provider = HttpProvider::new(&format!("http://{address}"), Duration::from_secs(5)).unwrap();
+    assert_eq!(provider.authorize(&request(tokens::VISA), "order-n").await, Err(ProviderError::Unavailable));
 }
