@@ -26,7 +26,7 @@ use std::{
     process::Stdio,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -34,11 +34,8 @@ use std::{
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
-use tokio::{
-    net::{TcpListener, TcpStream},
-    process::{Child, Command},
-    task::AbortHandle,
-};
+use shop_testkit::proxy::TcpProxy;
+use tokio::process::{Child, Command};
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -46,53 +43,6 @@ fn env(name: &str, default: &str) -> String {
 
 fn number(name: &str, default: u64) -> u64 {
     env(name, &default.to_string()).parse().unwrap_or_else(|_| panic!("{name} must be a number"))
-}
-
-/// A TCP proxy that can drop every connection it carries and refuse new ones: what a
-/// database failover or a network partition looks like to the services.
-struct Proxy {
-    down: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<AbortHandle>>>,
-}
-
-impl Proxy {
-    async fn start(listen: SocketAddr, upstream: String) -> Self {
-        let listener =
-            TcpListener::bind(listen).await.unwrap_or_else(|e| panic!("proxy cannot listen on {listen}: {e}"));
-        let down = Arc::new(AtomicBool::new(false));
-        let connections = Arc::new(Mutex::new(Vec::new()));
-        let (refusing, live) = (down.clone(), connections.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { continue };
-                if refusing.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let upstream = upstream.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                let mut live = live.lock().unwrap();
-                live.retain(|handle: &AbortHandle| !handle.is_finished());
-                live.push(task.abort_handle());
-            }
-        });
-        Self { down, connections }
-    }
-
-    fn cut(&self) {
-        self.down.store(true, Ordering::SeqCst);
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.down.store(false, Ordering::SeqCst);
-    }
 }
 
 /// The processes of the stack, restartable by name.
@@ -125,6 +75,27 @@ impl Processes {
             child.start_kill().unwrap();
             let _ = child.wait().await;
         }
+    }
+
+    /// Restarts any process that ended without being killed (as an orchestrator's restart
+    /// policy would) and reports it: a service must ride out a fault, not exit over it.
+    fn restart_exited(&self) -> Vec<String> {
+        let mut exited = Vec::new();
+        let mut children = self.children.lock().unwrap();
+        for (name, child) in children.iter_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                exited.push((*name, status));
+            }
+        }
+        drop(children);
+        exited
+            .into_iter()
+            .map(|(name, status)| {
+                println!("process {name} exited on its own ({status}); restarted");
+                self.spawn(name);
+                format!("{name} exited ({status})")
+            })
+            .collect()
     }
 
     fn kill_all(&self) {
@@ -270,8 +241,8 @@ enum Fault {
 
 struct Faults {
     processes: Arc<Processes>,
-    database: Proxy,
-    provider: Proxy,
+    database: TcpProxy,
+    provider: TcpProxy,
     rabbit_node: String,
     outage: Duration,
 }
@@ -518,11 +489,22 @@ async fn main() {
         logs: PathBuf::from(env("CHAOS_LOGS", ".")),
         children: Mutex::new(HashMap::new()),
     });
-    let database = Proxy::start(pg_proxy, env("CHAOS_PG_UPSTREAM", "127.0.0.1:5432")).await;
-    let provider = Proxy::start(provider_proxy, provider_direct.clone()).await;
+    let database = TcpProxy::listen(pg_proxy, &env("CHAOS_PG_UPSTREAM", "127.0.0.1:5432")).await;
+    let provider = TcpProxy::listen(provider_proxy, &provider_direct).await;
     for service in SERVICES {
         processes.spawn(service);
     }
+    let unexpected_exits = Arc::new(Mutex::new(Vec::<String>::new()));
+    let watcher = {
+        let (processes, unexpected_exits) = (processes.clone(), unexpected_exits.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let exited = processes.restart_exited();
+                unexpected_exits.lock().unwrap().extend(exited);
+            }
+        })
+    };
     wait_ready("http://127.0.0.1:4000/readiness", "router").await;
     for (port, service) in (4001..).zip(&SERVICES[..6]) {
         wait_ready(&format!("http://127.0.0.1:{port}/health/ready"), service).await;
@@ -636,6 +618,9 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
     let settled = settle_started.elapsed();
+    watcher.abort();
+    let mut findings = findings;
+    findings.push(finding("no process exited on its own", unexpected_exits.lock().unwrap().clone()));
     let orders: i64 =
         rows(&stores.orders, "SELECT count(*) AS n FROM orders_orders").await[0].try_get("", "n").unwrap();
     let by_status =

@@ -14,6 +14,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 pub mod errors;
+pub mod proxy;
 
 use async_graphql::{Executor, Request, Variables};
 use sea_orm::{ConnectionTrait, Database};

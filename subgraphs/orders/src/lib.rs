@@ -36,7 +36,6 @@ use shop_messaging::{
 };
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 pub use crate::{config::OrdersConfig, graphql::OrdersSchema};
 use crate::{
@@ -45,7 +44,7 @@ use crate::{
         tracking::{self, TrackingHandler},
     },
     service::{
-        Orders,
+        Orders, TrackingSignal,
         checkout::{Checkout, Upstreams},
         lifecycle::Saga,
     },
@@ -78,7 +77,7 @@ pub struct OrdersService {
     /// The use cases the schema runs on.
     pub orders: Arc<Orders>,
     /// Ids of changed orders, fed by the tracking consumer once started.
-    pub tracking: broadcast::Sender<Uuid>,
+    pub tracking: broadcast::Sender<TrackingSignal>,
     sweep_interval: Duration,
 }
 

@@ -158,6 +158,8 @@ async fn session(
         .map_err(setup)?;
     if let Some(ready) = ready.take() {
         let _ = ready.send(Ok(()));
+    } else {
+        consumer.handler.resumed().await;
     }
     tracing::info!(queue = %consumer.queue, "consuming");
 

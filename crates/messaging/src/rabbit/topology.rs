@@ -51,7 +51,7 @@ async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), BusEr
             FieldTable::default(),
         )
         .await
-        .map_err(|e| BusError::Topology(format!("declare exchange {exchange}: {e}")))
+        .map_err(|e| declaring(format!("declare exchange {exchange}: {e}"), &e))
 }
 
 async fn declare_queue(channel: &Channel, name: &str, kind: QueueKind, arguments: FieldTable) -> Result<(), BusError> {
@@ -63,7 +63,7 @@ async fn declare_queue(channel: &Channel, name: &str, kind: QueueKind, arguments
         .queue_declare(short(name)?, options, arguments)
         .await
         .map(|_| ())
-        .map_err(|e| BusError::Topology(format!("declare queue {name}: {e}")))
+        .map_err(|e| declaring(format!("declare queue {name}: {e}"), &e))
 }
 
 async fn bind(channel: &Channel, queue: &str, exchange: &str, pattern: &str) -> Result<(), BusError> {
@@ -76,7 +76,15 @@ async fn bind(channel: &Channel, queue: &str, exchange: &str, pattern: &str) -> 
             FieldTable::default(),
         )
         .await
-        .map_err(|e| BusError::Topology(format!("bind {queue} to {pattern}: {e}")))
+        .map_err(|e| declaring(format!("bind {queue} to {pattern}: {e}"), &e))
+}
+
+/// A declaration the broker refused (a queue declared with other arguments, a missing
+/// permission) is a topology error no retry fixes; anything else (the connection reset, the
+/// broker shutting down) is the broker being unavailable, and the declaration is tried again on
+/// the next connection.
+fn declaring(what: String, error: &lapin::Error) -> BusError {
+    if error.is_amqp_soft_error() { BusError::Topology(what) } else { BusError::Connection(what) }
 }
 
 pub(super) fn dead_queue(queue: &str) -> String {

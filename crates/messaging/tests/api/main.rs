@@ -11,5 +11,4 @@ mod helpers;
 mod inbox;
 mod mongo_outbox;
 mod outbox;
-mod proxy;
 mod rabbit;

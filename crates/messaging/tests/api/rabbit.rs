@@ -11,7 +11,7 @@ use shop_messaging::{Bus, BusError, ConsumerSpec, QueueSpec};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{InboxHandler, TestDb, amqp_url, eventually, ping, prefix, rabbit, rabbit_config};
-use crate::proxy::Proxy;
+use shop_testkit::proxy::TcpProxy;
 
 #[tokio::test]
 async fn connect_declares_every_queue_and_its_dead_letter_queue() {
@@ -38,7 +38,7 @@ async fn connecting_to_no_broker_fails() {
 
 #[tokio::test]
 async fn publishing_fails_fast_while_disconnected_and_recovers() {
-    let proxy = Proxy::start(&amqp_url()).await;
+    let proxy = TcpProxy::in_front_of(&amqp_url()).await;
     let prefix = prefix();
     let queue = QueueSpec::new("down", ["test.ping.*"]);
     let bus = RabbitBus::connect(rabbit_config(proxy.url(&amqp_url()), &prefix), vec![queue]).await.unwrap();
@@ -74,7 +74,7 @@ async fn a_dropped_connection_loses_nothing_and_duplicates_no_effect() {
     const N: u64 = 300;
     crate::helpers::init_logs();
     let test = TestDb::postgres().await;
-    let proxy = Proxy::start(&amqp_url()).await;
+    let proxy = TcpProxy::in_front_of(&amqp_url()).await;
     let prefix = prefix();
     let queue = QueueSpec::new("flow", ["test.ping.*"]);
     let bus = RabbitBus::connect(rabbit_config(proxy.url(&amqp_url()), &prefix), vec![queue.clone()]).await.unwrap();

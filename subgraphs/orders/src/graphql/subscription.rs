@@ -17,7 +17,11 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::types::Order;
-use crate::{error::gql, service::Orders, store::OrdersStore};
+use crate::{
+    error::gql,
+    service::{Orders, TrackingSignal},
+    store::OrdersStore,
+};
 
 /// Live updates.
 pub struct SubscriptionRoot;
@@ -49,8 +53,8 @@ impl SubscriptionRoot {
         let updates = stream::unfold((changes, store, version), move |(mut changes, store, mut seen)| async move {
             loop {
                 match changes.recv().await {
-                    Ok(changed) if changed != id => {}
-                    // Lagged: some changes were skipped; the current state covers them.
+                    Ok(TrackingSignal::Changed(changed)) if changed != id => {}
+                    // Lagged or resynced: some changes were skipped; the current state covers them.
                     Ok(_) | Err(RecvError::Lagged(_)) => {
                         if let Some(order) = next_version(&store, id, seen).await {
                             seen = order.version;

@@ -21,6 +21,15 @@ pub struct Orders {
     pub checkout: Checkout,
     /// Moving orders (cancel, ship, deliver) and handling saga replies.
     pub saga: Arc<Saga>,
-    /// Ids of orders that changed, fed by this replica's tracking consumer.
-    pub tracking: broadcast::Sender<Uuid>,
+    /// Orders that changed, fed by this replica's tracking consumer.
+    pub tracking: broadcast::Sender<TrackingSignal>,
+}
+
+/// What this process's subscriptions are told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackingSignal {
+    /// This order changed.
+    Changed(Uuid),
+    /// Changes may have been missed (the broker connection was lost): any order may have changed.
+    Resync,
 }
