@@ -40,7 +40,7 @@ export RUST_LOG=warn AMQP="amqp://guest:guest@127.0.0.1:5672/$vhost"
 export USERS__DATABASE_URL="sqlite://$work/users.db?mode=rwc" USERS__SIGNING_KEY_FILE="$work/key.pem" USERS__AMQP_URL="$AMQP"
 export CATALOG__DATABASE_URL="sqlite://$work/catalog.db?mode=rwc"
 export INVENTORY__DATABASE_URL="$(pg inventory)" INVENTORY__AMQP_URL="$AMQP" INVENTORY__QUEUE_PREFIX="$prefix"
-export CART__REDIS_URL=redis://127.0.0.1:6379 CART__KEY_PREFIX="bench$$:cart:"
+export CART__REDIS_URL=redis://127.0.0.1:6379 CART__KEY_PREFIX="bench$$:cart:" CART__AMQP_URL="$AMQP" CART__QUEUE_PREFIX="$prefix"
 export ORDERS__DATABASE_URL="$(pg orders)" ORDERS__AMQP_URL="$AMQP" ORDERS__QUEUE_PREFIX="$prefix" ORDERS__MAX_CONNECTIONS=32
 export PAYMENTS__DATABASE_URL="$(pg payments)" PAYMENTS__AMQP_URL="$AMQP" PAYMENTS__QUEUE_PREFIX="$prefix"
 "$bin/shop" seed

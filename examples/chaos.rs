@@ -629,11 +629,21 @@ async fn main() {
         .iter()
         .map(|r| format!("{} {}", r.try_get::<String>("", "status").unwrap(), r.try_get::<i64>("", "n").unwrap()))
         .collect();
+    let by_reason = rows(
+        &stores.orders,
+        "SELECT coalesce(cancellation_reason, '?') AS reason, count(*) AS n FROM orders_orders WHERE status = 'CANCELLED' GROUP BY 1 ORDER BY 2 DESC",
+    )
+    .await;
+    let reasons: Vec<String> = by_reason
+        .iter()
+        .map(|r| format!("{} {}", r.try_get::<i64>("", "n").unwrap(), r.try_get::<String>("", "reason").unwrap()))
+        .collect();
     println!(
         "orders: {orders} ({}), faults injected: {injected}, time to settle: {:.1} s",
         statuses.join(", "),
         settled.as_secs_f64()
     );
+    println!("cancelled because: {}", reasons.join("; "));
     let mut failed = 0;
     for (name, problem) in &findings {
         match problem {

@@ -77,7 +77,7 @@ amqp="amqp://guest:guest@127.0.0.1:5680/%2f"
 export RUST_LOG=info
 export USERS__DATABASE_URL="sqlite://$work/users.db?mode=rwc" USERS__SIGNING_KEY_FILE="$work/key.pem" USERS__AMQP_URL="$amqp"
 export CATALOG__DATABASE_URL="sqlite://$work/catalog.db?mode=rwc"
-export CART__REDIS_URL=redis://127.0.0.1:6379 CART__KEY_PREFIX="chaos$$:cart:"
+export CART__REDIS_URL=redis://127.0.0.1:6379 CART__KEY_PREFIX="chaos$$:cart:" CART__AMQP_URL="$amqp"
 export INVENTORY__AMQP_URL="$amqp" ORDERS__AMQP_URL="$amqp" PAYMENTS__AMQP_URL="$amqp"
 # Deadlines short enough that compensations happen inside the run; the hold outlives the
 # payment deadline twice over (start-up refuses less).

@@ -533,3 +533,79 @@ async fn payment_operations(stack: &Stack, order_id: &str, operation: &str) -> i
     db.close().await.ok();
     row.try_get("", "n").unwrap()
 }
+
+/// A checkout from a cart takes what it bought out of that cart (through the outbox, so a
+/// committed order never leaves its cart full), and a line added right after stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkout_from_a_cart_takes_its_lines_out_of_the_cart() {
+    let stack = Stack::everything().await;
+    let token = customer_token(&stack).await;
+    let (_, body) = stack
+        .graphql(
+            "{ products(first: 20, sort: NAME_ASC) { edges { node { id variants { sku stock { available } } } } } }",
+            json!({}),
+        )
+        .await;
+    let in_stock: Vec<(Value, Value)> = body["data"]["products"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            let variant =
+                e["node"]["variants"].as_array()?.iter().find(|v| v["stock"]["available"].as_i64() >= Some(5))?;
+            Some((e["node"]["id"].clone(), variant["sku"].clone()))
+        })
+        .take(2)
+        .collect();
+    assert_eq!(in_stock.len(), 2, "two products in stock: {body}");
+    let line = |(product, sku): &(Value, Value), quantity: i64| json!({ "productId": product, "sku": sku, "quantity": quantity });
+    let (_, body) = stack
+        .graphql_as(
+            &token,
+            "mutation($lines: [CartLineInput!]) { cartCreate(input: { lines: $lines }) { cart { id } userErrors { code } } }",
+            json!({ "lines": [line(&in_stock[0], 2)] }),
+        )
+        .await;
+    let cart_id = body["data"]["cartCreate"]["cart"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+
+    let (_, body) = stack
+        .graphql_as(
+            &token,
+            &format!("mutation($input: CheckoutInput!) {{ checkout(input: $input) {{ order {{ {ORDER} }} userErrors {{ field message code }} }} }}"),
+            json!({ "input": {
+                "cartId": cart_id,
+                "shippingAddress": address(),
+                "paymentToken": "tok_visa",
+                "idempotencyKey": shop_testkit::unique_name("key"),
+            } }),
+        )
+        .await;
+    assert_eq!(body["data"]["checkout"]["userErrors"], json!([]), "{body}");
+    assert_eq!(body["data"]["checkout"]["order"]["lines"][0]["quantity"], 2, "{body}");
+    // The customer keeps shopping with the same cart.
+    let (_, body) = stack
+        .graphql_as(
+            &token,
+            "mutation($id: ID!, $lines: [CartLineInput!]!) { cartLinesAdd(cartId: $id, lines: $lines) { userErrors { code } } }",
+            json!({ "id": cart_id, "lines": [line(&in_stock[1], 1)] }),
+        )
+        .await;
+    assert_eq!(body["data"]["cartLinesAdd"]["userErrors"], json!([]), "{body}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let lines = loop {
+        let (_, body) = stack
+            .graphql_as(
+                &token,
+                "query($id: ID!) { cart(id: $id) { lines { sku quantity } } }",
+                json!({ "id": cart_id }),
+            )
+            .await;
+        let lines = body["data"]["cart"]["lines"].clone();
+        if lines.as_array().is_some_and(|l| l.len() == 1) || Instant::now() > deadline {
+            break lines;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(lines, json!([{ "sku": in_stock[1].1, "quantity": 1 }]), "the ordered line left, the new one stayed");
+}

@@ -19,6 +19,8 @@ pub const ORDERS_SAGA: &str = "orders.saga";
 pub const NOTIFICATIONS_EVENTS: &str = "notifications.events";
 /// Purchases that make a review verified, and their cancellations (reviews).
 pub const REVIEWS_PURCHASES: &str = "reviews.purchases";
+/// Orders placed from a cart, whose lines leave it (cart).
+pub const CART_ORDERS: &str = "cart.orders";
 
 /// Every durable consumer queue of the system and its bindings. Every service declares ALL of
 /// them when it connects (idempotent), so a message published before its consumer first starts
@@ -30,6 +32,7 @@ pub fn topology() -> Vec<QueueSpec> {
         orders_saga_queue(),
         notifications_queue(),
         reviews_purchases_queue(),
+        cart_orders_queue(),
     ]
 }
 
@@ -98,6 +101,11 @@ macro_rules! event {
             const TYPE: &'static str = $type;
         }
     };
+}
+
+/// The cart's queue: orders placed from a cart, whose lines then leave it.
+pub fn cart_orders_queue() -> QueueSpec {
+    QueueSpec::new(CART_ORDERS, ["cart.checked_out.*"])
 }
 
 /// A quantity of one SKU.
@@ -172,6 +180,19 @@ event! {
         name: String,
         /// When the account was created.
         registered_at: DateTime<Utc>,
+    }
+}
+
+event! {
+    /// Orders → cart: order `order_id` was placed from cart `cart_id` with these lines; they
+    /// leave the cart (lines added after the checkout stay), once however often this arrives.
+    CartCheckedOut = "cart.checked_out.v1" {
+        /// The cart the order was placed from.
+        cart_id: String,
+        /// The order placed.
+        order_id: String,
+        /// What the order took from the cart.
+        lines: Vec<StockLine>,
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use shop_kernel::{
     auth::AuthConfig,
-    config::{CacheConfig, Common, Problems, ServiceConfig, Settings},
+    config::{BusConfig, CacheConfig, Common, Problems, ServiceConfig, Settings},
 };
 
 /// Cart settings; the defaults are the embedded mode.
@@ -19,6 +19,9 @@ pub struct CartConfig {
     pub cache: CacheConfig,
     /// How long a cart lives after its last change, in seconds. Default 604800 (7 days).
     pub idle_ttl_secs: u64,
+    /// `amqp_url`, `exchange`, `queue_prefix`: where orders placed from a cart arrive.
+    #[serde(flatten)]
+    pub bus: BusConfig,
     /// How access tokens are verified.
     pub auth: AuthConfig,
 }
@@ -29,6 +32,7 @@ impl Default for CartConfig {
             service: ServiceConfig::on_port(4004),
             cache: CacheConfig::in_process("shop:cart:"),
             idle_ttl_secs: 604_800,
+            bus: BusConfig::default(),
             auth: AuthConfig::default(),
         }
     }
@@ -36,7 +40,12 @@ impl Default for CartConfig {
 
 impl Settings for CartConfig {
     fn common(&mut self) -> Common<'_> {
-        Common { cache: Some(&mut self.cache), auth: Some(&mut self.auth), ..Common::new(&mut self.service) }
+        Common {
+            cache: Some(&mut self.cache),
+            bus: Some(&mut self.bus),
+            auth: Some(&mut self.auth),
+            ..Common::new(&mut self.service)
+        }
     }
 
     fn validate(&self, problems: &mut Problems) {

@@ -4,6 +4,7 @@
 //! Lines point at the catalog's `ProductVariant` by SKU and hold no price: the router asks
 //! the catalog for names and prices. Every change is optimistic (`expectedVersion`), and a
 //! guest cart is merged into the user's cart atomically when they sign in (`cartMerge`).
+//! An order placed from a cart takes its lines out of it through the bus ([`events`]).
 //!
 //! [`CartService`] is the subgraph ([`Subgraph::build`] wires it from its settings);
 //! tests build it over a store of their own with [`CartService::from_parts`].
@@ -11,13 +12,16 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod service;
 pub mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use shop_kernel::{Shared, Subgraph, auth::TokenVerifier, health::Readiness};
+use shop_kernel::{Shared, Subgraph, Workers, auth::TokenVerifier, health::Readiness};
+use shop_messaging::{Bus, BusError};
+use tokio_util::sync::CancellationToken;
 
 pub use crate::{config::CartConfig, graphql::CartSchema};
 use crate::{
@@ -33,6 +37,9 @@ pub struct CartService {
     pub store: Arc<dyn CartStore>,
     /// Verifies the access tokens of requests.
     pub verifier: Arc<TokenVerifier>,
+    /// The message bus orders placed from a cart arrive on.
+    pub bus: Arc<dyn Bus>,
+    carts: Arc<Carts>,
 }
 
 /// Why the service could not start.
@@ -41,14 +48,23 @@ pub enum StartError {
     /// The store is unreachable.
     #[error("cart store: {0}")]
     Store(#[from] StoreError),
+    /// The broker is unreachable.
+    #[error("message bus: {0}")]
+    Bus(#[from] BusError),
 }
 
 impl CartService {
     /// The service over an open store (whose carts should expire after
-    /// `config.idle_ttl_secs`, which `expiresAt` reports).
-    pub fn from_parts(store: Arc<dyn CartStore>, config: &CartConfig) -> Self {
+    /// `config.idle_ttl_secs`, which `expiresAt` reports) and a bus.
+    pub fn from_parts(store: Arc<dyn CartStore>, bus: Arc<dyn Bus>, config: &CartConfig) -> Self {
         let carts = Arc::new(Carts::new(store.clone(), Duration::from_secs(config.idle_ttl_secs)));
-        Self { schema: graphql::schema(carts), store, verifier: Arc::new(TokenVerifier::remote(&config.auth)) }
+        Self {
+            schema: graphql::schema(carts.clone()),
+            store,
+            verifier: Arc::new(TokenVerifier::remote(&config.auth)),
+            bus,
+            carts,
+        }
     }
 }
 
@@ -60,14 +76,15 @@ impl Subgraph for CartService {
     type Error = StartError;
 
     /// Connects the store named by `config` (Redis, or process memory when `redis_url` is
-    /// unset).
-    async fn build(config: &CartConfig, _shared: &Shared) -> Result<Self, StartError> {
+    /// unset) and the bus.
+    async fn build(config: &CartConfig, shared: &Shared) -> Result<Self, StartError> {
+        let bus = shop_messaging::connect::bus_for(Self::NAME, &config.bus, shared).await?;
         let ttl = Duration::from_secs(config.idle_ttl_secs);
         let store: Arc<dyn CartStore> = match &config.cache.redis_url {
             Some(url) => Arc::new(RedisCartStore::connect(url.expose(), &config.cache.key_prefix, ttl).await?),
             None => Arc::new(MemoryCartStore::new(ttl)),
         };
-        Ok(Self::from_parts(store, config))
+        Ok(Self::from_parts(store, bus, config))
     }
 
     fn sdl() -> String {
@@ -80,6 +97,13 @@ impl Subgraph for CartService {
 
     fn verifier(&self) -> Arc<TokenVerifier> {
         self.verifier.clone()
+    }
+
+    /// Consumes the orders placed from carts.
+    async fn start(&self, shutdown: &CancellationToken) -> Result<Workers, StartError> {
+        let handler = Arc::new(events::CheckedOutHandler(self.carts.clone()));
+        let consumer = self.bus.consume(events::consumer_spec(), handler, shutdown.clone()).await?;
+        Ok(vec![tokio::spawn(consumer.join())])
     }
 
     fn readiness(&self) -> Readiness {

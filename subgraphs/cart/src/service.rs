@@ -134,4 +134,27 @@ impl Carts {
         let actual = self.store.cart_of_user(user).await?.map_or(0, |cart| cart.version());
         Err(RuleError::VersionConflict { actual }.into())
     }
+
+    /// Takes what order `order_id` bought out of cart `cart_id`, once however often it is
+    /// asked ([`Cart::without_ordered`]). A cart that is gone (expired, merged away) has
+    /// nothing left to take.
+    #[tracing::instrument(skip_all, fields(cart = %cart_id, order_id))]
+    pub async fn remove_ordered(
+        &self,
+        cart_id: Uuid,
+        order_id: &str,
+        taken: &[(String, i64)],
+    ) -> Result<(), StoreError> {
+        for _ in 0..ATTEMPTS {
+            let Some(current) = self.store.get(cart_id).await? else { return Ok(()) };
+            let Some(next) = current.without_ordered(order_id, taken, Utc::now()) else { return Ok(()) };
+            match self.store.replace(&next, current.version()).await {
+                Ok(()) | Err(SaveError::Missing) => return Ok(()),
+                Err(SaveError::Conflict) => {}
+                Err(SaveError::Store(error)) => return Err(error),
+            }
+        }
+        // The customer keeps changing the cart: the message is retried later.
+        Err(StoreError::Unavailable(format!("cart {cart_id} kept changing while its ordered lines were removed")))
+    }
 }

@@ -76,7 +76,7 @@ pub struct OrdersService {
     pub waker: OutboxWaker,
     /// The use cases the schema runs on.
     pub orders: Arc<Orders>,
-    /// Ids of changed orders, fed by the tracking consumer once started.
+    /// Changed orders, fed by the tracking consumer once started.
     pub tracking: broadcast::Sender<TrackingSignal>,
     sweep_interval: Duration,
 }

@@ -31,7 +31,15 @@ pub struct Cart {
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The latest orders placed from this cart whose lines have left it, oldest first: a
+    /// redelivered checkout finds its order here and takes nothing a second time.
+    #[serde(default)]
+    checked_out: Vec<String>,
 }
+
+/// How many checkouts a cart remembers. The bus redelivers within minutes, long before a cart
+/// sees this many orders.
+const REMEMBERED_CHECKOUTS: usize = 20;
 
 impl Cart {
     /// A new empty cart at version 1. Guest carts (no `owner`) are addressed by `id` alone,
@@ -47,7 +55,7 @@ impl Cart {
 
     /// Version 0: not yet a stored state; the first operation makes it version 1.
     fn blank(id: Uuid, owner: Option<Uuid>, now: DateTime<Utc>) -> Self {
-        Self { id, owner, lines: Vec::new(), version: 0, created_at: now, updated_at: now }
+        Self { id, owner, lines: Vec::new(), version: 0, created_at: now, updated_at: now, checked_out: Vec::new() }
     }
 
     /// The cart's id.
@@ -173,6 +181,30 @@ impl Cart {
         self.next(Vec::new(), now)
     }
 
+    /// The cart after order `order_id` took `taken` (SKU, units) from it: each SKU's quantity
+    /// drops by what the order took and a line left with none goes, so what was added after
+    /// the checkout stays. `None` when this order's lines have already left (a redelivery).
+    pub fn without_ordered(&self, order_id: &str, taken: &[(String, i64)], now: DateTime<Utc>) -> Option<Self> {
+        if self.checked_out.iter().any(|order| order == order_id) {
+            return None;
+        }
+        let lines = self
+            .lines
+            .iter()
+            .filter_map(|line| {
+                let took: i64 = taken.iter().filter(|(sku, _)| sku == line.sku.as_str()).map(|(_, units)| units).sum();
+                let left = Quantity::parse(i64::from(line.quantity.get()) - took)?;
+                Some(CartLine { quantity: left, ..line.clone() })
+            })
+            .collect();
+        let mut next = self.next(lines, now);
+        next.checked_out.push(order_id.to_owned());
+        if next.checked_out.len() > REMEMBERED_CHECKOUTS {
+            next.checked_out.remove(0);
+        }
+        Some(next)
+    }
+
     /// Moves a guest's lines into `target` (the signed-in user's cart), or into a new cart
     /// `new_id` owned by `user` when they have none. Quantities of a SKU in both are summed
     /// and capped at 99; the result must hold at most [`MAX_LINES`] lines.
@@ -241,6 +273,25 @@ mod tests {
 
     fn user(id: Uuid, roles: Vec<Role>) -> Viewer {
         Viewer::User(Principal { user_id: id, roles })
+    }
+
+    #[test]
+    fn an_order_takes_what_it_bought_once_and_leaves_the_rest() {
+        let cart = Cart::with_lines(Uuid::new_v4(), None, &[new_line(1, "A", 3), new_line(2, "B", 1)], at(0)).unwrap();
+        let taken = [("A".to_owned(), 2), ("B".to_owned(), 1), ("Z".to_owned(), 4)];
+        let after = cart.without_ordered("order-1", &taken, at(1)).unwrap();
+        assert_eq!((quantities(&after), after.version()), (vec![("A", 1)], cart.version() + 1));
+        assert_eq!(after.without_ordered("order-1", &taken, at(2)), None, "a redelivery takes nothing");
+        // More than the cart holds (the customer lowered it after checkout) empties the line.
+        let emptied = after.without_ordered("order-2", &[("A".to_owned(), 5)], at(3)).unwrap();
+        assert!(emptied.lines().is_empty());
+        // Only the latest checkouts are remembered.
+        let mut many = emptied;
+        for n in 0..=REMEMBERED_CHECKOUTS {
+            many = many.without_ordered(&format!("bulk-{n}"), &[], at(4)).unwrap();
+        }
+        assert!(many.without_ordered("order-1", &taken, at(5)).is_some());
+        assert_eq!(many.without_ordered(&format!("bulk-{REMEMBERED_CHECKOUTS}"), &[], at(5)), None);
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl Api {
         Self {
             service: CartService::from_parts(
                 store,
+                shop_messaging::memory::InMemoryBus::new(shop_messaging::contracts::topology()),
                 &CartConfig { idle_ttl_secs: TEST_TTL.as_secs(), ..CartConfig::default() },
             ),
         }

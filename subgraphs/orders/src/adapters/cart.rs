@@ -1,5 +1,5 @@
-//! Cart lines from the cart subgraph, read (and cleared after checkout) with the caller's own
-//! token.
+//! Cart lines from the cart subgraph, read with the caller's own token. (The lines leave the
+//! cart through the bus, `cart.checked_out`, written in the checkout's transaction.)
 
 use std::time::Duration;
 
@@ -9,7 +9,6 @@ use super::{GraphqlClient, UpstreamError, at};
 use crate::domain::checkout::LineDraft;
 
 const CART: &str = "query($id: ID!) { cart(id: $id) { lines { sku quantity } } }";
-const CLEAR: &str = "mutation($id: ID!) { cartClear(cartId: $id) { userErrors { code message } } }";
 
 /// The cart subgraph.
 pub struct CartClient(GraphqlClient);
@@ -47,14 +46,5 @@ impl CartClient {
                 })
                 .collect(),
         ))
-    }
-
-    /// Empties a cart (a write: tried once).
-    pub async fn clear(&self, cart_id: &str, authorization: Option<&str>) -> Result<(), UpstreamError> {
-        let response = self.0.execute(CLEAR, json!({ "id": cart_id }), authorization, false).await?;
-        match at(&response.data, "/cartClear/userErrors").as_array() {
-            Some(errors) if errors.is_empty() => Ok(()),
-            _ => Err(UpstreamError::Refused { upstream: "cart", reason: format!("{:?}", response.data) }),
-        }
     }
 }

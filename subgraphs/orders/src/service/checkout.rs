@@ -14,7 +14,7 @@ use chrono::Utc;
 use shop_kernel::CurrencyCode;
 use shop_messaging::{
     Envelope,
-    contracts::{InventoryReserve, OrderUpdated, StockLine},
+    contracts::{CartCheckedOut, InventoryReserve, OrderUpdated, StockLine},
     outbox::OutboxWaker,
 };
 use uuid::Uuid;
@@ -180,7 +180,11 @@ impl Checkout {
             Ok(order) => order,
             Err(refusal) => return Ok(refusal),
         };
-        let messages = placed_messages(&order, traceparent)?;
+        let from_cart = match &request.lines {
+            LineSource::Cart(cart_id) => Some(cart_id.as_str()),
+            LineSource::Lines(_) => None,
+        };
+        let messages = placed_messages(&order, from_cart, traceparent)?;
         match self.store.insert(&order, &messages).await {
             Ok(()) => {}
             Err(InsertError::DuplicateKey) => {
@@ -191,9 +195,6 @@ impl Checkout {
             Err(InsertError::Store(error)) => return Err(error.into()),
         }
         self.waker.wake();
-        if let LineSource::Cart(cart_id) = &request.lines {
-            self.clear_cart_later(cart_id.clone(), authorization.map(str::to_owned));
-        }
         tracing::info!(order_id = %order.id, total_minor = order.total_minor, "order placed");
         Ok(CheckoutOutcome::Placed(Box::new(order)))
     }
@@ -378,17 +379,6 @@ impl Checkout {
             updated_at: now,
         })
     }
-
-    /// Empties the checked-out cart in the background; a failure is only logged (the order
-    /// stands either way).
-    fn clear_cart_later(&self, cart_id: String, authorization: Option<String>) {
-        let cart = self.upstreams.cart.clone();
-        tokio::spawn(async move {
-            if let Err(error) = cart.clear(&cart_id, authorization.as_deref()).await {
-                tracing::warn!(%error, %cart_id, "could not clear the cart after checkout");
-            }
-        });
-    }
 }
 
 /// The answer to a checkout whose key was used before.
@@ -404,8 +394,14 @@ fn replay(existing: Order, fingerprint: &str) -> CheckoutOutcome {
     }
 }
 
-/// The messages of a new order: reserve its stock, and tell trackers it exists.
-fn placed_messages(order: &Order, traceparent: Option<&str>) -> Result<Vec<Envelope>, OrdersError> {
+/// The messages of a new order: reserve its stock, tell trackers it exists, and take what it
+/// bought out of the cart it came from (in the order's own transaction, so no committed
+/// checkout leaves its cart full).
+fn placed_messages(
+    order: &Order,
+    from_cart: Option<&str>,
+    traceparent: Option<&str>,
+) -> Result<Vec<Envelope>, OrdersError> {
     let id = order.id.to_string();
     let reserve = InventoryReserve {
         order_id: id.clone(),
@@ -421,8 +417,13 @@ fn placed_messages(order: &Order, traceparent: Option<&str>) -> Result<Vec<Envel
     };
     let encode = |e: shop_messaging::envelope::EnvelopeError| OrdersError::Message(e.to_string());
     let trace = Some(shop_messaging::trace::child(traceparent));
-    Ok(vec![
+    let mut messages = vec![
         Envelope::new(&reserve, id.clone()).map_err(encode)?.with_traceparent(trace.clone()),
-        Envelope::new(&updated, id).map_err(encode)?.with_traceparent(trace),
-    ])
+        Envelope::new(&updated, id.clone()).map_err(encode)?.with_traceparent(trace.clone()),
+    ];
+    if let Some(cart_id) = from_cart {
+        let checked_out = CartCheckedOut { cart_id: cart_id.to_owned(), order_id: id.clone(), lines: reserve.lines };
+        messages.push(Envelope::new(&checked_out, id).map_err(encode)?.with_traceparent(trace));
+    }
+    Ok(messages)
 }

@@ -1,6 +1,6 @@
 //! A tiny stand-in for the neighbouring subgraphs, answering just the operations orders sends:
 //! `_entities` of `ProductVariant` (catalog prices, inventory stock), `_entities` of `User`
-//! (addresses), `cart` and `cartClear`. `/slow` never answers in time.
+//! (addresses) and `cart`. `/slow` never answers in time.
 
 use std::{
     collections::HashMap,
@@ -31,7 +31,6 @@ pub struct FakeState {
     pub stock: HashMap<String, i64>,
     pub carts: HashMap<String, Vec<(String, i64)>>,
     pub addresses: HashMap<String, Vec<Value>>,
-    pub cleared: Vec<String>,
     pub catalog_calls: usize,
     pub slow_calls: usize,
 }
@@ -148,12 +147,8 @@ async fn users(State(state): Shared, headers: HeaderMap, Json(body): Json<Value>
 
 async fn cart(State(state): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Json<Value> {
     assert!(headers.get(AUTHORIZATION).is_some(), "the caller's token is forwarded to the cart");
-    let mut state = state.lock().unwrap();
+    let state = state.lock().unwrap();
     let id = body["variables"]["id"].as_str().unwrap_or_default().to_owned();
-    if body["query"].as_str().unwrap_or_default().contains("cartClear") {
-        state.cleared.push(id);
-        return Json(json!({ "data": { "cartClear": { "userErrors": [] } } }));
-    }
     let cart = state.carts.get(&id).map(|lines| {
         json!({ "lines": lines.iter().map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity })).collect::<Vec<_>>() })
     });

@@ -12,8 +12,12 @@ use shop_messaging::{
     Envelope,
     contracts::{InventoryCommitted, InventoryReserved, PaymentAuthorized},
 };
-use shop_orders::OrdersSchema;
-use shop_testkit::{Backend, admin, customer};
+use shop_messaging::{
+    contracts,
+    rabbit::{RabbitBus, RabbitConfig},
+};
+use shop_orders::{OrdersSchema, OrdersService, store::OrdersStore};
+use shop_testkit::{Backend, admin, customer, proxy::TcpProxy};
 use uuid::Uuid;
 
 use crate::TestApp;
@@ -94,6 +98,52 @@ async fn a_change_on_one_replica_reaches_subscribers_of_another(backend: Backend
 }
 
 shop_testkit::on_sql_backends!(subscribers_see_every_change, a_change_on_one_replica_reaches_subscribers_of_another);
+
+/// A replica over RabbitMQ, `url` naming the broker (or a proxy in front of it).
+async fn replica_on_rabbit(app: &TestApp, url: &str, name: &str) -> OrdersService {
+    let config =
+        RabbitConfig { url: url.to_owned(), exchange: format!("{name}.events"), queue_prefix: format!("{name}.") };
+    let bus = RabbitBus::connect(config, contracts::topology()).await.expect("connect to RabbitMQ");
+    let store = OrdersStore::connect(&app.database_url, 4).await.unwrap();
+    OrdersService::from_parts(store, bus, &app.config)
+}
+
+/// A replica cut off from the broker misses every `order.updated` published meanwhile (its
+/// tracking queue dies with its connection): once it consumes again, its subscribers re-read
+/// their orders instead of waiting for a next change that may never come.
+#[tokio::test]
+async fn a_subscriber_catches_up_after_its_replica_lost_the_broker() {
+    let amqp = std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let app = TestApp::new(Backend::Postgres).await;
+    let name = shop_testkit::unique_name("t");
+    let proxy = TcpProxy::in_front_of(&amqp).await;
+    let writer = replica_on_rabbit(&app, &amqp, &name).await;
+    writer.start(&app.shutdown).await.unwrap();
+    let watcher = replica_on_rabbit(&app, &proxy.url(&amqp), &name).await;
+    watcher.start(&app.shutdown).await.unwrap();
+    let owner = customer(Uuid::new_v4());
+    let id = app.place(&owner).await["id"].clone();
+    let mut updates = Box::pin(subscribe(&watcher.schema, &owner, &id));
+    assert_eq!(next(&mut updates).await["data"]["orderUpdated"]["status"], "PENDING");
+
+    proxy.cut();
+    // Let the broker notice the connection is gone (and drop the watcher's queue with it).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let event = InventoryReserved {
+        order_id: id.as_str().unwrap().into(),
+        expires_at: Utc::now() + chrono::Duration::minutes(15),
+    };
+    writer.orders.saga.handle(&Envelope::new(&event, id.as_str().unwrap()).unwrap()).await.unwrap();
+    // The writer's relay publishes the change while the watcher is cut off.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy.restore();
+
+    let update = tokio::time::timeout(Duration::from_secs(30), updates.next())
+        .await
+        .expect("the subscriber caught up after the reconnect")
+        .expect("an open stream");
+    assert_eq!(update["data"]["orderUpdated"]["status"], "AWAITING_PAYMENT", "{update}");
+}
 
 #[tokio::test]
 async fn only_the_owner_or_an_admin_may_subscribe() {
