@@ -158,6 +158,7 @@ const CARDS: [(&str, u32); 5] =
 struct Tally {
     placed: AtomicUsize,
     refused: AtomicUsize,
+    refusal_codes: Mutex<BTreeMap<String, usize>>,
     failed_calls: AtomicUsize,
     cancels: AtomicUsize,
 }
@@ -201,6 +202,8 @@ async fn place(client: &Client, token: &str, skus: &[String], seed: u64, tally: 
             }
             Ok(body) if body["data"]["checkout"]["userErrors"].as_array().is_some_and(|e| !e.is_empty()) => {
                 tally.refused.fetch_add(1, Ordering::Relaxed);
+                let code = body["data"]["checkout"]["userErrors"][0]["code"].as_str().unwrap_or("?").to_owned();
+                *tally.refusal_codes.lock().unwrap().entry(code).or_default() += 1;
                 return;
             }
             _ => {
@@ -600,10 +603,11 @@ async fn main() {
     }
     let load_done = started.elapsed();
     println!(
-        "load done in {:.0} s: {} orders placed, {} refused at checkout, {} failed calls retried, {} cancels asked",
+        "load done in {:.0} s: {} orders placed, {} refused at checkout {:?}, {} failed calls retried, {} cancels asked",
         load_done.as_secs_f64(),
         tally.placed.load(Ordering::Relaxed),
         tally.refused.load(Ordering::Relaxed),
+        tally.refusal_codes.lock().unwrap(),
         tally.failed_calls.load(Ordering::Relaxed),
         tally.cancels.load(Ordering::Relaxed),
     );

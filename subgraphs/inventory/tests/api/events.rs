@@ -171,6 +171,40 @@ async fn a_commit_after_the_hold_lapsed_takes_free_units_or_names_the_shortage(b
     assert_eq!(failed.shortages, vec![contracts::Shortage { sku: "A".into(), requested: 2, available: 1 }]);
 }
 
+/// A cancellation's release that waits on the row lock of a commit in flight (an order
+/// cancelled while inventory commits it) finds the units committed when the lock is released,
+/// and restocks them; deciding on the row it read before waiting parked it as a dead letter
+/// ("ACTIVE cannot become RELEASED") with the units gone for good. PostgreSQL only: SQLite
+/// writers take turns for a whole transaction, so the two cannot interleave there.
+#[tokio::test]
+async fn a_release_that_waited_for_a_commit_restocks() {
+    let (store, _guard) = fresh_store(Backend::Postgres).await;
+    let store = Arc::new(store);
+    store.seed("A", 10).await.unwrap();
+    let inventory = Arc::new(Inventory::new(store.clone(), OutboxWaker::new(), std::time::Duration::from_secs(900)));
+    CommandHandler::new(inventory.clone()).handle(&reserve("raced", "A", 4)).await.unwrap();
+
+    let committing = inventory.claim("test", &commit("raced")).await.unwrap().unwrap();
+    committing.commit("raced").await.unwrap();
+    let releasing = {
+        let inventory = inventory.clone();
+        tokio::spawn(async move {
+            let step = inventory.claim("test", &release("raced")).await.unwrap().unwrap();
+            let released = step.release("raced").await;
+            step.answer(&[]).await.unwrap();
+            released
+        })
+    };
+    // The release reads the hold as ACTIVE, then waits for the commit's row lock.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!releasing.is_finished(), "the release waits for the commit");
+    committing.answer(&[]).await.unwrap();
+
+    let released = releasing.await.unwrap().expect("the release succeeds");
+    assert_eq!(released.status, ReservationStatus::Restocked);
+    assert_eq!(levels(&store, "A").await, (10, 0), "the committed units are back on hand");
+}
+
 shop_testkit::on_sql_backends!(
     commands,
     a_committed_order_released_is_restocked_once,
