@@ -10,7 +10,9 @@
 #
 # CI runs the short version: `bash scripts/chaos.sh 200 1`. It uses ports 4000-4006 (the
 # stack), 4090/4091 (the provider and its proxy), 55432 (the PostgreSQL proxy) and 5680/25680
-# (its RabbitMQ node `chaos1@localhost`): stop a `cargo run` first.
+# (its RabbitMQ node `chaos1@localhost`): stop a `cargo run` first. It needs a local RabbitMQ
+# installation (`rabbitmq-server`, `rabbitmqctl`) and root, to hand the node's folder to the
+# rabbitmq user; one chaos run at a time per machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 orders=${1:-1000}
@@ -22,15 +24,15 @@ scripts/services.sh
 cargo build --locked --workspace --bins --example chaos
 
 work=$(mktemp -d /tmp/shop-chaos.XXXXXX)
-# The broker runs as the rabbitmq user: it must reach its folder inside.
-chmod 755 "$work"
+# The broker runs as the rabbitmq user: it must pass through to its folder inside.
+chmod 711 "$work"
 node=chaos1@localhost
 pg_admin=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 dbs=(inventory orders payments)
 provider_pid=""
 cleanup() {
   status=$?
-  [ -n "$provider_pid" ] && kill "$provider_pid" 2>/dev/null
+  [ -n "$provider_pid" ] && { kill "$provider_pid" 2>/dev/null || true; }
   rabbitmqctl -q -n "$node" stop >/dev/null 2>&1 || true
   for name in "${dbs[@]}"; do
     psql "$pg_admin" -qc "DROP DATABASE IF EXISTS chaos_${name}_$$ WITH (FORCE)" >/dev/null 2>&1 || true
@@ -59,9 +61,11 @@ RABBITMQ_NODENAME=$node RABBITMQ_NODE_PORT=5680 RABBITMQ_DIST_PORT=25680 RABBITM
   rabbitmq-server -detached
 
 for name in "${dbs[@]}"; do psql "$pg_admin" -qc "CREATE DATABASE chaos_${name}_$$"; done
-direct() { echo "postgres://postgres@127.0.0.1:5432/chaos_${1}_$$"; }
+pg_server=${pg_admin%/*}           # postgres://user@host:port
+export CHAOS_PG_UPSTREAM=${pg_server##*@}
+direct() { echo "$pg_server/chaos_${1}_$$"; }
 # The services reach PostgreSQL through the driver's proxy, which cuts their connections.
-proxied() { echo "postgres://postgres@127.0.0.1:55432/chaos_${1}_$$"; }
+proxied() { echo "${pg_server%@*}@127.0.0.1:55432/chaos_${1}_$$"; }
 
 PROVIDER_LISTEN=127.0.0.1:4090 PROVIDER_SLOW_MS=500 PROVIDER_LATE_MS=3000 \
   "$bin/simulated-provider" > "$work/provider.log" 2>&1 &

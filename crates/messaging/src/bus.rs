@@ -121,10 +121,11 @@ pub trait Handler: Send + Sync + 'static {
     /// Handles one message; `Ok` acknowledges it. A panic counts as `Transient`.
     async fn handle(&self, message: &Envelope) -> Result<(), HandlerError>;
 
-    /// Called when the consumer consumes again on a new connection after losing one. A durable
-    /// queue kept the messages of the gap; an exclusive (fan-out) queue died with the old
-    /// connection and so did whatever was published to it meanwhile: a handler that keeps a
-    /// view up to date re-reads it here.
+    /// Called when the consumer consumes again after its consumption stopped (the connection
+    /// or channel was lost, the broker cancelled the consumer). A durable queue kept the
+    /// messages of the gap; an exclusive (fan-out) queue died with the old connection and so
+    /// did whatever was published to it meanwhile: a handler that keeps a view up to date
+    /// re-reads it here.
     async fn resumed(&self) {}
 }
 

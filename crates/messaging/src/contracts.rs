@@ -185,7 +185,8 @@ event! {
 
 event! {
     /// Orders → cart: order `order_id` was placed from cart `cart_id` with these lines; they
-    /// leave the cart (lines added after the checkout stay), once however often this arrives.
+    /// leave the cart (lines added after the checkout stay), once however often this arrives
+    /// (the cart remembers its latest 20 checkouts; redeliveries come within minutes).
     CartCheckedOut = "cart.checked_out.v1" {
         /// The cart the order was placed from.
         cart_id: String,

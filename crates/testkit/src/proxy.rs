@@ -45,6 +45,9 @@ impl TcpProxy {
             tokio::spawn(async move {
                 loop {
                     let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                    // Checked and recorded under the lock `cut` takes, so no connection
+                    // accepted during a cut slips past it.
+                    let mut live = connections.lock().expect("proxy lock");
                     if down.load(Ordering::SeqCst) {
                         // Refused while "the network is down": the client sees the socket close.
                         drop(inbound);
@@ -56,7 +59,6 @@ impl TcpProxy {
                             let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
                     });
-                    let mut live = connections.lock().expect("proxy lock");
                     live.retain(|connection: &AbortHandle| !connection.is_finished());
                     live.push(task.abort_handle());
                 }
@@ -78,8 +80,9 @@ impl TcpProxy {
 
     /// Drops every connection it carries and refuses new ones until [`TcpProxy::restore`].
     pub fn cut(&self) {
+        let mut live = self.connections.lock().expect("proxy lock");
         self.down.store(true, Ordering::SeqCst);
-        for connection in self.connections.lock().expect("proxy lock").drain(..) {
+        for connection in live.drain(..) {
             connection.abort();
         }
     }

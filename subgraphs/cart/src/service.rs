@@ -136,9 +136,9 @@ impl Carts {
     }
 
     /// Takes what order `order_id` bought out of cart `cart_id`, once however often it is
-    /// asked ([`Cart::without_ordered`]). A cart that is gone (expired, merged away) has
+    /// asked while it is among the cart's latest checkouts ([`Cart::without_ordered`]). A cart that is gone (expired, merged away) has
     /// nothing left to take.
-    #[tracing::instrument(skip_all, fields(cart = %cart_id, order_id))]
+    #[tracing::instrument(skip_all, fields(cart = %cart_id, order_id = %order_id))]
     pub async fn remove_ordered(
         &self,
         cart_id: Uuid,

@@ -32,7 +32,7 @@ pub struct OrdersConfig {
     pub inventory_url: String,
     /// The users subgraph (saved addresses). Default `http://localhost:4001/graphql`.
     pub users_url: String,
-    /// The cart subgraph (cart lines, cleared after checkout). Default `http://localhost:4004/graphql`.
+    /// The cart subgraph (cart lines read at checkout). Default `http://localhost:4004/graphql`.
     pub cart_url: String,
     /// Time budget of one call to a neighbouring subgraph, retries included, in milliseconds.
     /// Default 2000.

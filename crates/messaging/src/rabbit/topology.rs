@@ -80,11 +80,17 @@ async fn bind(channel: &Channel, queue: &str, exchange: &str, pattern: &str) -> 
 }
 
 /// A declaration the broker refused (a queue declared with other arguments, a missing
-/// permission) is a topology error no retry fixes; anything else (the connection reset, the
-/// broker shutting down) is the broker being unavailable, and the declaration is tried again on
-/// the next connection.
+/// permission) is a topology error no retry fixes. An exclusive queue still held by this
+/// process's previous, dead connection (RESOURCE_LOCKED until the broker notices it is gone) and
+/// anything else (the connection reset, the broker shutting down) is the broker being
+/// unavailable, and the declaration is tried again on the next connection.
 fn declaring(what: String, error: &lapin::Error) -> BusError {
-    if error.is_amqp_soft_error() { BusError::Topology(what) } else { BusError::Connection(what) }
+    let locked = matches!(
+        error.kind(),
+        lapin::ErrorKind::ProtocolError(amqp)
+            if matches!(amqp.kind(), lapin::protocol::AMQPErrorKind::Soft(lapin::protocol::AMQPSoftError::RESOURCELOCKED))
+    );
+    if error.is_amqp_soft_error() && !locked { BusError::Topology(what) } else { BusError::Connection(what) }
 }
 
 pub(super) fn dead_queue(queue: &str) -> String {

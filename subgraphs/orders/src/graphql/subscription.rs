@@ -3,7 +3,9 @@
 //! every replica sees every change) and each is re-read from the database, so a subscriber
 //! always sees a committed state, never a message's partial view.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
+
+use backon::{ExponentialBuilder, Retryable};
 
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt, stream};
@@ -69,13 +71,24 @@ impl SubscriptionRoot {
     }
 }
 
-/// The order if it changed since `seen` (a burst of changes may be read once).
+/// The order if it changed since `seen` (a burst of changes may be read once). A failing read
+/// is tried again for a few seconds: the signal that brought us here (a change, a resync after
+/// a reconnect) does not come twice.
 async fn next_version(store: &OrdersStore, id: Uuid, seen: i64) -> Option<crate::domain::Order> {
-    match store.get(id).await {
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(2))
+        .with_max_times(8);
+    let read = || async { store.get(id).await };
+    match read
+        .retry(backoff)
+        .notify(|error, _| tracing::warn!(%error, order_id = %id, "cannot re-read an order for its subscribers yet"))
+        .await
+    {
         Ok(Some(order)) if order.version > seen => Some(order),
         Ok(_) => None,
         Err(error) => {
-            tracing::warn!(%error, order_id = %id, "cannot re-read an order for its subscribers");
+            tracing::error!(%error, order_id = %id, "cannot re-read an order for its subscribers; they wait for its next change");
             None
         }
     }
