@@ -75,7 +75,7 @@ impl Processes {
     async fn kill(&self, name: &'static str) {
         let child = self.children.lock().unwrap().remove(name);
         if let Some(mut child) = child {
-            // It may have exited on its own just now: the watcher reports that when it sees it.
+            // It may have exited on its own just now, before the watcher saw it.
             match child.try_wait() {
                 Ok(Some(status)) => {
                     println!("process {name} exited on its own ({status}) before it was to be killed");
@@ -302,6 +302,15 @@ impl Faults {
 
 async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<sea_orm::QueryResult> {
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap()
+}
+
+/// `"<key> <n>"` for each row of `sql`, which selects a text `key` and a count `n`.
+async fn counted(db: &DatabaseConnection, sql: &str) -> Vec<String> {
+    rows(db, sql)
+        .await
+        .iter()
+        .map(|r| format!("{} {}", r.try_get::<String>("", "key").unwrap(), r.try_get::<i64>("", "n").unwrap()))
+        .collect()
 }
 
 async fn stock(db: &DatabaseConnection) -> BTreeMap<String, (i64, i64)> {
@@ -622,7 +631,7 @@ async fn main() {
 
     // The faults have healed: give the saga a bounded time to settle, then report.
     let settle_started = Instant::now();
-    let findings = loop {
+    let mut findings = loop {
         let findings = stores.check().await;
         if findings.iter().all(|(_, problem)| problem.is_none()) || settle_started.elapsed() > settle_limit {
             break findings;
@@ -631,25 +640,16 @@ async fn main() {
     };
     let settled = settle_started.elapsed();
     watcher.abort();
-    let mut findings = findings;
     findings.push(finding("no process exited on its own", processes.exits.lock().unwrap().clone()));
     let orders: i64 =
         rows(&stores.orders, "SELECT count(*) AS n FROM orders_orders").await[0].try_get("", "n").unwrap();
-    let by_status =
-        rows(&stores.orders, "SELECT status, count(*) AS n FROM orders_orders GROUP BY status ORDER BY status").await;
-    let statuses: Vec<String> = by_status
-        .iter()
-        .map(|r| format!("{} {}", r.try_get::<String>("", "status").unwrap(), r.try_get::<i64>("", "n").unwrap()))
-        .collect();
-    let by_reason = rows(
+    let statuses =
+        counted(&stores.orders, "SELECT status AS key, count(*) AS n FROM orders_orders GROUP BY 1 ORDER BY 1").await;
+    let reasons = counted(
         &stores.orders,
-        "SELECT coalesce(cancellation_reason, '?') AS reason, count(*) AS n FROM orders_orders WHERE status = 'CANCELLED' GROUP BY 1 ORDER BY 2 DESC",
+        "SELECT coalesce(cancellation_reason, '?') AS key, count(*) AS n FROM orders_orders WHERE status = 'CANCELLED' GROUP BY 1 ORDER BY 2 DESC",
     )
     .await;
-    let reasons: Vec<String> = by_reason
-        .iter()
-        .map(|r| format!("{} {}", r.try_get::<i64>("", "n").unwrap(), r.try_get::<String>("", "reason").unwrap()))
-        .collect();
     println!(
         "orders: {orders} ({}), faults injected: {injected}, time to settle: {:.1} s",
         statuses.join(", "),

@@ -20,7 +20,6 @@ use tokio::{
 pub struct TcpProxy {
     /// Where clients connect.
     pub addr: SocketAddr,
-    upstream: String,
     down: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<AbortHandle>>>,
     accept: AbortHandle,
@@ -65,17 +64,12 @@ impl TcpProxy {
             })
             .abort_handle()
         };
-        Self { addr, upstream: upstream.to_owned(), down, connections, accept }
+        Self { addr, down, connections, accept }
     }
 
     /// `url` with the proxy's address in place of the upstream server's.
     pub fn url(&self, url: &str) -> String {
         url.replacen(host_port(url), &self.addr.to_string(), 1)
-    }
-
-    /// The server behind the proxy (`host:port`).
-    pub fn upstream(&self) -> &str {
-        &self.upstream
     }
 
     /// Drops every connection it carries and refuses new ones until [`TcpProxy::restore`].

@@ -23,9 +23,12 @@ impl Handler for CheckedOutHandler {
         let event: CartCheckedOut = message.decode().map_err(|e| HandlerError::Permanent(e.to_string()))?;
         let cart_id = Uuid::parse_str(&event.cart_id).map_err(|e| HandlerError::Permanent(e.to_string()))?;
         let taken: Vec<(String, i64)> = event.lines.into_iter().map(|line| (line.sku, line.quantity)).collect();
-        self.0.remove_ordered(cart_id, &event.order_id, &taken).await.map_err(|error| match error {
-            shop_kernel::store::StoreFailure::Unavailable(_) => HandlerError::Transient(error.to_string()),
-            shop_kernel::store::StoreFailure::Corrupt(_) => HandlerError::Permanent(error.to_string()),
+        self.0.remove_ordered(cart_id, &event.order_id, &taken).await.map_err(|error| {
+            if error.is_transient() {
+                HandlerError::Transient(error.to_string())
+            } else {
+                HandlerError::Permanent(error.to_string())
+            }
         })
     }
 }

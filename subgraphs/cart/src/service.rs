@@ -136,8 +136,8 @@ impl Carts {
     }
 
     /// Takes what order `order_id` bought out of cart `cart_id`, once however often it is
-    /// asked while it is among the cart's latest checkouts ([`Cart::without_ordered`]). A cart that is gone (expired, merged away) has
-    /// nothing left to take.
+    /// asked while it is among the cart's latest checkouts ([`Cart::without_ordered`]). A cart
+    /// that is gone (expired, merged away) has nothing left to take.
     #[tracing::instrument(skip_all, fields(cart = %cart_id, order_id = %order_id))]
     pub async fn remove_ordered(
         &self,

@@ -496,12 +496,7 @@ pub async fn finish_within(
     if moved.rows_affected == 0 {
         // Another transaction moved it first (a commit racing this release, the sweeper):
         // decide on what it is now, not on the row read before the update waited for it.
-        let header = reservation::Entity::find_by_id(header.id)
-            .one(tx)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or(TransitionError::NotFound)?;
-        let current = with_lines(tx, header).await?;
+        let current = reservation_of(tx, order_id).await?.ok_or(TransitionError::NotFound)?;
         return if current.status == to {
             Ok(current)
         } else {

@@ -8,7 +8,7 @@
 //! skipped and the reservation decides; without the cart or users subgraph the request
 //! cannot be understood, so it fails with `SERVICE_UNAVAILABLE`.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use chrono::Utc;
 use shop_kernel::CurrencyCode;
@@ -55,7 +55,7 @@ pub struct Upstreams {
     /// Saved addresses.
     pub users: UsersClient,
     /// Cart lines.
-    pub cart: Arc<CartClient>,
+    pub cart: CartClient,
 }
 
 impl Upstreams {
@@ -65,7 +65,7 @@ impl Upstreams {
             catalog: CatalogClient::new(catalog, budget),
             inventory: InventoryClient::new(inventory, budget),
             users: UsersClient::new(users, budget),
-            cart: Arc::new(CartClient::new(cart, budget)),
+            cart: CartClient::new(cart, budget),
         }
     }
 }
